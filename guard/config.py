@@ -1,0 +1,125 @@
+"""All configuration, one home: frozen keyword-only dataclasses per concern, with defaults that work.
+
+`from_env()` reads `KGUARD_*` variables; only the CLI and the server call it, never an import.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any, TypeVar
+
+from guard.errors import ConfigError
+
+#: The shipped model's folder name under models/.
+DEFAULT_MODEL_NAME = "kguard-ko-small"
+_REPO_MODELS = Path(__file__).resolve().parent.parent / "models"
+
+
+def default_model_dir() -> Path:
+    """Where the shipped model lives (models/<DEFAULT_MODEL_NAME> beside the package)."""
+    return _REPO_MODELS / DEFAULT_MODEL_NAME
+
+
+@dataclass(frozen=True, kw_only=True)
+class EngineConfig:
+    """The ONNX engine. Names follow onnxruntime's SessionOptions."""
+
+    model_dir: Path = field(default_factory=default_model_dir)
+    intra_op_num_threads: int = 0   # 0: onnxruntime picks (all cores)
+    inter_op_num_threads: int = 1
+    providers: tuple[str, ...] = ()  # empty: CUDA when available, else CPU
+    max_batch_tokens: int = 8192     # windows per onnxruntime call are capped by padded tokens
+
+
+@dataclass(frozen=True, kw_only=True)
+class BatcherConfig:
+    """The micro-batcher that gathers requests across callers."""
+
+    max_batch_size: int = 32
+    max_wait_s: float = 0.002
+    max_queue: int = 2048
+
+
+@dataclass(frozen=True, kw_only=True)
+class LimitsConfig:
+    """Input limits, enforced before any work."""
+
+    max_text_chars: int = 200_000
+    max_batch_items: int = 256
+    max_messages: int = 64
+
+
+@dataclass(frozen=True, kw_only=True)
+class ServerConfig:
+    """The gRPC sidecar and its metrics endpoint."""
+
+    host: str = "127.0.0.1"
+    port: int = 50051
+    unix_socket: str | None = None
+    metrics_host: str = "127.0.0.1"
+    metrics_port: int = 9464
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+    tls_client_ca: Path | None = None   # set: mutual TLS, clients must present a certificate
+    max_message_bytes: int = 4 * 1024 * 1024
+    grace_s: float = 10.0
+    warmup: bool = True
+
+
+@dataclass(frozen=True, kw_only=True)
+class GuardConfig:
+    """Everything, grouped."""
+
+    engine: EngineConfig = field(default_factory=EngineConfig)
+    batcher: BatcherConfig = field(default_factory=BatcherConfig)
+    limits: LimitsConfig = field(default_factory=LimitsConfig)
+    server: ServerConfig = field(default_factory=ServerConfig)
+    policy_file: Path | None = None
+    hmac_key_file: Path | None = None
+
+
+_T = TypeVar("_T")
+
+
+def _section_from_env(cls: type[_T], prefix: str, env: dict[str, str]) -> _T:
+    base = cls()
+    changes: dict[str, Any] = {}
+    for f in fields(cls):  # type: ignore[arg-type]
+        key = f"{prefix}{f.name.upper()}"
+        if key not in env:
+            continue
+        raw = env[key]
+        current = getattr(base, f.name)
+        try:
+            if isinstance(current, bool):
+                changes[f.name] = raw.strip().lower() in ("1", "true", "yes", "on")
+            elif isinstance(current, int):
+                changes[f.name] = int(raw)
+            elif isinstance(current, float):
+                changes[f.name] = float(raw)
+            elif isinstance(current, tuple):
+                changes[f.name] = tuple(p.strip() for p in raw.split(",") if p.strip())
+            elif f.name.endswith(("_dir", "_cert", "_key", "_ca")):
+                changes[f.name] = Path(raw) if raw else None
+            else:
+                changes[f.name] = raw or None
+        except ValueError:
+            raise ConfigError(f"{key}: not a valid {type(current).__name__}") from None
+    return replace(base, **changes)  # type: ignore[type-var]
+
+
+def from_env(env: dict[str, str] | None = None) -> GuardConfig:
+    """Build a GuardConfig from KGUARD_* variables, e.g. KGUARD_ENGINE_MODEL_DIR, KGUARD_SERVER_PORT."""
+    env = dict(os.environ if env is None else env)
+    policy = env.get("KGUARD_POLICY_FILE")
+    key_file = env.get("KGUARD_HMAC_KEY_FILE")
+    return GuardConfig(
+        engine=_section_from_env(EngineConfig, "KGUARD_ENGINE_", env),
+        batcher=_section_from_env(BatcherConfig, "KGUARD_BATCHER_", env),
+        limits=_section_from_env(LimitsConfig, "KGUARD_LIMITS_", env),
+        server=_section_from_env(ServerConfig, "KGUARD_SERVER_", env),
+        policy_file=Path(policy) if policy else None,
+        hmac_key_file=Path(key_file) if key_file else None,
+    )

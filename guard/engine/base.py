@@ -1,0 +1,75 @@
+"""The engine contract: texts in, per-category scores and span predictions out.
+
+An engine knows tokenizers and ONNX, nothing of policies, batchers or gRPC. It works on
+normalized text and reports span offsets into that text.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from guard.taxonomy import Role, SpanType
+
+
+@dataclass(frozen=True)
+class EngineInput:
+    """One text to judge.
+
+    Attributes:
+        text: the (normalized) text judged; spans point into it.
+        role: whose text it is.
+        context: for role assistant, the prompt before the answer (may be empty).
+    """
+
+    text: str
+    role: Role = Role.USER
+    context: str = ""
+
+
+@dataclass(frozen=True)
+class ModelSpan:
+    """A span the model tagged, offsets into EngineInput.text."""
+
+    start: int
+    end: int
+    type: SpanType
+    score: float
+
+
+@dataclass(frozen=True)
+class EngineOutput:
+    """What the model says about one input.
+
+    Attributes:
+        scores: sigmoid probability per category code, every code present.
+        spans: tagged spans, ordered by start.
+    """
+
+    scores: dict[str, float]
+    spans: list[ModelSpan] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """What is loaded, for GetModelInfo and the model info metric."""
+
+    name: str
+    version: str
+    sha256: str
+    quant: str
+    provider: str
+    max_length: int
+    categories: tuple[str, ...]
+    thresholds: dict[str, float]
+
+
+class Engine(Protocol):
+    """Runs the model on a batch. `predict` returns one output per input, in order."""
+
+    info: ModelInfo
+
+    def predict(self, inputs: Sequence[EngineInput]) -> list[EngineOutput]: ...
+
+    def count_tokens(self, text: str) -> int: ...

@@ -1,0 +1,50 @@
+"""The guard's exception tree.
+
+    GuardError
+    ├── ConfigError       bad configuration or policy file
+    ├── ModelError        model folder missing, incomplete or corrupt
+    ├── InputError        bad caller input (also a ValueError)
+    ├── OverloadedError   the queue is full; raised before enqueue
+    ├── DeadlineError     the caller's deadline passed before an answer
+    └── ServiceError      a gRPC call failed (client side); carries the status code name
+
+Messages name the problem (a field, a length, a code) and never carry the caller's text.
+"""
+
+from __future__ import annotations
+
+
+class GuardError(Exception):
+    """Base of every error the guard raises on purpose."""
+
+
+class ConfigError(GuardError):
+    """A configuration value or policy file is invalid."""
+
+
+class ModelError(GuardError):
+    """The model folder is missing, incomplete or cannot be loaded."""
+
+
+class InputError(GuardError, ValueError):
+    """The caller's input is invalid (empty, too long, bad role, unknown category...)."""
+
+
+class OverloadedError(GuardError):
+    """The request queue is full; the request was not accepted."""
+
+
+class DeadlineError(GuardError):
+    """The caller's deadline passed before the request was answered."""
+
+
+class ServiceError(GuardError):
+    """A call to the guard service failed.
+
+    Attributes:
+        code: the gRPC status code name, e.g. "UNAVAILABLE" or "INTERNAL".
+    """
+
+    def __init__(self, message: str, code: str = "UNKNOWN") -> None:
+        super().__init__(message)
+        self.code = code
