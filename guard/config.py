@@ -123,3 +123,8 @@ def from_env(env: dict[str, str] | None = None) -> GuardConfig:
         policy_file=Path(policy) if policy else None,
         hmac_key_file=Path(key_file) if key_file else None,
     )
+
+
+def replace_engine_dir(engine: EngineConfig, model: str | Path | None) -> EngineConfig:
+    """`engine` with its model folder set to `model` when one is given."""
+    return engine if model is None else replace(engine, model_dir=Path(model))

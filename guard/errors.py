@@ -6,7 +6,8 @@
     ├── InputError        bad caller input (also a ValueError)
     ├── OverloadedError   the queue is full; raised before enqueue
     ├── DeadlineError     the caller's deadline passed before an answer
-    └── ServiceError      a gRPC call failed (client side); carries the status code name
+    ├── ServiceError      a gRPC call failed (client side); carries the status code name
+    └── BlockedError      an LLM filter blocked a prompt or an answer; carries the Verdict
 
 Messages name the problem (a field, a length, a code) and never carry the caller's text.
 """
@@ -48,3 +49,18 @@ class ServiceError(GuardError):
     def __init__(self, message: str, code: str = "UNKNOWN") -> None:
         super().__init__(message)
         self.code = code
+
+
+class BlockedError(GuardError):
+    """A guarded LLM call was blocked by the policy.
+
+    Attributes:
+        verdict: the guard's verdict (its `masked` text is the only text it carries).
+        stage: "prompt" or "answer".
+    """
+
+    def __init__(self, verdict: object, stage: str) -> None:
+        codes = ",".join(getattr(verdict, "categories", []))
+        super().__init__(f"{stage} blocked by policy (categories: {codes or 'none'})")
+        self.verdict = verdict
+        self.stage = stage

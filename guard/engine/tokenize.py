@@ -46,6 +46,12 @@ class TextEncoder:
                  context_tokens: int = 48) -> None:
         if max_length < context_tokens + 16:
             raise ModelError("max_length too small for the context segment")
+        if tokenizer.truncation is not None or tokenizer.padding is not None:
+            # A saved truncation (often 512) would silently cut long texts before windowing; work on a
+            # copy so the caller's tokenizer keeps its settings.
+            tokenizer = Tokenizer.from_str(tokenizer.to_str())
+            tokenizer.no_truncation()
+            tokenizer.no_padding()
         self.tokenizer = tokenizer
         self.max_length = max_length
         self.stride = stride

@@ -1,0 +1,65 @@
+"""kguard: an on-device Korean privacy guard for LLM applications.
+
+    from guard import Guard
+    v = Guard().check("제 주민번호는 900101-1234568이에요", role="user")
+    v.safe, v.categories, v.action, v.masked
+
+Public names are loaded on first use, so `import guard` stays light (no onnxruntime, no grpc).
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from guard.client import AsyncGuardClient, GuardClient
+    from guard.errors import (BlockedError, ConfigError, DeadlineError, GuardError, InputError,
+                              ModelError, OverloadedError, ServiceError)
+    from guard.filters import GuardedChatClient, aguard_llm, guard_llm
+    from guard.policy import Overrides, Policy
+    from guard.sdk import AsyncGuard, Guard
+    from guard.taxonomy import Category, Role, SpanType
+    from guard.verdict import Span, Verdict
+
+__version__ = "0.1.0"
+
+_EXPORTS = {
+    "Guard": "guard.sdk",
+    "AsyncGuard": "guard.sdk",
+    "GuardClient": "guard.client",
+    "AsyncGuardClient": "guard.client",
+    "Verdict": "guard.verdict",
+    "Span": "guard.verdict",
+    "Category": "guard.taxonomy",
+    "SpanType": "guard.taxonomy",
+    "Role": "guard.taxonomy",
+    "Policy": "guard.policy",
+    "Overrides": "guard.policy",
+    "guard_llm": "guard.filters",
+    "aguard_llm": "guard.filters",
+    "GuardedChatClient": "guard.filters",
+    "GuardError": "guard.errors",
+    "ConfigError": "guard.errors",
+    "ModelError": "guard.errors",
+    "InputError": "guard.errors",
+    "OverloadedError": "guard.errors",
+    "DeadlineError": "guard.errors",
+    "ServiceError": "guard.errors",
+    "BlockedError": "guard.errors",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'guard' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *__all__])

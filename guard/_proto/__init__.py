@@ -1,0 +1,1 @@
+"""Generated gRPC stubs (scripts/gen_proto.sh); private, never re-exported."""

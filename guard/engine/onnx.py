@@ -1,0 +1,341 @@
+"""The ONNX engine: a model folder loaded into onnxruntime, texts in, scores and spans out.
+
+Split as infinity splits a model (pre / core / post):
+    pre   each input -> windows (TextEncoder), all windows of a call sorted by length
+    core  sub-batches padded to their longest window, capped by `max_batch_tokens`, one session.run each
+    post  per input: category score = max over windows; token tags from the window where the token sits
+          farthest from a cut; BIO tags -> ModelSpan in character offsets of the input text
+
+Every problem with the model folder surfaces at construction as ModelError naming the file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import onnxruntime as ort
+from tokenizers import Tokenizer
+
+from guard.config import EngineConfig
+from guard.engine.base import EngineInput, EngineOutput, ModelInfo, ModelSpan
+from guard.engine.tokenize import TextEncoder, Window, pad_batch
+from guard.errors import ConfigError, ModelError
+from guard.taxonomy import CATEGORY_CODES, SpanType
+
+logger = logging.getLogger(__name__)
+
+MODEL_FILE = "model.onnx"
+TOKENIZER_FILE = "tokenizer.json"
+LABELS_FILE = "labels.json"
+_REQUIRED_INPUTS = ("input_ids", "attention_mask")
+_OPTIONAL_INPUTS = ("token_type_ids",)
+_OUTPUTS = ("category_logits", "tag_logits")
+_HASH_CHUNK = 1 << 20
+
+
+@dataclass(frozen=True)
+class Labels:
+    """labels.json, validated.
+
+    Attributes:
+        categories: category codes in the order of the model's category output.
+        tags: per tag index, None for "O" or (is_begin, span type).
+    """
+
+    name: str
+    version: str
+    quant: str
+    categories: tuple[str, ...]
+    tags: tuple[tuple[bool, SpanType] | None, ...]
+    thresholds: dict[str, float]
+    max_length: int
+    stride: int
+    context_tokens: int
+
+
+def load_labels(path: Path) -> Labels:
+    """Read and check labels.json; raise ModelError naming the file and the field."""
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ModelError(f"{path.name}: not readable JSON ({type(exc).__name__})") from exc
+    if not isinstance(raw, dict):
+        raise ModelError(f"{path.name}: expected a JSON object")
+
+    def field(key: str, kind: type, default: Any = None) -> Any:
+        value = raw.get(key, default)
+        if value is None or not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):
+            raise ModelError(f"{path.name}: field {key!r} missing or not a {kind.__name__}")
+        return value
+
+    categories = tuple(field("categories", list))
+    if len(categories) != len(CATEGORY_CODES) or set(categories) != set(CATEGORY_CODES):
+        raise ModelError(f"{path.name}: 'categories' must list each of {', '.join(CATEGORY_CODES)} once")
+    tags = tuple(_parse_tag(path.name, t) for t in field("tags", list))
+    if None not in tags:
+        raise ModelError(f"{path.name}: 'tags' has no 'O' tag")
+    thresholds = field("thresholds", dict, {})
+    for code, value in thresholds.items():
+        if code not in CATEGORY_CODES or not isinstance(value, (int, float)) or not 0.0 <= value <= 1.0:
+            raise ModelError(f"{path.name}: 'thresholds' needs category codes mapped to numbers in [0, 1]")
+    labels = Labels(
+        name=field("name", str), version=field("version", str), quant=field("quant", str, "fp32"),
+        categories=categories, tags=tags, thresholds={k: float(v) for k, v in thresholds.items()},
+        max_length=field("max_length", int, 128), stride=field("stride", int, 32),
+        context_tokens=field("context_tokens", int, 48),
+    )
+    # The encoder needs room for text tokens beyond the context segment and the stride.
+    room = labels.max_length - 4 - labels.context_tokens
+    if labels.context_tokens < 1 or labels.stride < 0 or room < 12 or labels.stride >= room:
+        raise ModelError(f"{path.name}: max_length/stride/context_tokens leave no room for text tokens")
+    return labels
+
+
+def _parse_tag(file: str, tag: object) -> tuple[bool, SpanType] | None:
+    if tag == "O":
+        return None
+    if isinstance(tag, str) and tag[:2] in ("B-", "I-") and tag[2:] in SpanType.__members__:
+        return tag[0] == "B", SpanType(tag[2:])
+    raise ModelError(f"{file}: tag {tag!r} is not 'O' or B-/I- followed by a span type")
+
+
+def file_sha256(path: Path) -> str:
+    """sha256 of a file, read in chunks (models are hundreds of MB)."""
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(_HASH_CHUNK), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def choose_providers(configured: Sequence[str]) -> list[str]:
+    """The configured providers, else CUDA when this onnxruntime has it, else CPU."""
+    available = ort.get_available_providers()
+    if configured:
+        missing = [p for p in configured if p not in available]
+        if missing:
+            raise ConfigError(f"onnxruntime providers not available: {', '.join(missing)}")
+        return list(configured)
+    if "CUDAExecutionProvider" in available:
+        return ["CUDAExecutionProvider", "CPUExecutionProvider"]
+    return ["CPUExecutionProvider"]
+
+
+class OnnxEngine:
+    """Runs a model folder with onnxruntime; implements `guard.engine.base.Engine`.
+
+    `predict` is meant for one thread at a time (the batcher's executor thread); onnxruntime's own
+    threads (intra_op_num_threads) parallelise inside each run.
+    """
+
+    def __init__(self, config: EngineConfig) -> None:
+        self.config = config
+        folder = Path(config.model_dir)
+        if not folder.is_dir():
+            raise ModelError(f"model folder not found: {folder}")
+        for name in (MODEL_FILE, TOKENIZER_FILE, LABELS_FILE):
+            if not (folder / name).is_file():
+                raise ModelError(f"{name} missing in model folder {folder}")
+        self.labels = load_labels(folder / LABELS_FILE)
+        self.encoder = _load_encoder(folder / TOKENIZER_FILE, self.labels)
+        self._session = _load_session(folder / MODEL_FILE, config)
+        self._feeds_token_type_ids, static = _check_signature(self._session, self.labels)
+        self.info = ModelInfo(
+            name=self.labels.name, version=self.labels.version, sha256=file_sha256(folder / MODEL_FILE),
+            quant=self.labels.quant, provider=self._session.get_providers()[0],
+            max_length=self.labels.max_length, categories=CATEGORY_CODES,
+            thresholds=dict(self.labels.thresholds),
+        )
+        if not static:  # label dimensions are symbolic in the graph: check them on a real run
+            self.warmup()
+        logger.info("loaded model %s %s (%s, %s)", self.info.name, self.info.version, self.info.quant,
+                    self.info.provider)
+
+    def count_tokens(self, text: str) -> int:
+        """Tokens of `text` without special tokens: the batcher's sort key."""
+        return len(self.encoder.tokenizer.encode(text, add_special_tokens=False).ids)
+
+    def warmup(self) -> None:
+        """One small run so the first real request does not pay for onnxruntime's lazy setup."""
+        self.predict([EngineInput("warmup")])
+
+    def predict(self, inputs: Sequence[EngineInput]) -> list[EngineOutput]:
+        """Scores and spans for each input, in order; see the module docstring for the steps."""
+        plans = [self.encoder.windows(item) for item in inputs]
+        flat = [w for windows in plans for w in windows]
+        cat_rows, tag_rows = self._run_sorted(flat)
+        outputs: list[EngineOutput] = []
+        k = 0
+        for windows in plans:
+            n = len(windows)
+            outputs.append(self._merge(windows, cat_rows[k:k + n], tag_rows[k:k + n]))
+            k += n
+        if len(outputs) != len(inputs):  # a broken invariant here would misattribute verdicts
+            raise ModelError(f"engine produced {len(outputs)} outputs for {len(inputs)} inputs")
+        return outputs
+
+    # core
+
+    def _run_sorted(self, windows: list[Window]) -> tuple[list[np.ndarray], list[np.ndarray]]:
+        """Category logits [n_cat] and tag logits [len(window), n_tags] per window, in input order."""
+        order = sorted(range(len(windows)), key=lambda i: len(windows[i].input_ids))
+        cats: list[np.ndarray] = [np.empty(0)] * len(windows)
+        tags: list[np.ndarray] = [np.empty(0)] * len(windows)
+        for chunk in self._chunks(order, windows):
+            batch = [windows[i] for i in chunk]
+            cat, tag = self._run(batch)
+            for row, i in enumerate(chunk):
+                cats[i] = cat[row]
+                tags[i] = tag[row, : len(windows[i].input_ids)]
+        return cats, tags
+
+    def _chunks(self, order: list[int], windows: list[Window]) -> Iterator[list[int]]:
+        """Consecutive runs of the length-sorted order whose padded size fits max_batch_tokens."""
+        chunk: list[int] = []
+        for i in order:
+            width = len(windows[i].input_ids)  # sorted ascending: the newest is the widest
+            if chunk and (len(chunk) + 1) * width > self.config.max_batch_tokens:
+                yield chunk
+                chunk = []
+            chunk.append(i)
+        if chunk:
+            yield chunk
+
+    def _run(self, batch: list[Window]) -> tuple[np.ndarray, np.ndarray]:
+        ids, mask = pad_batch(batch, self.encoder.pad_id)
+        feed = {"input_ids": ids, "attention_mask": mask}
+        if self._feeds_token_type_ids:
+            feed["token_type_ids"] = np.zeros_like(ids)
+        cat, tag = self._session.run(list(_OUTPUTS), feed)
+        if cat.shape != (len(batch), len(self.labels.categories)) or tag.shape != (
+                *ids.shape, len(self.labels.tags)):
+            raise ModelError(f"{MODEL_FILE}: output shapes {cat.shape} and {tag.shape} do not match "
+                             f"{LABELS_FILE} for a batch of shape {ids.shape}")
+        return cat, tag
+
+    # post
+
+    def _merge(self, windows: list[Window], cats: list[np.ndarray], tags: list[np.ndarray]) -> EngineOutput:
+        logits = np.max(np.stack(cats), axis=0)
+        probs = 1.0 / (1.0 + np.exp(-logits.astype(np.float64)))
+        scores = {code: float(probs[i]) for i, code in enumerate(self.labels.categories)}
+        scores = {code: scores[code] for code in CATEGORY_CODES}  # canonical order for callers
+        return EngineOutput(scores=scores, spans=self._spans(windows, tags))
+
+    def _spans(self, windows: list[Window], tags: list[np.ndarray]) -> list[ModelSpan]:
+        n_tokens = max(w.token_start + len(w.offsets) for w in windows)
+        best = np.full(n_tokens, -1.0)
+        tag_id = np.zeros(n_tokens, dtype=np.int64)
+        tag_p = np.zeros(n_tokens)
+        offsets = np.zeros((n_tokens, 2), dtype=np.int64)
+        for w, rows in zip(windows, tags, strict=True):
+            n = len(w.offsets)
+            if n == 0:
+                continue
+            text_rows = rows[w.first:w.first + n].astype(np.float64)
+            probs = np.exp(text_rows - text_rows.max(axis=1, keepdims=True))
+            probs /= probs.sum(axis=1, keepdims=True)
+            at = slice(w.token_start, w.token_start + n)
+            dist = _edge_distance(w, n_tokens)
+            better = dist > best[at]  # ties keep the earlier window
+            best[at] = np.where(better, dist, best[at])
+            tag_id[at] = np.where(better, probs.argmax(axis=1), tag_id[at])
+            tag_p[at] = np.where(better, probs.max(axis=1), tag_p[at])
+            offsets[at] = np.where(better[:, None], np.asarray(w.offsets, dtype=np.int64), offsets[at])
+        return _decode_bio(self.labels.tags, tag_id, tag_p, offsets)
+
+
+def _edge_distance(w: Window, n_tokens: int) -> np.ndarray:
+    """Per token of the window, tokens to the nearest cut (the text's own ends are not cuts)."""
+    n = len(w.offsets)
+    left = np.arange(n, dtype=np.float64) if w.token_start > 0 else np.full(n, np.inf)
+    right = (np.arange(n, dtype=np.float64)[::-1] if w.token_start + n < n_tokens
+             else np.full(n, np.inf))
+    return np.minimum(left, right)
+
+
+def _decode_bio(tags: Sequence[tuple[bool, SpanType] | None], tag_id: np.ndarray, tag_p: np.ndarray,
+                offsets: np.ndarray) -> list[ModelSpan]:
+    """Merge B/I runs of one type into spans; an I without a B (or after another type) opens one."""
+    spans: list[ModelSpan] = []
+    run: list[int] = []  # token indices of the open span
+    tagged = np.array([tag is not None for tag in tags])[tag_id]
+    for t in (int(i) for i in np.flatnonzero(tagged)):
+        is_begin, kind = tags[int(tag_id[t])]  # type: ignore[misc]
+        if run and (is_begin or t != run[-1] + 1 or tags[int(tag_id[run[0]])][1] != kind):  # type: ignore[index]
+            spans.append(_span(run, tags, tag_id, tag_p, offsets))
+            run = []
+        run.append(t)
+    if run:
+        spans.append(_span(run, tags, tag_id, tag_p, offsets))
+    return spans
+
+
+def _span(run: list[int], tags: Sequence[tuple[bool, SpanType] | None], tag_id: np.ndarray,
+          tag_p: np.ndarray, offsets: np.ndarray) -> ModelSpan:
+    kind = tags[int(tag_id[run[0]])][1]  # type: ignore[index]
+    score = float(np.mean(tag_p[run]))
+    return ModelSpan(start=int(offsets[run[0], 0]), end=int(offsets[run[-1], 1]), type=kind, score=score)
+
+
+def _load_encoder(path: Path, labels: Labels) -> TextEncoder:
+    try:
+        tokenizer = Tokenizer.from_file(str(path))
+    except Exception as exc:  # tokenizers raises a bare Exception on a bad file
+        raise ModelError(f"{path.name}: cannot load tokenizer ({type(exc).__name__})") from exc
+    try:
+        return TextEncoder(tokenizer, max_length=labels.max_length, stride=labels.stride,
+                           context_tokens=labels.context_tokens)
+    except ModelError as exc:
+        raise ModelError(f"{path.name}: {exc}") from None
+
+
+def _load_session(path: Path, config: EngineConfig) -> ort.InferenceSession:
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = config.intra_op_num_threads
+    options.inter_op_num_threads = config.inter_op_num_threads
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    providers = choose_providers(config.providers)
+    try:
+        return ort.InferenceSession(str(path), sess_options=options, providers=providers)
+    except Exception as exc:  # onnxruntime's pybind errors (InvalidProtobuf, Fail, ...) share no base
+        reason = str(exc).splitlines()[0][:200] if str(exc) else ""
+        raise ModelError(f"{path.name}: onnxruntime cannot load it ({type(exc).__name__}: {reason})") from exc
+
+
+def _check_signature(session: ort.InferenceSession, labels: Labels) -> tuple[bool, bool]:
+    """Check inputs/outputs against labels.json.
+
+    Returns:
+        whether token_type_ids must be fed, and whether the label dimensions were checkable (fixed).
+    """
+    inputs = {i.name: i for i in session.get_inputs()}
+    outputs = {o.name: o for o in session.get_outputs()}
+    for name in _REQUIRED_INPUTS:
+        if name not in inputs:
+            raise ModelError(f"{MODEL_FILE}: input {name!r} missing")
+    extra = sorted(set(inputs) - set(_REQUIRED_INPUTS) - set(_OPTIONAL_INPUTS))
+    if extra:
+        raise ModelError(f"{MODEL_FILE}: unexpected inputs {extra}")
+    for name in (*_REQUIRED_INPUTS, *_OPTIONAL_INPUTS):
+        if name in inputs and inputs[name].type != "tensor(int64)":
+            raise ModelError(f"{MODEL_FILE}: input {name!r} is {inputs[name].type}, expected int64")
+    expect = {"category_logits": (2, len(labels.categories)), "tag_logits": (3, len(labels.tags))}
+    static = True
+    for name, (rank, last) in expect.items():
+        if name not in outputs:
+            raise ModelError(f"{MODEL_FILE}: output {name!r} missing")
+        shape = outputs[name].shape
+        # Exports keep batch/seq symbolic; the label dimension is fixed and must match labels.json.
+        if len(shape) != rank or (isinstance(shape[-1], int) and shape[-1] != last):
+            raise ModelError(f"{MODEL_FILE}: output {name!r} has shape {shape}, {LABELS_FILE} "
+                             f"needs rank {rank} ending in {last}")
+        static = static and isinstance(shape[-1], int)
+    return "token_type_ids" in inputs, static

@@ -1,0 +1,246 @@
+"""The policy: per role and category, a threshold and an action; and the fusion of evidence into a Verdict.
+
+A category is flagged when its fused score passes its threshold, or when a validated detector found a
+span of it (whatever the model says). Its action then comes from the policy; a category whose action
+is "allow" is scored but not flagged. The verdict's action is the strictest flagged one.
+
+Policy files are TOML (policies/default.toml is the default, written out and commented):
+
+    masking = "partial"            # placeholder | partial | hash
+
+    [thresholds]                   # optional: override the model's per-category thresholds
+    S3 = 0.8
+
+    [user]                         # actions for prompts
+    P1 = "mask"
+    S1 = "flag"
+
+    [assistant]                    # actions for answers
+    P5 = "block"
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from guard.detectors.base import Match, Validity
+from guard.engine.base import ModelSpan
+from guard.errors import ConfigError, InputError
+from guard.masking import MaskOperator, apply_masks
+from guard.normalize import Normalized
+from guard.taxonomy import CATEGORY_CODES, Role, parse_category
+from guard.verdict import Action, Span, Verdict
+
+DEFAULT_THRESHOLD = 0.5
+
+_DEFAULT_ACTIONS: dict[Role, dict[str, Action]] = {
+    Role.USER: {
+        **{c: Action.MASK for c in ("P1", "P2", "P3", "P4")},
+        "P5": Action.FLAG,
+        **{c: Action.FLAG for c in CATEGORY_CODES if c.startswith("S")},
+    },
+    Role.ASSISTANT: {
+        **{c: Action.MASK for c in ("P1", "P2", "P3", "P4")},
+        "P5": Action.BLOCK,
+        **{c: Action.FLAG for c in CATEGORY_CODES if c.startswith("S")},
+    },
+}
+
+
+@dataclass(frozen=True, kw_only=True)
+class Overrides:
+    """Per-request changes to the policy (the gRPC request's policy overrides).
+
+    Attributes:
+        categories_on: when set, only these category codes are judged.
+        categories_off: category codes not judged.
+        thresholds: per-code threshold overrides.
+        actions: per-code action overrides ("allow", "flag", "mask", "block").
+        return_masked: compute Verdict.masked.
+        return_spans: fill Verdict.spans.
+    """
+
+    categories_on: frozenset[str] | None = None
+    categories_off: frozenset[str] = frozenset()
+    thresholds: Mapping[str, float] = field(default_factory=dict)
+    actions: Mapping[str, str] = field(default_factory=dict)
+    return_masked: bool = True
+    return_spans: bool = True
+
+    def validated(self) -> Overrides:
+        """Codes canonicalised, values checked; raises InputError naming the bad field."""
+        on = None if self.categories_on is None else frozenset(_code(c) for c in self.categories_on)
+        return replace(
+            self,
+            categories_on=on,
+            categories_off=frozenset(_code(c) for c in self.categories_off),
+            thresholds={_code(c): _threshold(v, InputError) for c, v in self.thresholds.items()},
+            actions={_code(c): _action(a, InputError).value for c, a in self.actions.items()},
+        )
+
+
+@dataclass(frozen=True, kw_only=True)
+class Policy:
+    """Actions per role and category, optional threshold overrides, and the masking operator."""
+
+    actions: Mapping[Role, Mapping[str, Action]] = field(default_factory=lambda: _DEFAULT_ACTIONS)
+    thresholds: Mapping[str, float] = field(default_factory=dict)
+    masking: MaskOperator = MaskOperator.PARTIAL
+
+    @classmethod
+    def default(cls) -> Policy:
+        """Mask identifiers (P1-P4), flag sensitive data, block a private profile in an answer."""
+        return cls()
+
+    @classmethod
+    def strict(cls) -> Policy:
+        """Block anything flagged, prompts and answers alike."""
+        return cls(actions={r: dict.fromkeys(CATEGORY_CODES, Action.BLOCK) for r in Role},
+                   masking=MaskOperator.PLACEHOLDER)
+
+    @classmethod
+    def from_file(cls, path: str | Path) -> Policy:
+        """Load a TOML policy file; raises ConfigError naming the file and the problem."""
+        path = Path(path)
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except OSError as exc:
+            raise ConfigError(f"cannot read policy file {path}: {exc.strerror}") from None
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"policy file {path} is not valid TOML: {exc}") from None
+        try:
+            return cls.from_dict(data)
+        except ConfigError as exc:
+            raise ConfigError(f"policy file {path}: {exc}") from None
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Policy:
+        unknown = set(data) - {"masking", "thresholds", "user", "assistant"}
+        if unknown:
+            raise ConfigError(f"unknown keys {sorted(unknown)} (expected masking, thresholds, user, assistant)")
+        actions = {r: dict(_DEFAULT_ACTIONS[r]) for r in Role}
+        for role in Role:
+            for code, value in _table(data, role.value).items():
+                actions[role][_code(code, ConfigError)] = _action(value, ConfigError)
+        thresholds = {_code(c, ConfigError): _threshold(v, ConfigError)
+                      for c, v in _table(data, "thresholds").items()}
+        try:
+            masking = MaskOperator(data.get("masking", MaskOperator.PARTIAL.value))
+        except ValueError:
+            raise ConfigError("masking must be one of placeholder, partial, hash") from None
+        return cls(actions=actions, thresholds=thresholds, masking=masking)
+
+    def action(self, role: Role, code: str) -> Action:
+        return self.actions[role].get(code, Action.FLAG)
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """What the detectors and the model found in one text, in normalized coordinates."""
+
+    normalized: Normalized
+    role: Role
+    matches: Sequence[Match]
+    model_scores: Mapping[str, float] | None = None
+    model_spans: Sequence[ModelSpan] = ()
+
+
+def decide(evidence: Evidence, policy: Policy, *, model_thresholds: Mapping[str, float] | None = None,
+           overrides: Overrides | None = None, hmac_key: bytes | None = None) -> Verdict:
+    """Fuse detector and model evidence under the policy into a Verdict (offsets into the original)."""
+    ov = overrides or Overrides()
+    scores = _fused_scores(evidence)
+    validated = {m.category.value for m in evidence.matches if m.validity is Validity.VALID}
+    flagged: dict[str, Action] = {}
+    for code in CATEGORY_CODES:
+        if not _judged(code, ov):
+            continue
+        threshold = ov.thresholds.get(code, policy.thresholds.get(
+            code, (model_thresholds or {}).get(code, DEFAULT_THRESHOLD)))
+        action = Action(ov.actions[code]) if code in ov.actions else policy.action(evidence.role, code)
+        if (scores[code] >= threshold or code in validated) and action is not Action.ALLOW:
+            flagged[code] = action
+    spans = _spans(evidence, flagged)
+    categories = sorted(flagged, key=lambda c: (-scores[c], c))
+    action = max(flagged.values(), key=lambda a: a.rank, default=Action.ALLOW)
+    masked = None
+    if ov.return_masked:
+        to_mask = [s for s in spans if flagged[s.category] in (Action.MASK, Action.BLOCK)]
+        masked = apply_masks(evidence.normalized.original, to_mask, policy.masking, hmac_key)
+    return Verdict(
+        safe=not flagged,
+        categories=categories,
+        scores={c: round(scores[c], 4) for c in CATEGORY_CODES},
+        spans=spans if ov.return_spans else [],
+        action=action.value,
+        masked=masked,
+        role=evidence.role.value,
+    )
+
+
+def _fused_scores(evidence: Evidence) -> dict[str, float]:
+    scores = {c: float((evidence.model_scores or {}).get(c, 0.0)) for c in CATEGORY_CODES}
+    for m in evidence.matches:
+        code = m.category.value
+        scores[code] = max(scores[code], m.score)
+    return scores
+
+
+def _spans(evidence: Evidence, flagged: Mapping[str, Action]) -> list[Span]:
+    """Detector spans of flagged categories, then model spans that overlap none of them."""
+    norm = evidence.normalized
+    out: list[Span] = []
+    for m in evidence.matches:
+        if m.category.value in flagged:
+            start, end = norm.to_original(m.start, m.end)
+            out.append(Span(start, end, m.type.value, m.category.value, round(m.score, 4), "detector"))
+    taken = [(s.start, s.end) for s in out]
+    for ms in evidence.model_spans:
+        code = ms.type.category.value
+        if code not in flagged:
+            continue
+        start, end = norm.to_original(ms.start, ms.end)
+        if start >= end or any(start < e and s < end for s, e in taken):
+            continue
+        out.append(Span(start, end, ms.type.value, code, round(ms.score, 4), "model"))
+    return sorted(out, key=lambda s: (s.start, s.end))
+
+
+def _judged(code: str, ov: Overrides) -> bool:
+    if ov.categories_on is not None and code not in ov.categories_on:
+        return False
+    return code not in ov.categories_off
+
+
+def _table(data: Mapping[str, Any], key: str) -> Mapping[str, Any]:
+    value = data.get(key, {})
+    if not isinstance(value, Mapping):
+        raise ConfigError(f"[{key}] must be a table")
+    return value
+
+
+def _code(value: str, error: type[Exception] = InputError) -> str:
+    try:
+        return parse_category(str(value)).value
+    except InputError as exc:
+        raise error(str(exc)) from None
+
+
+def _action(value: Any, error: type[Exception]) -> Action:
+    try:
+        return Action(str(value).strip().lower())
+    except ValueError:
+        raise error("action must be one of allow, flag, mask, block") from None
+
+
+def _threshold(value: Any, error: type[Exception]) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0.0 <= float(value) <= 1.0:
+        raise error("threshold must be a number between 0 and 1")
+    return float(value)
+
+
+__all__ = ["Evidence", "Overrides", "Policy", "decide"]

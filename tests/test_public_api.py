@@ -1,0 +1,74 @@
+"""The public surface: exported names, a light import, and imports that only point down."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+import guard
+
+ROOT = Path(__file__).resolve().parents[1]
+HEAVY = ("torch", "transformers", "optimum", "training")
+
+
+def test_all_names_resolve() -> None:
+    for name in guard.__all__:
+        assert getattr(guard, name) is not None, name
+    assert {"Guard", "AsyncGuard", "GuardClient", "AsyncGuardClient", "Verdict", "Span", "Category",
+            "GuardError", "InputError"} <= set(guard.__all__)
+
+
+def _loaded_after(statement: str) -> set[str]:
+    code = f"import sys; {statement}; print(' '.join(sorted(sys.modules)))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
+    return set(out.stdout.split())
+
+
+def test_import_guard_is_light() -> None:
+    loaded = _loaded_after("import guard")
+    assert not loaded & {*HEAVY, "onnxruntime", "grpc"}
+
+
+def test_runtime_never_loads_torch_or_training() -> None:
+    loaded = _loaded_after("import guard.sdk, guard.server.app, guard.client, guard.cli, guard.engine.onnx")
+    assert not loaded & set(HEAVY)
+
+
+# Layers, bottom up: a module may import only from its own layer or below.
+LAYERS = [
+    {"errors", "taxonomy"},
+    {"normalize", "verdict", "config"},
+    {"detectors", "engine", "masking"},
+    {"batcher", "policy"},
+    {"sdk", "filters", "metrics", "stream"},
+    {"client", "_proto"},
+    {"server", "scan", "integrations"},
+    {"cli"},
+]
+_RANK = {name: i for i, layer in enumerate(LAYERS) for name in layer}
+
+
+def _top(module: str) -> str | None:
+    parts = module.split(".")
+    return parts[1] if parts[0] == "guard" and len(parts) > 1 else None
+
+
+def test_imports_only_point_down() -> None:
+    upward = []
+    for path in sorted((ROOT / "guard").rglob("*.py")):
+        rel = path.relative_to(ROOT / "guard")
+        own = rel.parts[0].removesuffix(".py")
+        if own in ("__init__", "_proto"):
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else (
+                [node.module] if isinstance(node, ast.ImportFrom) and node.module and node.level == 0 else [])
+            for name in names:
+                root = name.split(".")[0]
+                assert root not in HEAVY, f"{rel} imports {name}"
+                target = _top(name)
+                if target and target != own and _RANK.get(target, 99) > _RANK.get(own, -1):
+                    upward.append(f"{rel} -> {name}")
+    assert not upward, upward

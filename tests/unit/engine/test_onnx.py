@@ -1,0 +1,234 @@
+"""OnnxEngine on the tiny model of tests/tinymodel.py (exact known scores, one word = one token)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import onnx
+import pytest
+from onnx import helper, numpy_helper
+
+from guard.config import EngineConfig
+from guard.engine.base import EngineInput, ModelSpan
+from guard.engine.onnx import OnnxEngine
+from guard.errors import ConfigError, ModelError
+from guard.taxonomy import CATEGORY_CODES, TAGS, Role, SpanType
+from tests.tinymodel import PLAIN_WORDS, base_score, build_tiny_model, tag_prob, trigger_score
+
+
+@pytest.fixture(scope="module")
+def engine(tiny_model_dir: Path) -> OnnxEngine:
+    return OnnxEngine(EngineConfig(model_dir=tiny_model_dir, intra_op_num_threads=1))
+
+
+def _filler(n: int) -> str:
+    return " ".join(PLAIN_WORDS[4 + i % (len(PLAIN_WORDS) - 4)] for i in range(n))  # no role words
+
+
+def _spans(text: str, spans: list[ModelSpan]) -> list[tuple[str, SpanType]]:
+    return [(text[s.start:s.end], s.type) for s in spans]
+
+
+def test_info(engine: OnnxEngine, tiny_model_dir: Path) -> None:
+    info = engine.info
+    assert (info.name, info.version, info.quant, info.max_length) == ("kguard-tiny-test", "0.0.1", "fp32", 32)
+    assert info.provider == "CPUExecutionProvider"
+    assert info.categories == CATEGORY_CODES
+    assert info.thresholds == dict.fromkeys(CATEGORY_CODES, 0.5)
+    assert info.sha256 == hashlib.sha256((tiny_model_dir / "model.onnx").read_bytes()).hexdigest()
+
+
+def test_scores_of_trigger_words(engine: OnnxEngine) -> None:
+    plain, health, two = engine.predict([EngineInput("hello world"), EngineInput("my 우울증"),
+                                         EngineInput("전과 password")])
+    assert list(plain.scores) == list(CATEGORY_CODES)
+    assert plain.scores == pytest.approx(dict.fromkeys(CATEGORY_CODES, base_score()))
+    assert health.scores["S1"] == pytest.approx(trigger_score())
+    assert health.scores["P1"] == pytest.approx(base_score())
+    assert (two.scores["S7"], two.scores["P4"]) == pytest.approx((trigger_score(), trigger_score()))
+    assert plain.spans == health.spans == []
+
+
+def test_empty_text(engine: OnnxEngine) -> None:
+    (out,) = engine.predict([EngineInput("")])
+    assert out.scores == pytest.approx(dict.fromkeys(CATEGORY_CODES, base_score())) and out.spans == []
+
+
+def test_empty_batch(engine: OnnxEngine) -> None:
+    assert engine.predict([]) == []
+
+
+def test_spans_in_character_offsets(engine: OnnxEngine) -> None:
+    text = "my name is kim minsu , call  010-1234-5678 or a@b.kr"
+    (out,) = engine.predict([EngineInput(text)])
+    assert _spans(text, out.spans) == [("kim minsu", SpanType.PERSON), ("010-1234-5678", SpanType.PHONE),
+                                       ("a@b.kr", SpanType.EMAIL)]
+    assert all(s.score == pytest.approx(tag_prob()) for s in out.spans)
+
+
+def test_bio_decoding(engine: OnnxEngine) -> None:
+    text = "minsu minsu hello kim kim minsu 010-1234-5678 minsu"
+    (out,) = engine.predict([EngineInput(text)])
+    # An I without a B opens a span; a B closes the open one; an I of another type opens a new one.
+    assert _spans(text, out.spans) == [("minsu minsu", SpanType.PERSON), ("kim", SpanType.PERSON),
+                                       ("kim minsu", SpanType.PERSON), ("010-1234-5678", SpanType.PHONE),
+                                       ("minsu", SpanType.PERSON)]
+
+
+def test_padding_is_masked(engine: OnnxEngine) -> None:
+    # <pad> scores P5 in the tiny model: a short text batched with a long one must not see it.
+    short, _ = engine.predict([EngineInput("hello"), EngineInput(_filler(20))])
+    assert short.scores["P5"] == pytest.approx(base_score())
+
+
+def test_long_text_windows_merge_back(engine: OnnxEngine) -> None:
+    text = f"kim minsu {_filler(45)} 010-1234-5678 {_filler(50)} 우울증 a@b.kr"
+    assert len(engine.encoder.windows(EngineInput(text))) >= 4
+    (out,) = engine.predict([EngineInput(text)])
+    assert out.scores["S1"] == pytest.approx(trigger_score())
+    assert _spans(text, out.spans) == [("kim minsu", SpanType.PERSON), ("010-1234-5678", SpanType.PHONE),
+                                       ("a@b.kr", SpanType.EMAIL)]
+
+
+@pytest.mark.parametrize("shift", range(0, 30, 3))
+def test_windowed_spans_match_one_big_window(engine: OnnxEngine, tmp_path: Path, shift: int) -> None:
+    big = OnnxEngine(EngineConfig(model_dir=build_tiny_model(tmp_path / "big", max_length=512)))
+    # Tagged words at every position around the window cuts (and a PERSON run across one).
+    words = [*_filler(shift).split(), *(["kim", "minsu", "hello", "minsu", "010-1234-5678"] * 12)]
+    text = " ".join(words)
+    (small_out,), (big_out,) = engine.predict([EngineInput(text)]), big.predict([EngineInput(text)])
+    assert len(big.encoder.windows(EngineInput(text))) == 1
+    assert small_out.spans == big_out.spans
+    assert small_out.scores == big_out.scores
+
+
+def test_batched_equals_one_by_one(tiny_model_dir: Path) -> None:
+    # A small token cap forces several sub-batches after sorting by length.
+    engine = OnnxEngine(EngineConfig(model_dir=tiny_model_dir, max_batch_tokens=100))
+    items = [EngineInput(f"{_filler(n)} {word}") for n, word in
+             [(3, "우울증"), (70, "kim minsu"), (0, ""), (12, "010-1234-5678"), (33, "password"), (1, "계좌")]]
+    items.append(EngineInput("hello", Role.ASSISTANT, context="전과 " + _filler(30)))
+    batched = engine.predict(items)
+    assert len(batched) == len(items)
+    assert batched == [engine.predict([item])[0] for item in items]
+
+
+def test_context_is_judged_with_the_answer(engine: OnnxEngine) -> None:
+    near, far = engine.predict([EngineInput("hello", Role.ASSISTANT, context="주민번호 hello"),
+                                EngineInput("hello", Role.ASSISTANT, context=_filler(20) + " 주민번호")])
+    assert near.scores["P1"] == pytest.approx(trigger_score())
+    assert far.scores["P1"] == pytest.approx(base_score())  # beyond context_tokens: cut
+    assert near.spans == []
+
+
+def test_token_type_ids_are_fed(tmp_path: Path) -> None:
+    engine = OnnxEngine(EngineConfig(model_dir=build_tiny_model(tmp_path / "tt", token_type_ids=True)))
+    (out,) = engine.predict([EngineInput("kim 우울증")])
+    assert out.scores["S1"] == pytest.approx(trigger_score())
+    assert out.spans[0].type is SpanType.PERSON
+
+
+def test_count_tokens_and_warmup(engine: OnnxEngine) -> None:
+    assert engine.count_tokens("") == 0
+    assert engine.count_tokens("hello kim  minsu unknownword") == 4
+    engine.warmup()
+
+
+def test_unknown_provider_is_a_config_error(tiny_model_dir: Path) -> None:
+    with pytest.raises(ConfigError, match="NoSuchExecutionProvider"):
+        OnnxEngine(EngineConfig(model_dir=tiny_model_dir, providers=("NoSuchExecutionProvider",)))
+
+
+# Bad model folders: every one is a ModelError whose message names the file.
+
+def _edit_labels(folder: Path, **changes: object) -> None:
+    labels = json.loads((folder / "labels.json").read_text())
+    labels.update(changes)
+    (folder / "labels.json").write_text(json.dumps(labels))
+
+
+def _truncate(path: Path) -> None:
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+
+
+def _rename_output(path: Path) -> None:
+    model = onnx.load(str(path))
+    for node in model.graph.node:
+        node.output[:] = ["cat_out" if o == "category_logits" else o for o in node.output]
+    model.graph.output[0].name = "cat_out"
+    onnx.save(model, str(path))
+
+
+def _symbolic_label_dims(path: Path) -> None:
+    """Route tag_logits through a Slice whose end depends on the input, so its last dim is unknown."""
+    model = onnx.load(str(path))
+    for node in model.graph.node:
+        node.output[:] = ["tag_raw" if o == "tag_logits" else o for o in node.output]
+    model.graph.node.extend([
+        helper.make_node("ReduceMax", ["attention_mask"], ["mask_max"], axes=[0, 1], keepdims=0),
+        helper.make_node("Mul", ["mask_max", "thousand"], ["end0"]),
+        helper.make_node("Unsqueeze", ["end0", "axis0"], ["ends"]),
+        helper.make_node("Slice", ["tag_raw", "axis0", "ends", "axis2"], ["tag_logits"]),
+    ])
+    model.graph.initializer.extend([numpy_helper.from_array(np.array(1000, dtype=np.int64), "thousand"),
+                                    numpy_helper.from_array(np.array([0], dtype=np.int64), "axis0")])
+    model.graph.output[1].type.tensor_type.shape.dim[-1].dim_param = "tags"
+    onnx.save(model, str(path))
+
+
+_CASES = {
+    "model missing": ("model.onnx", lambda d: (d / "model.onnx").unlink()),
+    "tokenizer missing": ("tokenizer.json", lambda d: (d / "tokenizer.json").unlink()),
+    "labels missing": ("labels.json", lambda d: (d / "labels.json").unlink()),
+    "model truncated": ("model.onnx", lambda d: _truncate(d / "model.onnx")),
+    "model garbage": ("model.onnx", lambda d: (d / "model.onnx").write_bytes(b"not a model")),
+    "model empty": ("model.onnx", lambda d: (d / "model.onnx").write_bytes(b"")),
+    "tokenizer garbage": ("tokenizer.json", lambda d: (d / "tokenizer.json").write_text("{oops")),
+    "tokenizer truncated": ("tokenizer.json", lambda d: _truncate(d / "tokenizer.json")),
+    "labels not json": ("labels.json", lambda d: (d / "labels.json").write_text("{oops")),
+    "labels not an object": ("labels.json", lambda d: (d / "labels.json").write_text("[1, 2]")),
+    "labels no name": ("labels.json", lambda d: _edit_labels(d, name=None)),
+    "categories short": ("labels.json", lambda d: _edit_labels(d, categories=list(CATEGORY_CODES[:-1]))),
+    "categories unknown": ("labels.json",
+                           lambda d: _edit_labels(d, categories=[*CATEGORY_CODES[:-1], "X9"])),
+    "categories doubled": ("labels.json",
+                           lambda d: _edit_labels(d, categories=[*CATEGORY_CODES[:-1], "P1"])),
+    "tag unknown": ("labels.json", lambda d: _edit_labels(d, tags=[*TAGS[:-1], "I-NOPE"])),
+    "tags without O": ("labels.json", lambda d: _edit_labels(d, tags=list(TAGS[1:]))),
+    "threshold range": ("labels.json", lambda d: _edit_labels(d, thresholds={"P1": 1.5})),
+    "threshold code": ("labels.json", lambda d: _edit_labels(d, thresholds={"Q1": 0.5})),
+    "max_length small": ("labels.json", lambda d: _edit_labels(d, max_length=16)),
+    "max_length text": ("labels.json", lambda d: _edit_labels(d, max_length="32")),
+    "tags fewer than outputs": ("model.onnx", lambda d: _edit_labels(d, tags=list(TAGS[:-2]))),
+    "output missing": ("model.onnx", lambda d: _rename_output(d / "model.onnx")),
+    "symbolic dims mismatch": ("model.onnx", lambda d: (_symbolic_label_dims(d / "model.onnx"),
+                                                       _edit_labels(d, tags=list(TAGS[:-2])))),
+}
+
+
+@pytest.mark.parametrize("case", list(_CASES))
+def test_bad_model_folder(tiny_model_dir: Path, tmp_path: Path, case: str) -> None:
+    name, damage = _CASES[case]
+    folder = tmp_path / "model"
+    shutil.copytree(tiny_model_dir, folder)
+    damage(folder)
+    with pytest.raises(ModelError, match=name.replace(".", r"\.")):
+        OnnxEngine(EngineConfig(model_dir=folder))
+
+
+def test_missing_folder(tmp_path: Path) -> None:
+    with pytest.raises(ModelError, match="model folder not found"):
+        OnnxEngine(EngineConfig(model_dir=tmp_path / "nope"))
+
+
+def test_symbolic_label_dims_that_match_load(tiny_model_dir: Path, tmp_path: Path) -> None:
+    folder = tmp_path / "model"
+    shutil.copytree(tiny_model_dir, folder)
+    _symbolic_label_dims(folder / "model.onnx")
+    (out,) = OnnxEngine(EngineConfig(model_dir=folder)).predict([EngineInput("우울증")])
+    assert out.scores["S1"] == pytest.approx(trigger_score())

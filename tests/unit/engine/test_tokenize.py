@@ -1,0 +1,111 @@
+"""TextEncoder windows and pad_batch, on the tiny tokenizer (one word = one token)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from tokenizers import Tokenizer, models, pre_tokenizers
+
+from guard.engine.base import EngineInput
+from guard.engine.tokenize import TextEncoder, pad_batch
+from guard.errors import ModelError
+from guard.taxonomy import Role
+from tests.tinymodel import PLAIN_WORDS
+
+
+@pytest.fixture(scope="module")
+def tokenizer(tiny_model_dir: Path) -> Tokenizer:
+    return Tokenizer.from_file(str(tiny_model_dir / "tokenizer.json"))
+
+
+@pytest.fixture()
+def encoder(tokenizer: Tokenizer) -> TextEncoder:
+    return TextEncoder(tokenizer, max_length=32, stride=8, context_tokens=8)
+
+
+def _words(n: int) -> str:
+    return " ".join(PLAIN_WORDS[i % len(PLAIN_WORDS)] for i in range(n))
+
+
+def test_short_text_is_one_window_with_the_layout(encoder: TextEncoder) -> None:
+    (w,) = encoder.windows(EngineInput("hello world"))
+    user = encoder.tokenizer.token_to_id("user")
+    hello, world = (encoder.tokenizer.token_to_id(t) for t in ("hello", "world"))
+    cls, sep = encoder.cls_id, encoder.sep_id
+    assert w.input_ids == [cls, hello, world, sep, sep, user, sep]
+    assert (w.first, w.token_start, w.offsets) == (1, 0, [(0, 5), (6, 11)])
+
+
+def test_empty_text_is_one_window(encoder: TextEncoder) -> None:
+    (w,) = encoder.windows(EngineInput(""))
+    assert w.offsets == [] and w.input_ids[:3] == [encoder.cls_id, encoder.sep_id, encoder.sep_id]
+
+
+@pytest.mark.parametrize("n_words", [23, 27, 28, 60, 200])
+def test_windows_overlap_by_stride_and_cover_the_text(encoder: TextEncoder, n_words: int) -> None:
+    text = _words(n_words)
+    windows = encoder.windows(EngineInput(text))
+    assert all(len(w.input_ids) <= encoder.max_length for w in windows)
+    assert windows[0].token_start == 0
+    assert windows[-1].token_start + len(windows[-1].offsets) == n_words
+    for a, b in zip(windows, windows[1:], strict=False):
+        assert a.token_start + len(a.offsets) - b.token_start == encoder.stride
+    covered = {w.token_start + j for w in windows for j in range(len(w.offsets))}
+    assert covered == set(range(n_words))
+
+
+def test_offsets_point_into_the_text(encoder: TextEncoder) -> None:
+    text = "  " + _words(70).replace(" ", "   ") + " "
+    words = text.split()
+    for w in encoder.windows(EngineInput(text)):
+        for j, (start, end) in enumerate(w.offsets):
+            assert 0 <= start < end <= len(text)
+            assert text[start:end] == words[w.token_start + j]
+        ids = w.input_ids[w.first:w.first + len(w.offsets)]
+        assert ids == [encoder.tokenizer.token_to_id(words[w.token_start + j]) for j in range(len(ids))]
+
+
+def test_context_segment_is_truncated(encoder: TextEncoder) -> None:
+    item = EngineInput("hello", Role.ASSISTANT, context=_words(100))
+    segment = encoder.segment_b(item)
+    assert len(segment) == encoder.context_tokens
+    assert segment[0] == encoder.tokenizer.token_to_id("assistant:")
+    (w,) = encoder.windows(item)
+    assert len(w.input_ids) == 1 + 1 + 2 + encoder.context_tokens + 1
+
+
+def test_user_role_has_only_the_marker(encoder: TextEncoder) -> None:
+    assert encoder.segment_b(EngineInput("x", Role.USER)) == [encoder.tokenizer.token_to_id("user")]
+
+
+def test_saved_truncation_does_not_cut_texts(tokenizer: Tokenizer) -> None:
+    truncating = Tokenizer.from_str(tokenizer.to_str())
+    truncating.enable_truncation(max_length=5)
+    encoder = TextEncoder(truncating, max_length=32, stride=8, context_tokens=8)
+    windows = encoder.windows(EngineInput(_words(60)))
+    assert windows[-1].token_start + len(windows[-1].offsets) == 60
+    assert truncating.truncation is not None  # the caller's tokenizer is left as it was
+
+
+def test_pad_batch_pads_to_the_longest(encoder: TextEncoder) -> None:
+    short = encoder.windows(EngineInput("hello"))[0]
+    long = encoder.windows(EngineInput(_words(10)))[0]
+    ids, mask = pad_batch([short, long], encoder.pad_id)
+    assert ids.dtype == mask.dtype == np.int64
+    assert ids.shape == mask.shape == (2, len(long.input_ids))
+    assert mask[0].sum() == len(short.input_ids) and mask[1].all()
+    assert (ids[0, len(short.input_ids):] == encoder.pad_id).all()
+
+
+def test_tokenizer_without_specials_is_a_model_error() -> None:
+    bare = Tokenizer(models.WordLevel(vocab={"a": 0, "<unk>": 1}, unk_token="<unk>"))
+    bare.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
+    with pytest.raises(ModelError, match="tokenizer has no"):
+        TextEncoder(bare)
+
+
+def test_max_length_too_small_is_a_model_error(tokenizer: Tokenizer) -> None:
+    with pytest.raises(ModelError, match="max_length"):
+        TextEncoder(tokenizer, max_length=20, context_tokens=8)

@@ -1,0 +1,73 @@
+"""The kguard command, run as a user runs it: exit codes 0 safe / 1 unsafe / 2 error, no text in errors."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+RRN_TEXT = "제 주민번호는 900101-1234568이에요"
+
+
+def kguard(*args: str, stdin: bytes | None = None, env: dict[str, str] | None = None,
+           ) -> subprocess.CompletedProcess[bytes]:
+    return subprocess.run([sys.executable, "-m", "guard.cli", *args], input=stdin, capture_output=True,
+                          env={**os.environ, **(env or {})}, timeout=120)
+
+
+def test_check_unsafe_text_readable(tiny_model_dir: Path) -> None:
+    out = kguard("check", RRN_TEXT, "--model", str(tiny_model_dir))
+    assert out.returncode == 1, out.stderr
+    text = out.stdout.decode()
+    assert "UNSAFE" in text and "P1 고유식별정보" in text and "masked: 제 주민번호는 900101-1******이에요" in text
+
+
+def test_check_safe_text_json(tiny_model_dir: Path) -> None:
+    out = kguard("check", "오늘 날씨 좋다", "--json", "--model", str(tiny_model_dir))
+    assert out.returncode == 0, out.stderr
+    verdict = json.loads(out.stdout)
+    assert verdict["safe"] is True and verdict["action"] == "allow" and len(verdict["scores"]) == 14
+
+
+def test_check_from_stdin_detectors_only() -> None:
+    out = kguard("check", "-", "--no-model", "--json", "--role", "assistant",
+                 stdin="연락처는 010-2345-6789입니다".encode())
+    assert out.returncode == 1
+    assert json.loads(out.stdout)["masked"] == "연락처는 010-****-6789입니다"
+
+
+def test_errors_exit_2_with_one_line_and_no_text(tmp_path: Path) -> None:
+    cases = [
+        (["check", "-", "--no-model"], b"\xff\xfe 900101-1234568", "not valid UTF-8"),
+        (["check", "", "--no-model"], None, "text is empty"),
+        (["check", RRN_TEXT, "--no-model", "--role", "boss"], None, "unknown role"),
+        (["check", RRN_TEXT, "--model", str(tmp_path / "missing")], None, "missing"),
+        (["check", RRN_TEXT, "--no-model", "--policy", str(tmp_path / "p.toml")], None, "cannot read policy"),
+    ]
+    for args, stdin, message in cases:
+        out = kguard(*args, stdin=stdin)
+        err = out.stderr.decode()
+        assert out.returncode == 2, (args, err)
+        assert message in err and "Traceback" not in err and "900101" not in err, err
+        assert len(err.strip().splitlines()) == 1, err
+
+
+def test_corrupt_model_folder_is_a_clear_error(tmp_path: Path, tiny_model_dir: Path) -> None:
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    for name in ("tokenizer.json", "labels.json"):
+        (broken / name).write_bytes((tiny_model_dir / name).read_bytes())
+    (broken / "model.onnx").write_bytes((tiny_model_dir / "model.onnx").read_bytes()[:100])
+    out = kguard("check", RRN_TEXT, "--model", str(broken))
+    err = out.stderr.decode()
+    assert out.returncode == 2 and "model.onnx" in err and "Traceback" not in err
+
+
+def test_categories_and_model_info(tiny_model_dir: Path) -> None:
+    out = kguard("categories", "--json")
+    assert out.returncode == 0 and [c["code"] for c in json.loads(out.stdout)][:2] == ["P1", "P2"]
+    assert "S2  sex_life" in kguard("categories").stdout.decode()
+    out = kguard("model-info", "--json", "--model", str(tiny_model_dir))
+    assert out.returncode == 0 and len(json.loads(out.stdout)["sha256"]) == 64
