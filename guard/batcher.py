@@ -91,7 +91,7 @@ class MicroBatcher(Generic[In, Out]):
         if self.running:
             return
         if self._task is not None:  # a stop() is still draining
-            await self._task
+            await self.stop()
         self._queue = asyncio.Queue()
         self._waiting = 0
         self._stopping = False
@@ -100,18 +100,22 @@ class MicroBatcher(Generic[In, Out]):
 
     async def stop(self) -> None:
         """Refuse new items, compute everything already queued, then end the collector and thread."""
-        if self._task is None:
+        task, executor = self._task, self._executor
+        if task is None:
             return
         if not self._stopping:
             self._stopping = True
             self._queue.put_nowait(_STOP)
         try:
-            await self._task
+            await asyncio.shield(task)  # a cancelled stop() must not abort the drain
         finally:
-            self._task = None
-            if self._executor is not None:
-                self._executor.shutdown(wait=False)  # its last job is done: the collector awaited it
-                self._executor = None
+            if task.done():
+                if self._task is task:  # a start() after the drain may have begun anew
+                    self._task = None
+                if executor is not None:
+                    executor.shutdown(wait=False)  # idle: the collector awaited its last job
+                if self._executor is executor:
+                    self._executor = None
 
     async def __aenter__(self) -> MicroBatcher[In, Out]:
         await self.start()
@@ -130,14 +134,12 @@ class MicroBatcher(Generic[In, Out]):
                 is dropped and DeadlineError raised.
 
         Raises:
-            OverloadedError: the queue is full or the batcher is stopping (raised before enqueue).
+            OverloadedError: the queue is full or the batcher is not running (raised before enqueue).
             DeadlineError: the deadline passed before the item was computed.
             Exception: whatever `fn` raised for the item's batch, as raised.
         """
-        if self._task is None:
-            raise RuntimeError("MicroBatcher.submit() before start()")
-        if self._stopping:
-            raise OverloadedError("batcher is stopping")
+        if self._task is None or self._stopping:  # not started, stopping or stopped
+            raise OverloadedError("batcher is not running")
         if self._waiting >= self._max_queue:
             raise OverloadedError(f"queue full ({self._max_queue} items waiting)")
         future: asyncio.Future[Out] = asyncio.get_running_loop().create_future()

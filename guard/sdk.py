@@ -19,11 +19,11 @@ from guard.detectors.registry import DetectorRegistry
 from guard.engine.base import Engine, EngineInput, EngineOutput, ModelInfo
 from guard.engine.null import NullEngine
 from guard.errors import ConfigError, GuardError, InputError
-from guard.masking import MaskOperator, load_hmac_key
+from guard.masking import MaskOperator, apply_masks, load_hmac_key
 from guard.normalize import Normalized, normalize
 from guard.policy import Evidence, Overrides, Policy, decide
 from guard.taxonomy import CATEGORIES, CategoryInfo, Role, parse_role
-from guard.verdict import Verdict
+from guard.verdict import Span, Verdict
 
 Message = Mapping[str, Any]
 _MESSAGE_ROLES = ("system", "user", "assistant")
@@ -64,6 +64,9 @@ class _Pipeline:
                             output.scores, output.spans)
         return decide(evidence, self.policy, model_thresholds=self.engine.info.thresholds,
                       overrides=overrides.validated() if overrides else None, hmac_key=self.hmac_key)
+
+    def mask_spans(self, text: str, spans: Sequence[Span]) -> str:
+        return apply_masks(text, spans, self.policy.masking, self.hmac_key)
 
     def prepare_batch(self, texts: Sequence[str | bytes], role: str,
                       ) -> list[_Prepared | GuardError]:
@@ -129,6 +132,10 @@ class Guard:
         outputs = iter(self._p.engine.predict([p.engine_input for p in good]) if good else [])
         return [p if isinstance(p, GuardError) else self._p.finish(p, next(outputs), overrides)
                 for p in prepared]
+
+    def mask_spans(self, text: str, spans: Sequence[Span]) -> str:
+        """`text` with `spans` replaced by the policy's masking operator (and this guard's key)."""
+        return self._p.mask_spans(text, spans)
 
     def mask(self, text: str, *, role: str = "user") -> str:
         """The text with every flagged span masked (whatever the category's action)."""
@@ -214,6 +221,10 @@ class AsyncGuard:
 
         results = await asyncio.gather(*(one(p) for p in prepared), return_exceptions=return_exceptions)
         return [r if isinstance(r, Verdict | GuardError) else _reraise(r) for r in results]
+
+    def mask_spans(self, text: str, spans: Sequence[Span]) -> str:
+        """`text` with `spans` replaced by the policy's masking operator (and this guard's key)."""
+        return self._p.mask_spans(text, spans)
 
     async def mask(self, text: str, *, role: str = "user") -> str:
         actions = {code: "mask" for code in self.info.categories or ()}

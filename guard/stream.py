@@ -24,7 +24,6 @@ from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 from guard.errors import InputError
-from guard.masking import MaskOperator, apply_masks
 from guard.policy import Overrides, Policy
 from guard.taxonomy import Role, parse_role
 from guard.verdict import Action, Span, Verdict
@@ -96,6 +95,8 @@ class _Plan:
 
 
 class _GuardLike(Protocol):
+    def mask_spans(self, text: str, spans: Sequence[Span]) -> str: ...
+
     @property
     def policy(self) -> Policy: ...
 
@@ -111,18 +112,6 @@ class AsyncGuardLike(_GuardLike, Protocol):
 
 
 Masker = Callable[[str, Sequence[Span]], str]
-
-
-def _masker(guard: _GuardLike) -> Masker:
-    """The guard's own span masking when it offers one, else the policy's operator without a key."""
-    own = getattr(guard, "mask_spans", None)
-    if callable(own):
-        return own  # type: ignore[no-any-return]
-    # Hash masking needs the guard's key; without it fall back to placeholders rather than leak.
-    operator = guard.policy.masking
-    if operator is MaskOperator.HASH:
-        operator = MaskOperator.PLACEHOLDER
-    return lambda text, spans: apply_masks(text, spans, operator)
 
 
 class _StreamCore:
@@ -253,7 +242,7 @@ class StreamModerator:
                  overrides: Overrides | None = None, max_hold: int = DEFAULT_MAX_HOLD,
                  lookback: int = DEFAULT_LOOKBACK, max_chars: int | None = None) -> None:
         self._guard = guard
-        self._core = _StreamCore(guard.policy, _masker(guard), role=role, context=context,
+        self._core = _StreamCore(guard.policy, guard.mask_spans, role=role, context=context,
                                  overrides=overrides, max_hold=max_hold, lookback=lookback,
                                  max_chars=max_chars)
 
@@ -283,7 +272,7 @@ class AsyncStreamModerator:
                  overrides: Overrides | None = None, max_hold: int = DEFAULT_MAX_HOLD,
                  lookback: int = DEFAULT_LOOKBACK, max_chars: int | None = None) -> None:
         self._guard = guard
-        self._core = _StreamCore(guard.policy, _masker(guard), role=role, context=context,
+        self._core = _StreamCore(guard.policy, guard.mask_spans, role=role, context=context,
                                  overrides=overrides, max_hold=max_hold, lookback=lookback,
                                  max_chars=max_chars)
 

@@ -228,7 +228,7 @@ def from_hub_or_dir(source: str, out: Path) -> Path:
 
 
 def build(source: str | None = None, corpus: list[Path] | None = None, work: Path = WORK,
-          target_pieces: int = 56000) -> Path:
+          target_pieces: int = 64000) -> Path:
     """The trimmed base-model folder, building whatever stage is missing.
 
     Args:
@@ -256,7 +256,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--source", default=None, help=f"hub id or folder (e.g. {HUB_ID}); default: wheels")
     parser.add_argument("--corpus", nargs="*", type=Path, default=None)
-    parser.add_argument("--pieces", type=int, default=56000)
+    parser.add_argument("--pieces", type=int, default=64000)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     corpus = args.corpus

@@ -114,7 +114,7 @@ def trim_tokenizer(tj: dict[str, object], keep: list[int]) -> dict[str, object]:
     return new
 
 
-def trim_folder(src: Path, dst: Path, corpus: list[Path], *, target_pieces: int = 56000) -> list[int]:
+def trim_folder(src: Path, dst: Path, corpus: list[Path], *, target_pieces: int = 64000) -> list[int]:
     """Write a trimmed copy of a BertModel folder; returns the kept old ids."""
     from safetensors.numpy import load_file, save_file
 

@@ -146,15 +146,14 @@ class OnnxEngine:
         self.labels = load_labels(folder / LABELS_FILE)
         self.encoder = _load_encoder(folder / TOKENIZER_FILE, self.labels)
         self._session = _load_session(folder / MODEL_FILE, config)
-        self._feeds_token_type_ids, static = _check_signature(self._session, self.labels)
+        self._feeds_token_type_ids = _check_signature(self._session, self.labels)
         self.info = ModelInfo(
             name=self.labels.name, version=self.labels.version, sha256=file_sha256(folder / MODEL_FILE),
             quant=self.labels.quant, provider=self._session.get_providers()[0],
             max_length=self.labels.max_length, categories=CATEGORY_CODES,
             thresholds=dict(self.labels.thresholds),
         )
-        if not static:  # label dimensions are symbolic in the graph: check them on a real run
-            self.warmup()
+        self._probe()
         logger.info("loaded model %s %s (%s, %s)", self.info.name, self.info.version, self.info.quant,
                     self.info.provider)
 
@@ -165,6 +164,16 @@ class OnnxEngine:
     def warmup(self) -> None:
         """One small run so the first real request does not pay for onnxruntime's lazy setup."""
         self.predict([EngineInput("warmup")])
+
+    def _probe(self) -> None:
+        # A graph can load and still fail or disagree with labels.json when run (symbolic label
+        # dimensions, wrong internal types): one tiny run at load turns that into a ModelError now.
+        try:
+            self.warmup()
+        except ModelError:
+            raise
+        except Exception as exc:  # onnxruntime's pybind errors share no base class
+            raise ModelError(f"{MODEL_FILE}: a test run failed ({type(exc).__name__})") from exc
 
     def predict(self, inputs: Sequence[EngineInput]) -> list[EngineOutput]:
         """Scores and spans for each input, in order; see the module docstring for the steps."""
@@ -224,7 +233,7 @@ class OnnxEngine:
 
     def _merge(self, windows: list[Window], cats: list[np.ndarray], tags: list[np.ndarray]) -> EngineOutput:
         logits = np.max(np.stack(cats), axis=0)
-        probs = 1.0 / (1.0 + np.exp(-logits.astype(np.float64)))
+        probs = 0.5 * (1.0 + np.tanh(0.5 * logits.astype(np.float64)))  # sigmoid without overflow
         scores = {code: float(probs[i]) for i, code in enumerate(self.labels.categories)}
         scores = {code: scores[code] for code in CATEGORY_CODES}  # canonical order for callers
         return EngineOutput(scores=scores, spans=self._spans(windows, tags))
@@ -258,7 +267,8 @@ def _edge_distance(w: Window, n_tokens: int) -> np.ndarray:
     left = np.arange(n, dtype=np.float64) if w.token_start > 0 else np.full(n, np.inf)
     right = (np.arange(n, dtype=np.float64)[::-1] if w.token_start + n < n_tokens
              else np.full(n, np.inf))
-    return np.minimum(left, right)
+    distance: np.ndarray = np.minimum(left, right)
+    return distance
 
 
 def _decode_bio(tags: Sequence[tuple[bool, SpanType] | None], tag_id: np.ndarray, tag_p: np.ndarray,
@@ -310,12 +320,8 @@ def _load_session(path: Path, config: EngineConfig) -> ort.InferenceSession:
         raise ModelError(f"{path.name}: onnxruntime cannot load it ({type(exc).__name__}: {reason})") from exc
 
 
-def _check_signature(session: ort.InferenceSession, labels: Labels) -> tuple[bool, bool]:
-    """Check inputs/outputs against labels.json.
-
-    Returns:
-        whether token_type_ids must be fed, and whether the label dimensions were checkable (fixed).
-    """
+def _check_signature(session: ort.InferenceSession, labels: Labels) -> bool:
+    """Check inputs/outputs against labels.json; return whether token_type_ids must be fed."""
     inputs = {i.name: i for i in session.get_inputs()}
     outputs = {o.name: o for o in session.get_outputs()}
     for name in _REQUIRED_INPUTS:
@@ -328,7 +334,6 @@ def _check_signature(session: ort.InferenceSession, labels: Labels) -> tuple[boo
         if name in inputs and inputs[name].type != "tensor(int64)":
             raise ModelError(f"{MODEL_FILE}: input {name!r} is {inputs[name].type}, expected int64")
     expect = {"category_logits": (2, len(labels.categories)), "tag_logits": (3, len(labels.tags))}
-    static = True
     for name, (rank, last) in expect.items():
         if name not in outputs:
             raise ModelError(f"{MODEL_FILE}: output {name!r} missing")
@@ -337,5 +342,4 @@ def _check_signature(session: ort.InferenceSession, labels: Labels) -> tuple[boo
         if len(shape) != rank or (isinstance(shape[-1], int) and shape[-1] != last):
             raise ModelError(f"{MODEL_FILE}: output {name!r} has shape {shape}, {LABELS_FILE} "
                              f"needs rank {rank} ending in {last}")
-        static = static and isinstance(shape[-1], int)
-    return "token_type_ids" in inputs, static
+    return "token_type_ids" in inputs

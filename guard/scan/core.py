@@ -140,7 +140,7 @@ class RecordScanner:
 
     def __init__(self, guard: Guard, settings: ScanSettings) -> None:
         self._guard = guard
-        self._settings = settings
+        self.settings = settings
         policy = guard.policy
         # Every category the policy does not allow is masked, whatever its action (flag, block):
         # a dataset is scrubbed, not served, so "flag" still means "must not reach the model".
@@ -174,12 +174,12 @@ class RecordScanner:
         work = _Work(number, data, [(error, None)] if error else [])
         if data is None:
             return work
-        for name in self._settings.fields:
+        for name in self.settings.fields:
             value = data.get(name)
             if value is None:
                 work.errors.append((MISSING_FIELD, name))
             elif isinstance(value, str):
-                self._add(work, name, None, self._settings.role, value)
+                self._add(work, name, None, self.settings.role, value)
             elif isinstance(value, list | tuple):
                 for index, item in enumerate(value):
                     self._add_item(work, name, index, item)
@@ -189,7 +189,7 @@ class RecordScanner:
 
     def _add_item(self, work: _Work, name: str, index: int, item: Any) -> None:
         if isinstance(item, str):
-            self._add(work, name, index, self._settings.role, item)
+            self._add(work, name, index, self.settings.role, item)
         elif isinstance(item, dict) and isinstance(item.get("content"), str):
             # system and tool turns go into a model as input, so they are judged as prompts
             role = Role.ASSISTANT.value if item.get("role") == "assistant" else Role.USER.value
@@ -221,7 +221,7 @@ class RecordScanner:
 
     def _output(self, work: _Work, categories: tuple[str, ...], failed: bool) -> dict[str, Any] | None:
         # Records that could not be read or judged are not written: unscanned text must not pass.
-        if work.data is None or failed or (categories and self._settings.drop):
+        if work.data is None or failed or (categories and self.settings.drop):
             return None
         data = work.data
         if categories:
@@ -230,9 +230,9 @@ class RecordScanner:
                 verdict = slot.verdict
                 if isinstance(verdict, Verdict) and not verdict.safe:
                     _put(data, slot, _masked(slot.text, verdict))
-        if self._settings.annotate:
+        if self.settings.annotate:
             data = dict(data)
-            data[self._settings.annotate] = list(categories)
+            data[self.settings.annotate] = list(categories)
         return data
 
 
@@ -254,3 +254,31 @@ def _put(data: dict[str, Any], slot: _Slot, text: str) -> None:
         item["content"] = text
     else:
         data[slot.field][slot.index] = text
+
+
+#: Columns the integrations add to every batch.
+CATEGORIES_COLUMN = "kguard_categories"
+FLAGGED_COLUMN = "kguard_flagged"
+ERRORS_COLUMN = "kguard_errors"
+
+
+def scan_columns(scanner: RecordScanner, batch: dict[str, list[Any]]) -> dict[str, list[Any]]:
+    """Scan a columnar batch (column -> values); return it with the fields masked and flag columns.
+
+    Rows are kept (a map may not change their number): a flagged row carries its categories for a
+    later filter, and a row that could not be judged gets None in its fields, so no unjudged text
+    passes (fail closed). Used by the `datasets` and Ray Data integrations.
+    """
+    names = list(batch)
+    size = len(batch[names[0]]) if names else 0
+    rows = [{name: batch[name][i] for name in names} for i in range(size)]
+    results = scanner.scan([(i + 1, row, None) for i, row in enumerate(rows)])
+    fields = [f for f in scanner.settings.fields if f in batch]
+    out: dict[str, list[Any]] = {name: list(batch[name]) for name in names}
+    for i, result in enumerate(results):
+        for name in fields:
+            out[name][i] = result.data.get(name) if result.data is not None else None
+    out[CATEGORIES_COLUMN] = [list(r.categories) for r in results]
+    out[FLAGGED_COLUMN] = [r.flagged for r in results]
+    out[ERRORS_COLUMN] = [[code for code, _ in r.errors] for r in results]
+    return out

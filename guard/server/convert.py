@@ -16,7 +16,7 @@ from guard.engine.base import ModelInfo
 from guard.errors import GuardError
 from guard.policy import Overrides
 from guard.stream import StreamUpdate
-from guard.taxonomy import CategoryInfo
+from guard.taxonomy import CategoryInfo, parse_role
 from guard.verdict import Action, Span, Verdict
 
 _ACTION_TO_PB = {
@@ -39,7 +39,7 @@ class CheckArgs:
 
 
 def overrides_from_pb(msg: _pb.PolicyOverrides | None) -> Overrides | None:
-    """PolicyOverrides -> Overrides (validated later by the guard); None when nothing is overridden."""
+    """PolicyOverrides -> validated Overrides (InputError naming the bad field); None when absent."""
     if msg is None:
         return None
     return Overrides(
@@ -49,7 +49,7 @@ def overrides_from_pb(msg: _pb.PolicyOverrides | None) -> Overrides | None:
         actions=dict(msg.actions),
         return_masked=msg.return_masked if msg.HasField("return_masked") else True,
         return_spans=msg.return_spans if msg.HasField("return_spans") else True,
-    )
+    ).validated()
 
 
 def _overrides_of(msg: Any) -> Overrides | None:
@@ -65,7 +65,8 @@ def check_args(req: _pb.CheckRequest) -> CheckArgs:
 
 
 def batch_args(req: _pb.CheckBatchRequest) -> tuple[list[str], str, Overrides | None]:
-    return list(req.texts), req.role or "user", _overrides_of(req)
+    """CheckBatchRequest -> texts, role, overrides; a bad role fails the whole call, not each item."""
+    return list(req.texts), parse_role(req.role or "user").value, _overrides_of(req)
 
 
 def stream_config(req: _pb.StreamRequest) -> tuple[str, str | None, Overrides | None]:

@@ -81,9 +81,10 @@ class GuardServicer:
         raise NotImplementedError('Method not implemented!')
 
     def CheckStream(self, request_iterator, context):
-        """Moderate an answer streamed in chunks: send a StreamRequest with `config` first (optional), then
-        one per chunk; half-close when the answer is complete. Each chunk is answered with the text that
-        is safe to show so far; the last response carries the final verdict of the whole text.
+        """Moderate an answer streamed in chunks: one StreamRequest per chunk, the first one optionally with
+        `config`; half-close when the answer is complete. Each chunk is answered with the text that is
+        safe to show so far (a first message with config and no chunk is not answered); after the
+        half-close, one last response releases the rest and carries the verdict of the whole text.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -109,8 +109,8 @@ def test_windowed_spans_match_one_big_window(engine: OnnxEngine, tmp_path: Path,
 def test_batched_equals_one_by_one(tiny_model_dir: Path) -> None:
     # A small token cap forces several sub-batches after sorting by length.
     engine = OnnxEngine(EngineConfig(model_dir=tiny_model_dir, max_batch_tokens=100))
-    items = [EngineInput(f"{_filler(n)} {word}") for n, word in
-             [(3, "우울증"), (70, "kim minsu"), (0, ""), (12, "010-1234-5678"), (33, "password"), (1, "계좌")]]
+    texts = [(3, "우울증"), (70, "kim minsu"), (0, ""), (12, "010-1234-5678"), (33, "password"), (1, "계좌")]
+    items = [EngineInput(f"{_filler(n)} {word}") for n, word in texts]
     items.append(EngineInput("hello", Role.ASSISTANT, context="전과 " + _filler(30)))
     batched = engine.predict(items)
     assert len(batched) == len(items)

@@ -1,0 +1,63 @@
+"""PhoneDetector: 전화번호 (personal phone number), span type PHONE.
+
+Formats: domestic numbers starting with 0 (010-1234-5678, 02-123-4567, 031 123 4567, (02) 1234-5678,
+01012345678) and +82 forms (+82 10-1234-5678, +82(0)2-1234-5678). Each candidate is parsed and
+validated by phonenumbers for region KR; only lines a person may own are reported: mobile, fixed
+line, 070 VoIP and 050x personal (safe) numbers. Business numbers (15xx/16xx/18xx), free numbers
+(080), premium lines and short codes (112, 119, 114) are not, and the pattern never reads them since
+they do not start with 0 or +82. All-zero subscriber numbers (010-0000-0000) are placeholders.
+A match is VALID (phonenumbers validated the number plan).
+
+Sources: phonenumbers (libphonenumber metadata for KR); 전기통신번호관리세칙.
+"""
+
+from __future__ import annotations
+
+import re
+
+import phonenumbers
+from phonenumbers import NumberParseException, PhoneNumberType
+
+from guard.detectors.base import Match, Validity
+from guard.detectors.context import NOT_BEFORE
+from guard.taxonomy import SpanType
+
+__all__ = ["PhoneDetector"]
+
+_SEP = r"[-. ]?"
+_SHAPE = re.compile(
+    r"(?<![0-9A-Za-z+])(?<![0-9][\-.])"
+    r"(?:\+82[- ]?(?:\(0\)[- ]?)?[1-9][0-9]?|\(0[1-9][0-9]{0,2}\) ?|0[1-9][0-9]{0,2})"
+    + _SEP + r"[0-9]{3,4}" + _SEP + r"[0-9]{4}" + NOT_BEFORE
+)
+_PERSONAL = frozenset({PhoneNumberType.MOBILE, PhoneNumberType.FIXED_LINE,
+                       PhoneNumberType.FIXED_LINE_OR_MOBILE, PhoneNumberType.VOIP,
+                       PhoneNumberType.PERSONAL_NUMBER})
+
+SCORE = 0.9
+
+
+def _personal(candidate: str) -> bool:
+    try:
+        number = phonenumbers.parse(candidate.replace("(0)", ""), "KR")
+    except NumberParseException:
+        return False
+    if number.country_code != 82 or not phonenumbers.is_valid_number(number):
+        return False
+    if set(str(number.national_number)[-7:]) == {"0"}:
+        return False  # 010-0000-0000 and the like are placeholders
+    return phonenumbers.number_type(number) in _PERSONAL
+
+
+class PhoneDetector:
+    """Korean personal phone numbers, validated by phonenumbers."""
+
+    name = "phone"
+    span_type = SpanType.PHONE
+
+    def find(self, text: str) -> list[Match]:
+        out: list[Match] = []
+        for m in _SHAPE.finditer(text):
+            if _personal(m.group()):
+                out.append(Match(m.start(), m.end(), self.span_type, SCORE, Validity.VALID, self.name))
+        return out

@@ -1,0 +1,122 @@
+"""`kguard scan`: scrub a JSONL, CSV, Parquet or text file before it trains or feeds a model.
+
+guard/cli.py calls `add_scan_arguments` for the `scan` sub-command and `run_scan` to run it; the
+same runs as `python -m guard.scan`. The work is in `runner.scan_file` (files), `pool` (processes),
+`core.RecordScanner` (records; shared with guard.integrations for `datasets` and Ray Data).
+
+Exit codes, as for `kguard check`: 0 nothing flagged and every record read, 1 something flagged or a
+record could not be read, 2 the scan could not run (its reason on stderr, and in the report).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from concurrent.futures.process import BrokenProcessPool
+from pathlib import Path
+
+from guard.errors import GuardError
+from guard.masking import MaskOperator
+from guard.scan.core import EngineSpec, RecordResult, RecordScanner, ScanSettings
+from guard.scan.readers import FORMATS, TEXT_FIELD
+from guard.scan.report import ScanStats, summary
+from guard.scan.runner import ScanOptions, scan_file, write_json
+
+__all__ = ["EngineSpec", "RecordResult", "RecordScanner", "ScanOptions", "ScanSettings",
+           "add_scan_arguments", "run_scan", "scan_file"]
+
+logger = logging.getLogger(__name__)
+EXIT_CLEAN, EXIT_FLAGGED, EXIT_ERROR = 0, 1, 2
+
+
+def add_scan_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add `kguard scan`'s arguments to `parser`."""
+    parser.add_argument("input", type=Path, help="the file to scan")
+    parser.add_argument("-o", "--output", type=Path, required=True,
+                        help="the scanned records (same format as the input; a directory for Parquet)")
+    parser.add_argument("--format", choices=("auto", *FORMATS), default="auto",
+                        help="input format (default: from the file's suffix)")
+    parser.add_argument("-f", "--field", action="append", dest="fields", metavar="NAME",
+                        help="a field to scan (repeat or comma-separate); a field may hold a string, a "
+                             "list of strings or a chat [{role, content}, ...] (text format: 'text')")
+    parser.add_argument("--role", choices=("user", "assistant"), default="user",
+                        help="role of plain string fields (chat messages carry their own)")
+    parser.add_argument("--drop", action="store_true",
+                        help="leave flagged records out instead of writing them masked")
+    parser.add_argument("--masking", choices=[m.value for m in MaskOperator], default="placeholder",
+                        help="how spans are masked (default placeholder: no digit of an identifier kept)")
+    parser.add_argument("--annotate", metavar="NAME",
+                        help="add a field NAME with each record's flagged category codes")
+    parser.add_argument("--report", type=Path, help="JSON report path (default: <output>.report.json)")
+    parser.add_argument("--workers", type=int, default=0,
+                        help="processes, one engine each (default: one per core)")
+    parser.add_argument("--chunk-size", type=int, default=256,
+                        help="records per chunk: unit of work, output commit and checkpoint")
+    parser.add_argument("--resume", action="store_true", help="continue an interrupted scan")
+    parser.add_argument("--encoding", default="utf-8", help="input text encoding (e.g. cp949)")
+    parser.add_argument("--no-progress", action="store_true", help="no progress display")
+    parser.add_argument("--max-text-chars", type=int, default=200_000,
+                        help="longer texts are reported and their record is not written")
+    parser.add_argument("--model", type=Path, help="model folder (default: the shipped model)")
+    parser.add_argument("--no-model", action="store_true", help="validated detectors only, no model")
+    parser.add_argument("--policy", type=Path, help="policy file (TOML)")
+
+
+def options_from_args(args: argparse.Namespace) -> ScanOptions:
+    """ScanOptions from parsed arguments (the model folder defaults to KGUARD_ENGINE_MODEL_DIR)."""
+    from guard.config import from_env
+
+    fmt = None if args.format == "auto" else args.format
+    fields = tuple(f.strip() for raw in (args.fields or []) for f in raw.split(",") if f.strip())
+    if not fields:
+        if fmt != "text" and args.input.suffix.lower() not in (".txt", ".text"):
+            raise GuardError("name the field(s) to scan with --field")
+        fields = (TEXT_FIELD,)
+    if args.chunk_size < 1 or args.workers < 0:
+        raise GuardError("--chunk-size must be at least 1 and --workers at least 0")
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    model = args.model or (None if args.no_model else from_env().engine.model_dir)
+    return ScanOptions(
+        input=args.input, output=args.output, report=args.report, format=fmt,
+        settings=ScanSettings(fields=fields, role=args.role, drop=args.drop, annotate=args.annotate),
+        engine=EngineSpec(model_dir=str(model) if model else None, detectors_only=args.no_model,
+                          policy_file=str(args.policy) if args.policy else None,
+                          max_text_chars=args.max_text_chars, masking=args.masking),
+        workers=args.workers or cores, cores=cores, chunk_size=args.chunk_size, resume=args.resume,
+        encoding=args.encoding, progress=not args.no_progress)
+
+
+def run_scan(args: argparse.Namespace) -> int:
+    """Run `kguard scan`; print a summary on stderr; return the exit code."""
+    try:
+        options = options_from_args(args)
+    except GuardError as exc:
+        print(f"kguard scan: error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    try:
+        report = scan_file(options)
+    except GuardError as exc:
+        _failed(options, str(exc))
+        return EXIT_ERROR
+    except BrokenProcessPool:
+        _failed(options, "a worker process died (out of memory?); continue with --resume")
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        print("kguard scan: interrupted; continue with --resume", file=sys.stderr)
+        return EXIT_ERROR
+    stats = ScanStats.from_dict(report)
+    print(summary(stats), file=sys.stderr)
+    print(f"report: {options.report_path}", file=sys.stderr)
+    return EXIT_FLAGGED if stats.flagged or stats.errors else EXIT_CLEAN
+
+
+def _failed(options: ScanOptions, reason: str) -> None:
+    """Say why the scan could not run, on stderr and in the report (our message: names, no text)."""
+    print(f"kguard scan: error: {reason}", file=sys.stderr)
+    try:
+        write_json(options.report_path, {"report_version": 1, "input": str(options.input),
+                                         "complete": False, "error": reason})
+    except OSError as exc:
+        logger.warning("could not write the report: %s", exc.strerror)

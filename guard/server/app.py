@@ -1,0 +1,310 @@
+"""The sidecar: a grpc.aio server around one shared AsyncGuard, with health, reflection and metrics.
+
+Start-up: bind (TCP or a unix socket, optionally TLS or mutual TLS), answer health with NOT_SERVING,
+load and warm the model, then SERVING. Shutdown (SIGTERM, SIGINT): health NOT_SERVING, stop accepting,
+answer everything already accepted (up to `grace_s`), drain the batcher, exit. `kguard serve` calls
+`add_serve_arguments` and `run_serve`; tests use `GuardServer` on port 0.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+import stat
+import sys
+import threading
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+from wsgiref.simple_server import WSGIServer
+
+import grpc
+from grpc_health.v1 import health as _health
+from grpc_health.v1 import health_pb2 as _health_pb2
+from grpc_health.v1 import health_pb2_grpc as _health_grpc
+from grpc_reflection.v1alpha import reflection as _reflection
+from prometheus_client import CollectorRegistry, start_http_server
+
+from guard._proto.v1 import guard_pb2 as _pb
+from guard._proto.v1 import guard_pb2_grpc as _pb_grpc
+from guard.batcher import BatchObserver
+from guard.config import GuardConfig, ServerConfig, from_env
+from guard.errors import ConfigError, GuardError, ModelError
+from guard.metrics import GuardMetrics
+from guard.sdk import AsyncGuard
+from guard.server.interceptors import SERVICE_NAME, ServiceInterceptor
+from guard.server.service import GuardService
+
+log = logging.getLogger(__name__)
+
+GuardFactory = Callable[[BatchObserver], AsyncGuard]
+_SERVING = _health_pb2.HealthCheckResponse.SERVING
+_NOT_SERVING = _health_pb2.HealthCheckResponse.NOT_SERVING
+
+
+def socket_path(value: str) -> Path:
+    """A unix socket setting ("/run/kguard.sock", "unix:/run/...", "unix:///run/...") as a path."""
+    for prefix in ("unix://", "unix:"):
+        if value.startswith(prefix):
+            value = value[len(prefix):]
+            break
+    return Path(value).resolve()
+
+
+def _read(path: Path | None, what: str) -> bytes | None:
+    if path is None:
+        return None
+    try:
+        return Path(path).read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"cannot read the {what} file {path}: {exc.strerror}") from None
+
+
+def _credentials(cfg: ServerConfig) -> grpc.ServerCredentials | None:
+    """TLS from the certificate files; with a client CA, mutual TLS (clients must present a cert)."""
+    if cfg.tls_cert is None and cfg.tls_key is None:
+        if cfg.tls_client_ca is not None:
+            raise ConfigError("tls_client_ca needs tls_cert and tls_key")
+        return None
+    if cfg.tls_cert is None or cfg.tls_key is None:
+        raise ConfigError("TLS needs both tls_cert and tls_key")
+    key, cert = _read(cfg.tls_key, "TLS key"), _read(cfg.tls_cert, "TLS certificate")
+    client_ca = _read(cfg.tls_client_ca, "TLS client CA")
+    assert key is not None and cert is not None
+    return grpc.ssl_server_credentials([(key, cert)], root_certificates=client_ca,
+                                       require_client_auth=client_ca is not None)
+
+
+def _prepare_socket(path: Path) -> None:
+    """Make the socket's folder (owner-only when we create it) and clear a stale socket file."""
+    if not path.parent.exists():
+        path.parent.mkdir(mode=0o700, parents=True)
+    if path.exists() or path.is_symlink():
+        if not stat.S_ISSOCK(path.lstat().st_mode):
+            raise ConfigError(f"{path} exists and is not a socket")
+        path.unlink()
+
+
+class GuardServer:
+    """One sidecar instance. `await start()` binds and loads; `await stop()` drains.
+
+    Args:
+        config: all settings (server, batcher, limits, engine, policy file).
+        guard: an AsyncGuard to serve (not started yet); its batch metrics are not recorded unless it
+            was built with `observer=server.metrics`.
+        guard_factory: builds the AsyncGuard from the metrics observer, off the event loop (default:
+            the configured model).
+        registry: the Prometheus registry (a fresh one by default).
+    """
+
+    def __init__(self, config: GuardConfig | None = None, *, guard: AsyncGuard | None = None,
+                 guard_factory: GuardFactory | None = None,
+                 registry: CollectorRegistry | None = None) -> None:
+        self.config = config or GuardConfig()
+        self.metrics = GuardMetrics(registry or CollectorRegistry())
+        self._given = guard
+        self._factory = guard_factory or (lambda observer: AsyncGuard(config=self.config, observer=observer))
+        self._guard: AsyncGuard | None = None
+        self._server: grpc.aio.Server | None = None
+        self._health = _health.aio.HealthServicer()
+        self._httpd: WSGIServer | None = None
+        self._http_thread: threading.Thread | None = None
+        self._socket: Path | None = None
+        self.port: int | None = None
+        self.metrics_port: int | None = None
+        self.target = ""
+        self.bound = asyncio.Event()
+        self.ready = asyncio.Event()
+
+    def _get_guard(self) -> AsyncGuard:
+        if self._guard is None:
+            raise ModelError("the model is still loading")
+        return self._guard
+
+    async def start(self) -> None:
+        """Bind and serve health (NOT_SERVING), load and warm the guard, then report SERVING."""
+        cfg = self.config.server
+        self._metrics_http(cfg)
+        server = grpc.aio.server(interceptors=[ServiceInterceptor(self.metrics)], options=[
+            ("grpc.max_receive_message_length", cfg.max_message_bytes),
+            ("grpc.max_send_message_length", cfg.max_message_bytes),
+            ("grpc.so_reuseport", 0),  # a second server on a busy port must fail, not share it
+        ])
+        self._server = server
+        _pb_grpc.add_GuardServicer_to_server(  # type: ignore[no-untyped-call]
+            GuardService(self._get_guard, self.config.limits), server)
+        _health_grpc.add_HealthServicer_to_server(self._health, server)
+        _reflection.enable_server_reflection((
+            _pb.DESCRIPTOR.services_by_name["Guard"].full_name,
+            _health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
+            _reflection.SERVICE_NAME), server)
+        for service in ("", SERVICE_NAME):
+            await self._health.set(service, _NOT_SERVING)
+        try:
+            self._bind(server, cfg)
+            await server.start()
+            self.bound.set()
+            await self._load()
+        except BaseException:
+            await self._teardown(0)
+            raise
+        for service in ("", SERVICE_NAME):
+            await self._health.set(service, _SERVING)
+        self.ready.set()
+        log.info("serving on %s", self.target)
+
+    def _bind(self, server: grpc.aio.Server, cfg: ServerConfig) -> None:
+        creds = _credentials(cfg)
+        if cfg.unix_socket:
+            path = socket_path(cfg.unix_socket)
+            _prepare_socket(path)
+            address = f"unix:{path}"
+        else:
+            address = f"[{cfg.host}]:{cfg.port}" if ":" in cfg.host else f"{cfg.host}:{cfg.port}"
+        try:
+            port = server.add_secure_port(address, creds) if creds else server.add_insecure_port(address)
+        except RuntimeError:
+            raise ConfigError(f"cannot listen on {address}") from None
+        if cfg.unix_socket:
+            self._socket = path
+            os.chmod(path, 0o600)  # only this user (the app container runs as the same uid)
+            self.target = f"unix://{path}"
+        else:
+            self.port = port
+            host = cfg.host if cfg.host not in ("0.0.0.0", "::", "") else "127.0.0.1"
+            self.target = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+    def _metrics_http(self, cfg: ServerConfig) -> None:
+        if cfg.metrics_port < 0:  # negative: no metrics endpoint
+            return
+        try:
+            self._httpd, self._http_thread = start_http_server(
+                cfg.metrics_port, addr=cfg.metrics_host, registry=self.metrics.registry)
+        except OSError as exc:
+            raise ConfigError(f"cannot serve metrics on {cfg.metrics_host}:{cfg.metrics_port}: "
+                              f"{exc.strerror}") from None
+        self.metrics_port = self._httpd.server_port
+
+    async def _load(self) -> None:
+        guard = self._given
+        if guard is None:
+            # Loading the model reads and checks files for a while: keep the loop answering health.
+            guard = await asyncio.to_thread(self._factory, self.metrics)
+        await guard.start()
+        self.metrics.set_model_info(guard.info)
+        self.metrics.set_queue_capacity(self.config.batcher.max_queue)
+        self._guard = guard
+
+    async def stop(self, grace: float | None = None) -> None:
+        """Graceful drain: NOT_SERVING, stop accepting, finish accepted calls, then the batcher."""
+        await self._health.enter_graceful_shutdown()
+        await self._teardown(self.config.server.grace_s if grace is None else grace)
+
+    async def _teardown(self, grace: float) -> None:
+        if self._server is not None:
+            await self._server.stop(grace)
+            self._server = None
+        if self._guard is not None:
+            await self._guard.stop()
+            self._guard = None
+        if self._httpd is not None:
+            self._httpd.shutdown()
+            self._httpd.server_close()
+            self._httpd = None
+        if self._socket is not None:
+            with contextlib.suppress(FileNotFoundError):
+                self._socket.unlink()
+            self._socket = None
+
+    async def wait_for_termination(self) -> None:
+        if self._server is not None:
+            await self._server.wait_for_termination()
+
+
+async def serve(config: GuardConfig, *, guard: AsyncGuard | None = None,
+                ready: asyncio.Event | None = None, stop: asyncio.Event | None = None) -> GuardServer:
+    """Run until SIGTERM or SIGINT (or `stop` is set), then drain. `ready` is set once serving."""
+    server = GuardServer(config, guard=guard)
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        with contextlib.suppress(NotImplementedError, RuntimeError):  # not the main thread
+            loop.add_signal_handler(sig, stop.set)
+    await server.start()
+    if ready is not None:
+        ready.set()
+    print(f"kguard: serving {server.target}"
+          + (f", metrics on {config.server.metrics_host}:{server.metrics_port}" if server.metrics_port
+             is not None else ""), file=sys.stderr, flush=True)
+    await stop.wait()
+    await server.stop()
+    return server
+
+
+def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
+    """`kguard serve` options; unset ones fall back to KGUARD_* variables, then the defaults."""
+    add = parser.add_argument
+    add("--model", type=Path, help="model folder (default: the shipped model)")
+    add("--policy", type=Path, help="policy TOML file")
+    add("--host", help="gRPC host (default 127.0.0.1)")
+    add("--port", type=int, help="gRPC port (default 50051; 0 picks a free one)")
+    add("--unix-socket", help="listen on this unix socket instead of TCP")
+    add("--metrics-host", help="metrics host (default 127.0.0.1)")
+    add("--metrics-port", type=int, help="metrics port (default 9464; negative: no metrics)")
+    add("--tls-cert", type=Path, help="server certificate (PEM)")
+    add("--tls-key", type=Path, help="server private key (PEM)")
+    add("--tls-client-ca", type=Path, help="CA for client certificates: mutual TLS")
+    add("--max-message-bytes", type=int, help="largest request or response")
+    add("--grace", type=float, dest="grace_s", help="seconds to finish accepted calls on shutdown")
+    add("--max-batch-size", type=int, help="texts per model call")
+    add("--max-wait-ms", type=float, help="how long the batcher gathers a batch")
+    add("--max-queue", type=int, help="queued texts before RESOURCE_EXHAUSTED")
+
+
+def config_from_args(args: argparse.Namespace, base: GuardConfig | None = None) -> GuardConfig:
+    """KGUARD_* variables (or `base`), overridden by the options given on the command line."""
+    cfg = base or from_env()
+    server_fields = ("host", "port", "unix_socket", "metrics_host", "metrics_port", "tls_cert", "tls_key",
+                     "tls_client_ca", "max_message_bytes", "grace_s")
+    server = {f: getattr(args, f) for f in server_fields if getattr(args, f, None) is not None}
+    batcher = {f: getattr(args, f) for f in ("max_batch_size", "max_queue")
+               if getattr(args, f, None) is not None}
+    if getattr(args, "max_wait_ms", None) is not None:
+        batcher["max_wait_s"] = args.max_wait_ms / 1000.0
+    engine = cfg.engine if getattr(args, "model", None) is None else replace(cfg.engine, model_dir=args.model)
+    return replace(cfg, server=replace(cfg.server, **server), batcher=replace(cfg.batcher, **batcher),
+                   engine=engine, policy_file=getattr(args, "policy", None) or cfg.policy_file)
+
+
+def run_serve(args: argparse.Namespace) -> int:
+    """`kguard serve`: 0 after a clean shutdown, 2 with a one-line error when it cannot start."""
+    try:
+        config = config_from_args(args)
+        asyncio.run(serve(config))
+    except GuardError as exc:
+        print(f"kguard serve: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 0
+    return 0
+
+
+def probe(target: str = "127.0.0.1:50051", *, timeout_s: float = 2.0) -> int:
+    """0 when the server's health says SERVING, else 1: for exec probes and Docker HEALTHCHECK
+    (`python -m guard.server.app unix:///run/kguard/guard.sock`). Plaintext channels only."""
+    target = f"unix:{target}" if target.startswith("/") else target
+    with grpc.insecure_channel(target) as channel:
+        try:
+            response = _health_grpc.HealthStub(channel).Check(
+                _health_pb2.HealthCheckRequest(service=""), timeout=timeout_s)
+        except grpc.RpcError:
+            return 1
+    return 0 if response.status == _SERVING else 1
+
+
+if __name__ == "__main__":
+    sys.exit(probe(*sys.argv[1:2]))

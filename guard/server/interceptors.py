@@ -1,0 +1,195 @@
+"""Cross-cutting RPC concerns: the one error -> status table, and metrics per RPC.
+
+`ServiceInterceptor` wraps every method of guard.v1.Guard: it times the call, maps exceptions to
+statuses through `status_of` (the only place that decides a status), counts the request and the
+verdict's detections, and tracks open streams. A bug in one request becomes INTERNAL with a generic
+message for that caller; the server keeps serving everyone else.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import traceback
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import grpc
+
+from guard._proto.v1 import guard_pb2 as _pb
+from guard.errors import ConfigError, DeadlineError, GuardError, InputError, ModelError, OverloadedError
+from guard.metrics import GuardMetrics
+
+log = logging.getLogger(__name__)
+
+SERVICE_NAME = "guard.v1.Guard"
+_PREFIX = f"/{SERVICE_NAME}/"
+_INTERNAL_MESSAGE = "internal error (see the server log; no input is logged)"
+
+#: The error -> status table: the client maps these codes back to the same exception types.
+STATUS_BY_ERROR: tuple[tuple[type[GuardError], grpc.StatusCode], ...] = (
+    (InputError, grpc.StatusCode.INVALID_ARGUMENT),
+    (OverloadedError, grpc.StatusCode.RESOURCE_EXHAUSTED),
+    (DeadlineError, grpc.StatusCode.DEADLINE_EXCEEDED),
+    (ModelError, grpc.StatusCode.UNAVAILABLE),
+    (ConfigError, grpc.StatusCode.FAILED_PRECONDITION),
+)
+_ACTION_NAMES = {v: k.removeprefix("ACTION_").lower() for k, v in _pb.Action.items()}
+
+
+def status_of(exc: BaseException) -> tuple[grpc.StatusCode, str]:
+    """The status and message for an exception. GuardError messages never carry input text (their
+    contract); anything else is a bug and gets a generic message, its details only in the log."""
+    for kind, code in STATUS_BY_ERROR:
+        if isinstance(exc, kind):
+            return code, str(exc)
+    # Log the type and the frames, not str(exc): a foreign exception's message might quote input.
+    log.error("unexpected %s in an RPC:\n%s", type(exc).__name__,
+              "".join(traceback.format_tb(exc.__traceback__)))
+    return grpc.StatusCode.INTERNAL, _INTERNAL_MESSAGE
+
+
+def status_name_of(exc: BaseException) -> tuple[str, str]:
+    """status_of with the code's name, for per-item errors in CheckBatch."""
+    code, message = status_of(exc)
+    return code.name, message
+
+
+@dataclass
+class _Call:
+    """What one RPC reports to the metrics when it ends."""
+
+    rpc: str
+    role: str = "none"
+    verdict: str = "none"
+    code: str = "OK"
+
+
+class ServiceInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]  # grpc ships no stubs
+    """Error mapping and metrics for guard.v1.Guard; other services (health, reflection) pass through.
+
+    Args:
+        metrics: where to record; None records nothing (errors are still mapped).
+    """
+
+    def __init__(self, metrics: GuardMetrics | None = None) -> None:
+        self._metrics = metrics
+
+    async def intercept_service(
+        self, continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
+        handler_call_details: grpc.HandlerCallDetails,
+    ) -> grpc.RpcMethodHandler:
+        handler = await continuation(handler_call_details)
+        method = handler_call_details.method
+        if handler is None or not method.startswith(_PREFIX):
+            return handler
+        rpc = method[len(_PREFIX):]
+        if handler.unary_unary is not None:
+            return grpc.unary_unary_rpc_method_handler(
+                self._wrap_unary(rpc, handler.unary_unary),
+                request_deserializer=handler.request_deserializer,
+                response_serializer=handler.response_serializer)
+        if handler.stream_stream is not None:
+            return grpc.stream_stream_rpc_method_handler(
+                self._wrap_stream(rpc, handler.stream_stream),
+                request_deserializer=handler.request_deserializer,
+                response_serializer=handler.response_serializer)
+        return handler
+
+    def _wrap_unary(self, rpc: str, behavior: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
+        async def unary(request: Any, context: grpc.aio.ServicerContext) -> Any:
+            call = _Call(rpc, role=_request_role(request))
+            start = time.perf_counter()
+            try:
+                response = await behavior(request, context)
+                self._observe_response(call, response)
+                return response
+            except Exception as exc:  # every failure becomes a status, never a crash
+                await self._abort(call, exc, context)
+            except asyncio.CancelledError:
+                call.code = _cancel_code(context)
+                raise
+            finally:
+                self._finish(call, start)
+        return unary
+
+    def _wrap_stream(self, rpc: str, behavior: Callable[..., AsyncIterator[Any]],
+                     ) -> Callable[..., AsyncIterator[Any]]:
+        async def stream(request_iterator: AsyncIterator[Any], context: grpc.aio.ServicerContext,
+                         ) -> AsyncIterator[Any]:
+            call = _Call(rpc, role="assistant")
+            start = time.perf_counter()
+            if self._metrics:
+                self._metrics.inflight_streams.inc()
+            try:
+                async for response in behavior(_peek_role(request_iterator, call), context):
+                    if response.HasField("verdict"):
+                        self._observe_verdict(call, response.verdict)
+                    yield response
+            except Exception as exc:
+                await self._abort(call, exc, context)
+            except asyncio.CancelledError:
+                call.code = _cancel_code(context)
+                raise
+            finally:
+                if self._metrics:
+                    self._metrics.inflight_streams.dec()
+                self._finish(call, start)
+        return stream
+
+    async def _abort(self, call: _Call, exc: Exception, context: grpc.aio.ServicerContext) -> None:
+        if isinstance(exc, grpc.aio.AbortError):  # already a status (raised by context.abort)
+            call.code = context.code().name if context.code() else "UNKNOWN"
+            raise exc
+        code, message = status_of(exc)
+        call.code = code.name
+        await context.abort(code, message)
+
+    def _observe_response(self, call: _Call, response: Any) -> None:
+        if isinstance(response, _pb.CheckResponse):
+            self._observe_verdict(call, response.verdict)
+        elif isinstance(response, _pb.CheckBatchResponse):
+            verdicts = [item.verdict for item in response.results if item.HasField("verdict")]
+            for v in verdicts:
+                self._observe_verdict(call, v)
+            call.verdict = ("unsafe" if any(not v.safe for v in verdicts)
+                            else "safe" if verdicts else "none")
+
+    def _observe_verdict(self, call: _Call, verdict: _pb.Verdict) -> None:
+        call.role = verdict.role or call.role
+        call.verdict = "safe" if verdict.safe else "unsafe"
+        if self._metrics and verdict.categories:
+            self._metrics.observe_detections(
+                list(verdict.categories), verdict.role, _ACTION_NAMES.get(verdict.action, "none"),
+                {(s.category, s.source) for s in verdict.spans})
+
+    def _finish(self, call: _Call, start: float) -> None:
+        if self._metrics:
+            self._metrics.observe_request(call.rpc, call.role, call.verdict, call.code,
+                                          time.perf_counter() - start)
+
+
+def _request_role(request: Any) -> str:
+    if isinstance(request, _pb.CheckRequest) and request.messages:
+        return request.messages[-1].role or "none"
+    role = getattr(request, "role", None)
+    if role is None:
+        return "none"
+    return role.strip().lower() or "user"
+
+
+async def _peek_role(requests: AsyncIterator[Any], call: _Call) -> AsyncIterator[Any]:
+    """Pass the requests through, noting the stream's role from its config for the metrics."""
+    first = True
+    async for request in requests:
+        if first and request.HasField("config") and request.config.role:
+            call.role = request.config.role.strip().lower()
+        first = False
+        yield request
+
+
+def _cancel_code(context: grpc.aio.ServicerContext) -> str:
+    remaining = context.time_remaining()
+    return "DEADLINE_EXCEEDED" if remaining is not None and remaining <= 0 else "CANCELLED"

@@ -1,0 +1,87 @@
+"""The guard.v1.Guard servicer: thin, it converts the request, awaits the shared AsyncGuard, converts back.
+
+Errors are raised as guard.errors types and turned into statuses by the interceptor; nothing here
+touches status codes or metrics.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator, Callable
+
+import grpc
+
+from guard._proto.v1 import guard_pb2 as _pb
+from guard._proto.v1 import guard_pb2_grpc as _pb_grpc
+from guard.config import LimitsConfig
+from guard.errors import InputError
+from guard.sdk import AsyncGuard
+from guard.server import convert
+from guard.server.interceptors import status_name_of
+from guard.stream import DEFAULT_MAX_HOLD, AsyncStreamModerator
+from guard.taxonomy import CATEGORIES
+
+
+def _deadline(context: grpc.aio.ServicerContext) -> float | None:
+    """The caller's deadline as a time.monotonic() instant, for the batcher to drop expired work."""
+    remaining = context.time_remaining()
+    return None if remaining is None else time.monotonic() + remaining
+
+
+class GuardService(_pb_grpc.GuardServicer):
+    """Serves one shared AsyncGuard.
+
+    Args:
+        get_guard: returns the loaded guard, or raises ModelError (-> UNAVAILABLE) while loading.
+        limits: the input limits (stream length).
+        stream_max_hold: the longest tail a stream holds back.
+    """
+
+    def __init__(self, get_guard: Callable[[], AsyncGuard], limits: LimitsConfig,
+                 stream_max_hold: int = DEFAULT_MAX_HOLD) -> None:
+        self._get_guard = get_guard
+        self._limits = limits
+        self._max_hold = stream_max_hold
+
+    async def Check(self, request: _pb.CheckRequest, context: grpc.aio.ServicerContext,
+                    ) -> _pb.CheckResponse:
+        args = convert.check_args(request)
+        verdict = await self._get_guard().check(
+            args.text, messages=args.messages, role=args.role, context=args.context,
+            overrides=args.overrides, deadline=_deadline(context))
+        return _pb.CheckResponse(verdict=convert.verdict_to_pb(verdict))
+
+    async def CheckBatch(self, request: _pb.CheckBatchRequest, context: grpc.aio.ServicerContext,
+                         ) -> _pb.CheckBatchResponse:
+        texts, role, overrides = convert.batch_args(request)
+        results = await self._get_guard().check_batch(
+            texts, role=role, overrides=overrides, deadline=_deadline(context), return_exceptions=True)
+        return convert.batch_to_pb(results, status_name_of)
+
+    async def CheckStream(self, request_iterator: AsyncIterator[_pb.StreamRequest],
+                          context: grpc.aio.ServicerContext) -> AsyncIterator[_pb.StreamResponse]:
+        guard = self._get_guard()
+        moderator: AsyncStreamModerator | None = None
+        async for request in request_iterator:
+            if moderator is None:
+                role, prompt, overrides = convert.stream_config(request)
+                moderator = AsyncStreamModerator(guard, role=role, context=prompt, overrides=overrides,
+                                                 max_hold=self._max_hold,
+                                                 max_chars=self._limits.max_text_chars)
+                if request.HasField("config") and not request.chunk:
+                    continue  # a config-only opening message has nothing to answer
+            elif request.HasField("config"):
+                raise InputError("config is allowed in the first stream message only")
+            update = await moderator.feed(request.chunk, deadline=_deadline(context))
+            yield convert.update_to_pb(update)
+        if moderator is None:
+            raise InputError("the stream sent no messages")
+        yield convert.update_to_pb(await moderator.finish(deadline=_deadline(context)))
+
+    async def ListCategories(self, request: _pb.ListCategoriesRequest,
+                             context: grpc.aio.ServicerContext) -> _pb.ListCategoriesResponse:
+        return convert.categories_to_pb(CATEGORIES)
+
+    async def GetModelInfo(self, request: _pb.GetModelInfoRequest,
+                           context: grpc.aio.ServicerContext) -> _pb.ModelInfo:
+        return convert.model_info_to_pb(self._get_guard().info)

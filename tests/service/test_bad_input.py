@@ -1,0 +1,121 @@
+"""Bad input over the wire: the fitting status, a message that never repeats the text, and the server
+keeps serving everyone else."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import grpc
+import pytest
+
+from guard._proto.v1 import guard_pb2 as pb
+from guard._proto.v1 import guard_pb2_grpc as pb_grpc
+from guard.client import AsyncGuardClient
+from guard.errors import GuardError, InputError, OverloadedError
+from guard.policy import Overrides
+from tests.service.conftest import RRN_TEXT, StartServer
+
+SECRET = "비밀-9f3c2a"  # a marker that must never come back in an error
+
+
+async def _still_serving(client: AsyncGuardClient) -> None:
+    assert "P1" in (await client.check(RRN_TEXT)).categories
+
+
+@pytest.mark.parametrize("call", [
+    lambda c: c.check(""),
+    lambda c: c.check("   \n"),
+    lambda c: c.check(SECRET, role="robot"),
+    lambda c: c.check(messages=[{"role": "wizard", "content": SECRET}]),
+    lambda c: c.check(messages=[{"role": "system", "content": SECRET}]),
+    lambda c: c.check(SECRET, overrides=Overrides(categories_on=frozenset({"P9"}))),
+    lambda c: c.check(SECRET, overrides=Overrides(categories_off=frozenset({SECRET}))),
+    lambda c: c.check(SECRET, overrides=Overrides(thresholds={"P1": 1.5})),
+    lambda c: c.check(SECRET, overrides=Overrides(actions={"P1": "explode"})),
+    lambda c: c.check(SECRET * 20),  # over max_text_chars
+    lambda c: c.check_batch([SECRET] * 9),  # over max_batch_items
+    lambda c: c.check_batch([SECRET], role="robot"),
+], ids=["empty", "blank", "role", "message-role", "last-system", "category-on", "category-off",
+        "threshold", "action", "too-long", "batch-too-big", "batch-role"])
+async def test_invalid_argument(start_server: StartServer, call: object) -> None:
+    server = await start_server(limits={"max_text_chars": 100, "max_batch_items": 8})
+    async with AsyncGuardClient(server.target) as client:
+        with pytest.raises(InputError) as info:
+            await call(client)  # type: ignore[operator]
+        assert SECRET not in str(info.value) and str(info.value)
+        await _still_serving(client)
+    codes = {s.labels["code"] for m in server.metrics.registry.collect() if m.name == "guard_requests"
+             for s in m.samples if s.name == "guard_requests_total" and s.value}
+    assert codes == {"INVALID_ARGUMENT", "OK"}
+
+async def test_bad_batch_item_does_not_fail_the_others(start_server: StartServer) -> None:
+    server = await start_server()
+    async with AsyncGuardClient(server.target) as client:
+        results = await client.check_batch([RRN_TEXT, "  ", "hello"], return_exceptions=True)
+        assert isinstance(results[1], InputError) and "item 1" in str(results[1])
+        assert not isinstance(results[0], GuardError) and "P1" in results[0].categories
+        with pytest.raises(InputError):
+            await client.check_batch([RRN_TEXT, "  "])
+
+
+async def test_oversized_message(start_server: StartServer) -> None:
+    server = await start_server(server={"max_message_bytes": 4096})
+    async with AsyncGuardClient(server.target) as client:
+        with pytest.raises(OverloadedError) as info:  # gRPC's own RESOURCE_EXHAUSTED for size
+            await client.check(SECRET * 1000)
+        assert SECRET not in str(info.value)
+        await _still_serving(client)
+
+
+async def _raw_stream(target: str, requests: list[pb.StreamRequest]) -> grpc.StatusCode:
+    async with grpc.aio.insecure_channel(target) as channel:
+        call = pb_grpc.GuardStub(channel).CheckStream(iter(requests))
+        try:
+            async for _ in call:
+                pass
+        except grpc.aio.AioRpcError as exc:
+            assert SECRET not in (exc.details() or "")
+            return exc.code()
+        return grpc.StatusCode.OK
+
+
+async def test_stream_errors(start_server: StartServer) -> None:
+    server = await start_server(limits={"max_text_chars": 100})
+    assert await _raw_stream(server.target, []) == grpc.StatusCode.INVALID_ARGUMENT  # sent nothing
+    only_config = [pb.StreamRequest(config=pb.StreamConfig(role="assistant"))]
+    assert await _raw_stream(server.target, only_config) == grpc.StatusCode.INVALID_ARGUMENT
+    twice = [pb.StreamRequest(chunk=SECRET), pb.StreamRequest(config=pb.StreamConfig(role="user"))]
+    assert await _raw_stream(server.target, twice) == grpc.StatusCode.INVALID_ARGUMENT
+    bad_role = [pb.StreamRequest(config=pb.StreamConfig(role="robot"), chunk=SECRET)]
+    assert await _raw_stream(server.target, bad_role) == grpc.StatusCode.INVALID_ARGUMENT
+    too_long = [pb.StreamRequest(chunk=SECRET * 5) for _ in range(5)]
+    assert await _raw_stream(server.target, too_long) == grpc.StatusCode.INVALID_ARGUMENT
+    async with AsyncGuardClient(server.target) as client:
+        await _still_serving(client)
+
+
+async def test_stream_disconnect_half_way(start_server: StartServer) -> None:
+    server = await start_server()
+    release = asyncio.Event()
+
+    async def chunks() -> AsyncIterator[pb.StreamRequest]:
+        yield pb.StreamRequest(chunk="hello ")
+        await release.wait()  # never set: the client goes away mid-stream
+        yield pb.StreamRequest(chunk="world")
+
+    async with grpc.aio.insecure_channel(server.target) as channel:
+        call = pb_grpc.GuardStub(channel).CheckStream(chunks())
+        first = await call.read()
+        assert first.text == "hello "
+        call.cancel()
+    for _ in range(200):  # the server notices the cancel and closes the stream
+        if server.metrics.registry.get_sample_value("guard_inflight_streams") == 0:
+            break
+        await asyncio.sleep(0.01)
+    assert server.metrics.registry.get_sample_value("guard_inflight_streams") == 0
+    assert server.metrics.registry.get_sample_value(
+        "guard_requests_total",
+        {"rpc": "CheckStream", "role": "assistant", "verdict": "none", "code": "CANCELLED"}) == 1
+    async with AsyncGuardClient(server.target) as client:
+        await _still_serving(client)

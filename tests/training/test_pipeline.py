@@ -1,0 +1,129 @@
+"""End to end, tiny: generate rows, train a random-initialised 2-layer model for a few steps, export it
+to ONNX, quantize to int8, check parity, and load the folder with the runtime's OnnxEngine.
+
+No network and no base model: the tokenizer is trained here on the generated text (a small Unigram
+vocabulary with the XLM-R special tokens), so CI needs only the train extra."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("torch", reason="the train extra (torch) is not installed")
+pytest.importorskip("faker", reason="the train extra (faker) is not installed")
+pytest.importorskip("transformers", reason="the train extra (transformers) is not installed")
+
+from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, trainers  # noqa: E402
+
+from guard.config import EngineConfig  # noqa: E402
+from guard.engine.base import EngineInput  # noqa: E402
+from guard.engine.onnx import OnnxEngine  # noqa: E402
+from guard.taxonomy import CATEGORY_CODES, TAGS, Role  # noqa: E402
+from training.export import choose_thresholds, export  # noqa: E402
+from training.generate import generate  # noqa: E402
+from training.train import TrainConfig, encode_row, train, window_tags  # noqa: E402
+
+pytestmark = [pytest.mark.train, pytest.mark.slow]
+
+
+def build_tokenizer(texts: list[str], path: Path) -> Path:
+    """A 2,000-piece Unigram tokenizer with XLM-R's special tokens at ids 0-3."""
+    tok = Tokenizer(models.Unigram())
+    tok.normalizer = normalizers.NFKC()
+    tok.pre_tokenizer = pre_tokenizers.Metaspace()
+    tok.decoder = decoders.Metaspace()
+    trainer = trainers.UnigramTrainer(vocab_size=2000, special_tokens=["<s>", "<pad>", "</s>", "<unk>"],
+                                      unk_token="<unk>")
+    tok.train_from_iterator(texts, trainer)
+    tok.save(str(path))
+    return path
+
+
+@pytest.fixture(scope="module")
+def pipeline(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    root = tmp_path_factory.mktemp("pipeline")
+    data = root / "data"
+    generate(data, {"train": 300, "dev": 80, "test": 40}, seed=3, use_benign=False)
+    texts = [json.loads(line)["text"] for line in (data / "train.jsonl").read_text(encoding="utf-8").splitlines()]
+    tokenizer = build_tokenizer(texts + ["user", "assistant:"], root / "tokenizer.json")
+    vocab = Tokenizer.from_file(str(tokenizer)).get_vocab_size()
+    cfg = TrainConfig(base=f"tiny:{vocab}", tokenizer=str(tokenizer), data=str(data), out=str(root / "ckpt"),
+                      layers=2, steps=12, batch=8, warmup=2, log_every=4, max_length=64, stride=8,
+                      context_tokens=16, freeze_embeddings=False)
+    train(cfg)
+    model_dir = root / "model"
+    result = export(root / "ckpt", model_dir, root / "onnx", dev_rows=80, max_atol=0.5, mean_atol=0.1)
+    return {"root": root, "model": model_dir, "data": data, "result": result}  # type: ignore[dict-item]
+
+
+def test_model_folder_has_the_contract_files(pipeline: dict[str, Path]) -> None:
+    folder = pipeline["model"]
+    assert {p.name for p in folder.iterdir()} >= {"model.onnx", "tokenizer.json", "labels.json"}
+    labels = json.loads((folder / "labels.json").read_text())
+    assert labels["categories"] == list(CATEGORY_CODES)
+    assert labels["tags"] == list(TAGS)
+    assert set(labels["thresholds"]) == set(CATEGORY_CODES)
+    assert labels["quant"] == "int8"
+    assert (labels["max_length"], labels["stride"], labels["context_tokens"]) == (64, 8, 16)
+
+
+def test_onnx_graph_signature(pipeline: dict[str, Path]) -> None:
+    import onnx
+
+    graph = onnx.load(str(pipeline["model"] / "model.onnx")).graph
+    assert [i.name for i in graph.input] == ["input_ids", "attention_mask"]
+    assert [o.name for o in graph.output] == ["category_logits", "tag_logits"]
+    assert any(n.op_type in ("DynamicQuantizeLinear", "MatMulInteger", "DynamicQuantizeMatMul")
+               for n in graph.node), "no int8 op in the exported graph"
+
+
+def test_runtime_engine_loads_and_predicts(pipeline: dict[str, Path]) -> None:
+    engine = OnnxEngine(EngineConfig(model_dir=pipeline["model"]))
+    long_text = "제 번호는 010-1234-5678 입니다. " * 20   # several windows
+    outputs = engine.predict([EngineInput("안녕하세요"), EngineInput(long_text),
+                              EngineInput("네 알겠습니다", Role.ASSISTANT, "연락처 알려줘")])
+    assert len(outputs) == 3
+    for out in outputs:
+        assert set(out.scores) == set(CATEGORY_CODES)
+        assert all(0.0 <= p <= 1.0 for p in out.scores.values())
+    assert engine.info.name == "kguard-ko-small"
+
+
+def test_parity_figures_are_reported(pipeline: dict[str, Path]) -> None:
+    parity = pipeline["result"]["parity"]  # type: ignore[index]
+    assert parity["rows"] == 80
+    assert 0.0 <= parity["mean_abs"] <= parity["max_abs"]
+
+
+def test_window_tags_follow_character_spans() -> None:
+    offsets = [(0, 2), (3, 6), (6, 9), (10, 12)]
+    tags = window_tags(offsets, [[3, 9, "PHONE"]])
+    assert [TAGS[t] for t in tags] == ["O", "B-PHONE", "I-PHONE", "O"]
+
+
+def test_encode_row_uses_the_runtime_windows(pipeline: dict[str, Path]) -> None:
+    from guard.engine.tokenize import TextEncoder
+
+    encoder = TextEncoder.from_file(pipeline["root"] / "tokenizer.json", max_length=64, stride=8,
+                                    context_tokens=16)
+    row = {"text": "제 번호 010-1234-5678", "role": "assistant", "context": "번호 뭐야", "labels": ["P3"],
+           "spans": [[5, 18, "PHONE"]]}
+    (example,) = encode_row(encoder, row)
+    window = encoder.windows(EngineInput(row["text"], Role.ASSISTANT, row["context"]))[0]
+    assert example.input_ids == window.input_ids
+    assert example.cats[CATEGORY_CODES.index("P3")] == 1.0
+    tagged = [TAGS[t] for t in example.tags if t >= 0 and t != 0]
+    assert tagged and tagged[0] == "B-PHONE"
+
+
+def test_thresholds_reach_the_target_precision_when_possible() -> None:
+    import numpy as np
+
+    probs = np.zeros((6, 14))
+    truth = np.zeros((6, 14), dtype=int)
+    probs[:, 0] = [0.9, 0.8, 0.7, 0.4, 0.3, 0.1]
+    truth[:, 0] = [1, 1, 1, 0, 0, 0]
+    thresholds = choose_thresholds(probs, truth, target_precision=0.9)
+    assert 0.4 < thresholds["P1"] <= 0.7

@@ -1,0 +1,65 @@
+"""PhoneDetector: personal lines validated by phonenumbers; business and short numbers are not."""
+
+from __future__ import annotations
+
+import pytest
+
+from guard.detectors.base import Validity
+from guard.detectors.phone import PhoneDetector
+
+DETECTOR = PhoneDetector()
+
+
+def _found(text: str) -> list[str]:
+    found = DETECTOR.find(text)
+    assert all(m.validity is Validity.VALID for m in found)
+    return [text[m.start:m.end] for m in found]
+
+
+@pytest.mark.parametrize(
+    ("text", "span"),
+    [
+        ("010-1234-5678로 연락", "010-1234-5678"),
+        ("01012345678", "01012345678"),
+        ("010.1234.5678", "010.1234.5678"),
+        ("010 1234 5678이에요", "010 1234 5678"),
+        ("02-123-4567", "02-123-4567"),
+        ("서울 (02) 1234-5678", "(02) 1234-5678"),
+        ("031-123-4567번으로", "031-123-4567"),
+        ("064-123-4567", "064-123-4567"),
+        ("070-1234-5678", "070-1234-5678"),       # VoIP
+        ("0505-123-4567", "0505-123-4567"),       # 050 safe number
+        ("+82 10-1234-5678", "+82 10-1234-5678"),
+        ("+821012345678", "+821012345678"),
+        ("+82-2-1234-5678", "+82-2-1234-5678"),
+        ("+82 (0)10 1234 5678", "+82 (0)10 1234 5678"),
+    ],
+)
+def test_finds(text: str, span: str) -> None:
+    assert _found(text) == [span]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "1588-1234",               # business line
+        "고객센터 1644-1234",
+        "1899-1234",
+        "080-123-4567",            # toll free
+        "060-123-4567",            # premium
+        "112", "119", "114",
+        "010-XXXX-XXXX",
+        "010-0000-0000",           # placeholder
+        "010-1234-567",            # too short
+        "010-1234-56789",          # too long
+        "12010-1234-5678",         # inside a longer run
+        "900101-1234568",          # an RRN
+        "2024-03-15",
+        "3,000원",
+        "ISBN 978-89-123-4567-8",
+        "휴대폰 번호는 11자리",
+        "",
+    ],
+)
+def test_hard_negatives(text: str) -> None:
+    assert _found(text) == []

@@ -1,0 +1,176 @@
+"""Template rendering: slots filled with values, Korean particles fitted to them, spans recorded.
+
+A template such as "{name|은} {diag} 진단을 받았어" becomes a text and a list of (start, end, SpanType)
+for every inserted identifier or name, so token labels can be derived from character offsets.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from dataclasses import dataclass, field
+
+from faker import Faker
+
+from guard.taxonomy import SpanType
+from training.data import values as V
+from training.data.pools import POOLS
+
+SLOT = re.compile(r"\{([a-z_0-9]+)(?:\|([^}]+))?\}")
+
+# particle written in the template -> (after a final consonant, after a vowel)
+_JOSA = {}
+for _pair in (("은", "는"), ("이", "가"), ("을", "를"), ("과", "와"), ("으로", "로"), ("이에요", "예요"),
+              ("아", "야"), ("이랑", "랑"), ("이고", "고"), ("이라고", "라고"), ("이나", "나"), ("이라서", "라서")):
+    _JOSA[_pair[0]] = _JOSA[_pair[1]] = _pair
+
+# how digits and Latin letters are read aloud: does the reading end in a consonant (and is it ㄹ)?
+_DIGIT_FINAL = {"0": "ㅇ", "1": "ㄹ", "2": "", "3": "ㅁ", "4": "", "5": "", "6": "ㄱ", "7": "ㄹ", "8": "ㄹ", "9": ""}
+
+
+def final_consonant(word: str) -> str:
+    """'' when the word's last sound is a vowel, 'ㄹ' for ㄹ, else 'x' (or the digit's final)."""
+    for ch in reversed(word):
+        o = ord(ch)
+        if 0xAC00 <= o <= 0xD7A3:
+            jong = (o - 0xAC00) % 28
+            return "" if jong == 0 else ("ㄹ" if jong == 8 else "x")
+        if ch in _DIGIT_FINAL:
+            return _DIGIT_FINAL[ch]
+        if ch.isalpha():
+            return "ㄹ" if ch.lower() == "l" else ("x" if ch.lower() in "mnkbpt" else "")
+    return ""
+
+
+def josa(word: str, particle: str) -> str:
+    """The form of `particle` that fits after `word` (으로/로 also after ㄹ)."""
+    pair = _JOSA.get(particle)
+    if pair is None:
+        return particle
+    final = final_consonant(word)
+    if pair[0] == "으로":
+        return "로" if final in ("", "ㄹ") else "으로"
+    return pair[0] if final else pair[1]
+
+
+Segment = tuple[str, "SpanType | None"]
+
+_SPEAKER_KO = ("저", "나", "제가 아는 사람", "저희 엄마", "우리 아빠", "제 남편", "제 아내", "내 동생", "제 딸",
+               "우리 아들", "제 여자친구", "내 남자친구", "우리 할머니")
+_HONORIFIC = (" 씨", " 님", " 대리", " 과장", " 팀장", " 선생님", "", " 주임", " 교수")
+
+
+@dataclass
+class Filler:
+    """Fills slots for one row: same slot name -> same value within the row."""
+
+    rng: random.Random
+    fake: Faker
+    fake_en: Faker
+    cache: dict[str, list[Segment]] = field(default_factory=dict)
+
+    def person(self) -> str:
+        name = self.fake.name()
+        return name if self.rng.random() < 0.93 else name[0] + " " + name[1:]
+
+    def who(self) -> list[Segment]:
+        if self.rng.random() < 0.45:
+            return [(self.rng.choice(_SPEAKER_KO), None)]
+        if self.rng.random() < 0.2:
+            rel = self.rng.choice(("옆집 아저씨", "우리 팀장님", "같은 반 친구", "전 남친", "시어머니", "동창"))
+            return [(rel + " ", None), (self.person(), SpanType.PERSON)]
+        return [(self.person(), SpanType.PERSON), (self.rng.choice(_HONORIFIC), None)]
+
+    def value(self, slot: str) -> list[Segment]:
+        rng, fake = self.rng, self.fake
+        simple: dict[str, tuple[object, SpanType | None]] = {
+            "name": (self.person, SpanType.PERSON), "name2": (self.person, SpanType.PERSON),
+            "ename": (lambda: self.fake_en.name() if rng.random() < 0.5 else _roman_name(rng), SpanType.PERSON),
+            "rrn": (lambda: V.rrn(rng), SpanType.RRN), "frn": (lambda: V.frn(rng), SpanType.FRN),
+            "passport": (lambda: V.passport(rng), SpanType.PASSPORT),
+            "dl": (lambda: V.driver_license(rng), SpanType.DRIVER_LICENSE),
+            "account": (lambda: V.account(rng), SpanType.ACCOUNT), "card": (lambda: V.card(rng), SpanType.CARD),
+            "phone": (lambda: V.mobile(rng), SpanType.PHONE), "homephone": (lambda: V.home_phone(rng), SpanType.PHONE),
+            "email": (lambda: V.email(rng, fake), SpanType.EMAIL),
+            "addr": (lambda: V.address(rng, fake), SpanType.ADDRESS),
+            "pw": (lambda: V.password(rng), SpanType.CREDENTIAL), "pin": (lambda: V.pin(rng), SpanType.CREDENTIAL),
+            "apikey": (lambda: V.api_key(rng), SpanType.CREDENTIAL),
+            "bday": (lambda: V.birth_date(rng), SpanType.BIRTH_DATE),
+            "ebday": (lambda: V.birth_date_en(rng), SpanType.BIRTH_DATE),
+            "bank": (lambda: V.bank(rng), None), "cvc": (lambda: V.cvc(rng), None),
+            "expiry": (lambda: V.expiry(rng), None), "order": (lambda: V.order_number(rng), None),
+            "product": (lambda: V.product_code(rng), None), "price": (lambda: V.price(rng), None),
+            "bizline": (lambda: V.business_line(rng), None),
+            "date": (lambda: fake.date_between("-2y", "+1y").strftime(rng.choice(["%Y-%m-%d", "%m월 %d일",
+                                                                                  "%Y.%m.%d"])), None),
+            "name_roman": (lambda: _roman_name(rng).replace(" ", "_").lower(), None),
+        }
+        if slot == "who":
+            return self.who()
+        if slot in simple:
+            make, span = simple[slot]
+            return [(make(), span)]  # type: ignore[operator]
+        if slot in POOLS:
+            return [(rng.choice(POOLS[slot]), None)]
+        raise KeyError(f"unknown template slot {slot}")
+
+    def fill(self, slot: str) -> list[Segment]:
+        if slot not in self.cache:
+            self.cache[slot] = self.value(slot)
+        return self.cache[slot]
+
+
+def _roman_name(rng: random.Random) -> str:
+    return f"{rng.choice(V._ROMAN).capitalize()} {rng.choice(V._GIVEN).capitalize()}"
+
+
+@dataclass(frozen=True)
+class Rendered:
+    text: str
+    spans: tuple[tuple[int, int, str], ...]
+
+
+def render(template: str, filler: Filler, obfuscate: bool = False) -> Rendered:
+    """Fill a template. With `obfuscate`, the first identifier span is written in an obfuscated form."""
+    out: list[str] = []
+    spans: list[tuple[int, int, str]] = []
+    pos = 0
+    length = 0
+    pending_obf = obfuscate
+    for m in SLOT.finditer(template):
+        literal = template[pos:m.start()]
+        out.append(literal)
+        length += len(literal)
+        segments = filler.fill(m.group(1))
+        last = ""
+        for text, span in segments:
+            if pending_obf and span in _OBFUSCABLE:
+                text = V.obfuscate(text, filler.rng)
+                pending_obf = False
+            if span is not None:
+                spans.append((length, length + len(text), span.value))
+            out.append(text)
+            length += len(text)
+            last = text or last
+        if m.group(2):
+            suffix = josa(last, m.group(2))
+            out.append(suffix)
+            length += len(suffix)
+        pos = m.end()
+    out.append(template[pos:])
+    return Rendered("".join(out), tuple(spans))
+
+
+_OBFUSCABLE = {SpanType.RRN, SpanType.FRN, SpanType.DRIVER_LICENSE, SpanType.ACCOUNT, SpanType.CARD,
+               SpanType.PHONE, SpanType.PASSPORT}
+
+
+def join(parts: list[Rendered], seps: list[str]) -> Rendered:
+    """Concatenate rendered parts with separators, shifting spans."""
+    text, spans = "", []
+    for i, part in enumerate(parts):
+        if i:
+            text += seps[i - 1]
+        spans.extend((s + len(text), e + len(text), t) for s, e, t in part.spans)
+        text += part.text
+    return Rendered(text, tuple(spans))

@@ -1,0 +1,174 @@
+"""Export: checkpoint -> ONNX (fp32) -> graph optimization -> dynamic int8 -> parity check -> thresholds.
+
+Writes the model folder the runtime loads (docs/ARCHITECTURE.md "engine"): model.onnx (int8),
+tokenizer.json, labels.json. The fp32 graph stays in training/work/onnx for the parity check.
+
+    python -m training.export [--ckpt training/work/ckpt] [--out models/kguard-ko-small]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import shutil
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+
+from guard.errors import ModelError  # noqa: E402
+from guard.taxonomy import CATEGORY_CODES, TAGS  # noqa: E402
+from training.infer import score_rows, session  # noqa: E402
+from training.train import WORK, GuardModel, load_checkpoint, load_rows, tokenizer_path  # noqa: E402
+
+logger = logging.getLogger(__name__)
+
+ROOT = Path(__file__).resolve().parent.parent
+NAME = "kguard-ko-small"
+VERSION = "0.1.0"
+BASE_MODEL = "intfloat/multilingual-e5-small"
+
+
+@dataclass(frozen=True)
+class Parity:
+    """fp32 vs int8 category probabilities on the dev rows."""
+
+    max_abs: float
+    mean_abs: float
+    tag_agreement: float
+    rows: int
+
+
+def export_onnx(model: GuardModel, path: Path, pad_id: int, opset: int = 17) -> Path:
+    """Trace the model in eval() mode (dropout off) with dynamic batch and sequence axes."""
+    model.eval()
+    ids = torch.tensor([[0, 100, 200, 300, 2, 2, 400, 2], [0, 150, 250, 2, 2, 410, 2, pad_id]], dtype=torch.long)
+    mask = (ids != pad_id).long()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # The TorchScript exporter on purpose: it is what optimum's BERT export path and the onnxruntime
+    # transformer optimizer are tested with; torch deprecates it with a warning we silence here only.
+    with torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        torch.onnx.export(
+            model, (ids, mask), str(path), input_names=["input_ids", "attention_mask"],
+            output_names=["category_logits", "tag_logits"], opset_version=opset, dynamo=False,
+            dynamic_axes={"input_ids": {0: "batch", 1: "seq"}, "attention_mask": {0: "batch", 1: "seq"},
+                          "category_logits": {0: "batch"}, "tag_logits": {0: "batch", 1: "seq"}})
+    return path
+
+
+def optimize(src: Path, dst: Path, num_heads: int, hidden: int) -> Path:
+    """onnxruntime's transformer optimizer (fused attention, LayerNorm, GELU); plain ORT graph
+    optimization when the fusion does not apply (e.g. a tiny test model)."""
+    from onnxruntime.transformers.optimizer import optimize_model
+
+    try:
+        opt = optimize_model(str(src), model_type="bert", num_heads=num_heads, hidden_size=hidden, opt_level=1)
+        opt.save_model_to_file(str(dst))
+    except Exception as exc:  # the optimizer raises assorted errors on graphs it cannot fuse
+        logger.warning("transformer optimizer failed (%s); using the unfused graph", type(exc).__name__)
+        shutil.copy(src, dst)
+    return dst
+
+
+def quantize(src: Path, dst: Path) -> Path:
+    """Dynamic int8: weights of MatMul/Gather (the embedding table too) to int8, activations at runtime."""
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    quantize_dynamic(str(src), str(dst), weight_type=QuantType.QInt8, per_channel=False, reduce_range=False,
+                     op_types_to_quantize=["MatMul", "Gather", "Attention", "EmbedLayerNormalization"])
+    return dst
+
+
+def parity(fp32: list[np.ndarray], int8: list[np.ndarray], tags32: list[tuple], tags8: list[tuple]) -> Parity:
+    diff = np.abs(np.stack(fp32) - np.stack(int8))
+    agree = float(np.mean([a == b for a, b in zip(tags32, tags8)])) if tags32 else 1.0
+    return Parity(float(diff.max()), float(diff.mean()), agree, len(fp32))
+
+
+def check_parity(p: Parity, max_atol: float, mean_atol: float) -> None:
+    """Raise ModelError when int8 drifted from fp32 past the tolerances."""
+    logger.info("parity fp32 vs int8 on %d dev rows: max %.4f mean %.5f, identical spans %.3f",
+                p.rows, p.max_abs, p.mean_abs, p.tag_agreement)
+    if p.max_abs > max_atol or p.mean_abs > mean_atol:
+        raise ModelError(f"int8 drifted from fp32: max {p.max_abs:.4f} (atol {max_atol}), "
+                         f"mean {p.mean_abs:.5f} (atol {mean_atol})")
+
+
+def choose_thresholds(probs: np.ndarray, truth: np.ndarray, target_precision: float = 0.9,
+                      lo: float = 0.2, hi: float = 0.95) -> dict[str, float]:
+    """Per category, the lowest threshold whose dev precision reaches the target (most recall);
+    when none does, the threshold of best F1. Kept inside [lo, hi] so no category is always on or off."""
+    out = {}
+    grid = np.round(np.arange(lo, hi + 1e-9, 0.01), 2)
+    for c, code in enumerate(CATEGORY_CODES):
+        best, best_f1, chosen = 0.5, -1.0, None
+        for t in grid:
+            pred = probs[:, c] >= t
+            tp = float(np.sum(pred & (truth[:, c] == 1)))
+            prec = tp / max(1.0, float(pred.sum()))
+            rec = tp / max(1.0, float(truth[:, c].sum()))
+            f1 = 2 * prec * rec / max(1e-9, prec + rec)
+            if f1 > best_f1:
+                best, best_f1 = float(t), f1
+            if chosen is None and prec >= target_precision and tp > 0:
+                chosen = float(t)
+        out[code] = chosen if chosen is not None else best
+    return out
+
+
+def labels_json(thresholds: dict[str, float], max_length: int, stride: int, context_tokens: int,
+                base_model: str = BASE_MODEL) -> dict[str, object]:
+    return {"name": NAME, "version": VERSION, "base_model": base_model, "categories": list(CATEGORY_CODES),
+            "tags": list(TAGS), "thresholds": thresholds, "max_length": max_length, "stride": stride,
+            "context_tokens": context_tokens, "quant": "int8"}
+
+
+def export(ckpt: Path, out: Path, work: Path, dev_rows: int = 1500, max_atol: float = 0.25,
+           mean_atol: float = 0.01, target_precision: float = 0.9) -> dict[str, object]:
+    """The whole export; returns labels.json's content plus the parity figures under "parity"."""
+    model, cfg, encoder = load_checkpoint(ckpt)
+    work.mkdir(parents=True, exist_ok=True)
+    raw = export_onnx(model, work / "model.fp32.onnx", encoder.pad_id)
+    enc_cfg = model.encoder.config
+    fp32 = optimize(raw, work / "model.opt.onnx", enc_cfg.num_attention_heads, enc_cfg.hidden_size)
+    int8 = quantize(fp32, work / "model.int8.onnx")
+    rows = load_rows(Path(cfg.data) / "dev.jsonl")[:dev_rows]
+    s32 = score_rows(session(fp32), encoder, rows)
+    s8 = score_rows(session(int8), encoder, rows)
+    p = parity([s.probs for s in s32], [s.probs for s in s8], [s.spans for s in s32], [s.spans for s in s8])
+    check_parity(p, max_atol, mean_atol)
+    truth = np.array([[1 if c in r["labels"] else 0 for c in CATEGORY_CODES] for r in rows])  # type: ignore[operator]
+    thresholds = choose_thresholds(np.stack([s.probs for s in s8]), truth, target_precision)
+    out.mkdir(parents=True, exist_ok=True)
+    shutil.copy(int8, out / "model.onnx")
+    shutil.copy(tokenizer_path(cfg), out / "tokenizer.json")
+    base = BASE_MODEL if not cfg.base.startswith("tiny:") else "random-init tiny BERT (test)"
+    labels = labels_json(thresholds, cfg.max_length, cfg.stride, cfg.context_tokens, base)
+    (out / "labels.json").write_text(json.dumps(labels, indent=2, ensure_ascii=False) + "\n")
+    (work / "parity.json").write_text(json.dumps(p.__dict__, indent=2))
+    logger.info("wrote %s (%.1f MB)", out / "model.onnx", (out / "model.onnx").stat().st_size / 1e6)
+    return {**labels, "parity": p.__dict__}
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="export the trained guard model to an int8 ONNX folder")
+    parser.add_argument("--ckpt", type=Path, default=WORK / "ckpt")
+    parser.add_argument("--out", type=Path, default=ROOT / "models" / NAME)
+    parser.add_argument("--work", type=Path, default=WORK / "onnx")
+    parser.add_argument("--dev-rows", type=int, default=1500)
+    parser.add_argument("--target-precision", type=float, default=0.9)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    result = export(args.ckpt, args.out, args.work, args.dev_rows, target_precision=args.target_precision)
+    print(json.dumps({"thresholds": result["thresholds"], "parity": result["parity"]}, indent=2))
+
+
+if __name__ == "__main__":
+    main()
