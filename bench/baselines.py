@@ -35,11 +35,19 @@ from guard.normalize import normalize  # noqa: E402
 from guard.sdk import Guard  # noqa: E402
 
 CKPT = ROOT / "training" / "work" / "ckpt"
-PRESIDIO_TYPES = {"KR_RRN": "RRN", "KR_FRN": "FRN", "KR_PASSPORT": "PASSPORT", "KR_DRIVER_LICENSE": "DRIVER_LICENSE",
-                  "PHONE_NUMBER": "PHONE", "EMAIL_ADDRESS": "EMAIL", "CREDIT_CARD": "CARD"}
+PRESIDIO_TYPES = {
+    "KR_RRN": "RRN",
+    "KR_FRN": "FRN",
+    "KR_PASSPORT": "PASSPORT",
+    "KR_DRIVER_LICENSE": "DRIVER_LICENSE",
+    "PHONE_NUMBER": "PHONE",
+    "EMAIL_ADDRESS": "EMAIL",
+    "CREDIT_CARD": "CARD",
+}
 
 
 # naive baseline -------------------------------------------------------------------------------
+
 
 def torch_model(layers: int, ckpt: Path) -> tuple[Any, str]:
     """GuardModel on `layers` layers in fp32 eval mode, and where its weights came from.
@@ -70,15 +78,16 @@ def torch_model(layers: int, ckpt: Path) -> tuple[Any, str]:
     return model.eval(), source
 
 
-def torch_rate(model: Any, windows: list[Window], pad_id: int, batch: int, sort: bool, repeats: int
-               ) -> dict[str, float]:
+def torch_rate(
+    model: Any, windows: list[Window], pad_id: int, batch: int, sort: bool, repeats: int
+) -> dict[str, float]:
     """texts/s of torch eager over the windows in batches of `batch` (one window per chat turn)."""
     import torch
 
     from guard.engine.tokenize import pad_batch
 
     order = sorted(windows, key=lambda w: len(w.input_ids)) if sort else windows
-    batches = [pad_batch(order[i:i + batch], pad_id) for i in range(0, len(order), batch)]
+    batches = [pad_batch(order[i : i + batch], pad_id) for i in range(0, len(order), batch)]
     tensors = [(torch.from_numpy(ids), torch.from_numpy(mask)) for ids, mask in batches]
 
     def one_pass() -> int:
@@ -92,6 +101,7 @@ def torch_rate(model: Any, windows: list[Window], pad_id: int, batch: int, sort:
 
 
 # Presidio -------------------------------------------------------------------------------------
+
 
 def presidio_analyzer() -> Any:
     """AnalyzerEngine with the Korean recognizers on a blank spaCy pipeline; nothing is downloaded."""
@@ -111,6 +121,7 @@ def presidio_analyzer() -> Any:
     from spacy.language import Language
 
     if "kguard_text_as_lemma" not in Language.factories:
+
         @Language.component("kguard_text_as_lemma")
         def _text_as_lemma(doc: Any) -> Any:
             # A blank pipeline has no lemmatizer; Presidio matches context words against lemmas.
@@ -133,9 +144,16 @@ def presidio_analyzer() -> Any:
     engine = BlankKoreanEngine(models=[{"lang_code": "ko", "model_name": "blank"}])
     engine.load()
     registry = RecognizerRegistry(supported_languages=["ko"])
-    for recognizer in (KrRrnRecognizer(), KrFrnRecognizer(), KrPassportRecognizer(), KrDriverLicenseRecognizer(),
-                       KrBrnRecognizer(), PhoneRecognizer(supported_language="ko", supported_regions=("KR",)),
-                       EmailRecognizer(supported_language="ko"), CreditCardRecognizer(supported_language="ko")):
+    for recognizer in (
+        KrRrnRecognizer(),
+        KrFrnRecognizer(),
+        KrPassportRecognizer(),
+        KrDriverLicenseRecognizer(),
+        KrBrnRecognizer(),
+        PhoneRecognizer(supported_language="ko", supported_regions=("KR",)),
+        EmailRecognizer(supported_language="ko"),
+        CreditCardRecognizer(supported_language="ko"),
+    ):
         registry.add_recognizer(recognizer)
     return AnalyzerEngine(nlp_engine=engine, registry=registry, supported_languages=["ko"])
 
@@ -152,38 +170,49 @@ def recall(rows: Sequence[Row], find: Callable[[str], list[tuple[int, int, str]]
         for start, end, kind in row.pii:
             planted[kind] += 1
             found[kind] += any(k == kind and s < end and e > start for s, e, k in results)
-    return {"by_type": {k: {"planted": planted[k], "found": found[k]} for k in sorted(planted)},
-            "clean_texts": clean, "clean_texts_flagged": clean_flagged}
+    return {
+        "by_type": {k: {"planted": planted[k], "found": found[k]} for k in sorted(planted)},
+        "clean_texts": clean,
+        "clean_texts_flagged": clean_flagged,
+    }
 
 
 def ours_find(registry: DetectorRegistry) -> Callable[[str], list[tuple[int, int, str]]]:
     def find(text: str) -> list[tuple[int, int, str]]:
         norm = normalize(text)
         return [(*norm.to_original(m.start, m.end), m.type.value) for m in registry.analyze(norm.text)]
+
     return find
 
 
 def presidio_find(analyzer: Any, threshold: float) -> Callable[[str], list[tuple[int, int, str]]]:
     def find(text: str) -> list[tuple[int, int, str]]:
-        return [(r.start, r.end, PRESIDIO_TYPES.get(r.entity_type, r.entity_type))
-                for r in analyzer.analyze(text, language="ko", score_threshold=threshold)]
+        return [
+            (r.start, r.end, PRESIDIO_TYPES.get(r.entity_type, r.entity_type))
+            for r in analyzer.analyze(text, language="ko", score_threshold=threshold)
+        ]
+
     return find
 
 
 # run ------------------------------------------------------------------------------------------
+
 
 def model_path(args: argparse.Namespace, chat: list[Row], repeats: int) -> dict[str, Any]:
     folder = model_dir(args.model, tiny=args.tiny)
     engine = OnnxEngine(EngineConfig(model_dir=folder))
     guard = Guard(folder, config=GuardConfig(engine=EngineConfig(model_dir=folder)))
     inputs = [EngineInput(r.text) for r in chat]
-    batches = [inputs[i:i + 32] for i in range(0, len(inputs), 32)]
+    batches = [inputs[i : i + 32] for i in range(0, len(inputs), 32)]
     texts = [r.text for r in chat]
     out: dict[str, Any] = {"model": str(folder), "texts": len(chat), "rates": {}}
     out["rates"]["ours: OnnxEngine int8, batch 32"] = throughput(
-        lambda: sum(len(engine.predict(b)) for b in batches), repeats=repeats)
+        lambda: sum(len(engine.predict(b)) for b in batches), repeats=repeats
+    )
     out["rates"]["ours: Guard.check_batch of 32 (whole pipeline)"] = throughput(
-        lambda: sum(len(guard.check_batch(texts[i:i + 32])) for i in range(0, len(texts), 32)), repeats=repeats)
+        lambda: sum(len(guard.check_batch(texts[i : i + 32])) for i in range(0, len(texts), 32)),
+        repeats=repeats,
+    )
     if args.skip_torch or args.tiny:
         return out
     import torch
@@ -202,47 +231,90 @@ def model_path(args: argparse.Namespace, chat: list[Row], repeats: int) -> dict[
     return out
 
 
-def identifier_path(chat: list[Row], answers: list[Row], repeats: int) -> dict[str, Any]:
+def identifier_path(chat: list[Row], answers: list[Row], repeats: int, tiny: bool) -> dict[str, Any]:
     registry = DetectorRegistry.default()
     guard = Guard.detectors_only()
-    analyzer = presidio_analyzer()
     texts = [r.text for r in chat]
     find_ours = ours_find(registry)
-    rates = {
-        "ours: normalize + detectors": throughput(lambda: sum(1 for t in texts if find_ours(t) or True),
-                                                  repeats=repeats),
-        "ours: Guard.detectors_only().check_batch": throughput(lambda: len(guard.check_batch(texts)),
-                                                               repeats=repeats),
-        "Presidio: AnalyzerEngine, Korean recognizers": throughput(
-            lambda: sum(1 for t in texts if analyzer.analyze(t, language="ko") or True), repeats=repeats),
-    }
     rows = [*chat, *answers]
-    return {"texts": len(texts), "rates": rates, "recall": {
-        "ours": recall(rows, find_ours),
-        "Presidio (any score)": recall(rows, presidio_find(analyzer, 0.0)),
-        "Presidio (score >= 0.5)": recall(rows, presidio_find(analyzer, 0.5))}}
+    rates = {
+        "ours: normalize + detectors": throughput(
+            lambda: sum(1 for t in texts if find_ours(t) or True), repeats=repeats
+        ),
+        "ours: Guard.detectors_only().check_batch": throughput(
+            lambda: len(guard.check_batch(texts)), repeats=repeats
+        ),
+    }
+    found = {"ours": recall(rows, find_ours)}
+    try:
+        analyzer = presidio_analyzer()
+    except ImportError:
+        if not tiny:
+            raise SystemExit("presidio-analyzer is missing: pip install -e '.[bench]'") from None
+        print("note: presidio-analyzer not installed; smoke run without the Presidio rows")
+        return {"texts": len(texts), "rates": rates, "recall": found}
+    rates["Presidio: AnalyzerEngine, Korean recognizers"] = throughput(
+        lambda: sum(1 for t in texts if analyzer.analyze(t, language="ko") or True), repeats=repeats
+    )
+    found["Presidio (any score)"] = recall(rows, presidio_find(analyzer, 0.0))
+    found["Presidio (score >= 0.5)"] = recall(rows, presidio_find(analyzer, 0.5))
+    return {"texts": len(texts), "rates": rates, "recall": found}
 
 
 def markdown(model: dict[str, Any], ids: dict[str, Any]) -> str:
     def rate_rows(rates: dict[str, dict[str, float]], ref: str) -> list[list[Any]]:
-        return [[name, r["median"], f"{r['min']:.0f}-{r['max']:.0f}", f"{rates[ref]['median'] / r['median']:.2f}x"]
-                for name, r in rates.items()]
+        return [
+            [
+                name,
+                r["median"],
+                f"{r['min']:.0f}-{r['max']:.0f}",
+                f"{rates[ref]['median'] / r['median']:.2f}x",
+            ]
+            for name, r in rates.items()
+        ]
 
     ref_model = "ours: OnnxEngine int8, batch 32"
-    md = [f"**Model path**, {model['texts']} chat turns (mean window {model.get('mean_window_tokens', 0):.1f} "
-          f"tokens), all cores. Naive 12 layers: {model.get('torch_12_source', 'not run')}. "
-          "Last column: ours (engine) over the row.", "",
-          table(["runtime", "texts/s", "spread", "ours / this"], rate_rows(model["rates"], ref_model)), "",
-          f"**Identifier path**, {ids['texts']} chat turns, one thread. Last column: ours (normalize + detectors) "
-          "over the row.", "",
-          table(["path", "texts/s", "spread", "ours / this"], rate_rows(ids["rates"], "ours: normalize + detectors")),
-          "", "**Planted identifiers found** (chat turns and answers; a result of the same type overlapping it)", ""]
+    md = [
+        f"**Model path**, {model['texts']} chat turns (mean window {model.get('mean_window_tokens', 0):.1f} "
+        f"tokens), all cores. Naive 12 layers: {model.get('torch_12_source', 'not run')}. "
+        "Last column: ours (engine) over the row.",
+        "",
+        table(["runtime", "texts/s", "spread", "ours / this"], rate_rows(model["rates"], ref_model)),
+        "",
+        f"**Identifier path**, {ids['texts']} chat turns, one thread. "
+        "Last column: ours (normalize + detectors) "
+        "over the row.",
+        "",
+        table(
+            ["path", "texts/s", "spread", "ours / this"],
+            rate_rows(ids["rates"], "ours: normalize + detectors"),
+        ),
+        "",
+        "**Planted identifiers found** (chat turns and answers; a result of the same type overlapping it)",
+        "",
+    ]
     kinds = sorted(ids["recall"]["ours"]["by_type"])
     names = list(ids["recall"])
-    md.append(table(["type", "planted", *names], [
-        [k, ids["recall"]["ours"]["by_type"][k]["planted"], *[ids["recall"][n]["by_type"][k]["found"] for n in names]]
-        for k in kinds] + [["texts without identifiers flagged", ids["recall"]["ours"]["clean_texts"],
-                            *[ids["recall"][n]["clean_texts_flagged"] for n in names]]]))
+    md.append(
+        table(
+            ["type", "planted", *names],
+            [
+                [
+                    k,
+                    ids["recall"]["ours"]["by_type"][k]["planted"],
+                    *[ids["recall"][n]["by_type"][k]["found"] for n in names],
+                ]
+                for k in kinds
+            ]
+            + [
+                [
+                    "texts without identifiers flagged",
+                    ids["recall"]["ours"]["clean_texts"],
+                    *[ids["recall"][n]["clean_texts_flagged"] for n in names],
+                ]
+            ],
+        )
+    )
     return "\n".join(md)
 
 
@@ -253,7 +325,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--texts", type=int, default=None, help="chat turns to use (default 1000)")
     parser.add_argument("--skip-torch", action="store_true", help="leave out the torch baseline")
     parser.add_argument("--long", action="store_true", help="all 2,000 chat turns, more repeats")
-    parser.add_argument("--tiny", action="store_true", help="a few texts, no torch: keeps the command working")
+    parser.add_argument(
+        "--tiny", action="store_true", help="a few texts, no torch: keeps the command working"
+    )
     args = parser.parse_args(argv)
     n = args.texts or (24 if args.tiny else 2000 if args.long else 1000)
     repeats = 1 if args.tiny else 5 if args.long else 3
@@ -261,7 +335,7 @@ def main(argv: list[str] | None = None) -> None:
     answers = load_workload("answers", 8 if args.tiny else 300)
     started = time.perf_counter()
     model = model_path(args, chat, repeats)
-    ids = identifier_path(chat, answers, repeats)
+    ids = identifier_path(chat, answers, repeats, args.tiny)
     text = markdown(model, ids)
     print(text)
     print(f"\n({time.perf_counter() - started:.0f} s)")

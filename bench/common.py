@@ -26,7 +26,7 @@ ROOT = BENCH.parent
 DATA = BENCH / "data"
 RESULTS = BENCH / "results"
 RESULTS_MD = BENCH / "RESULTS.md"
-WORK = BENCH / ".work"           # bench-only exports (gitignored)
+WORK = BENCH / ".work"  # bench-only exports (gitignored)
 SHIPPED_MODEL = ROOT / "models" / "kguard-ko-small"
 BASE_MODEL = ROOT / "training" / "work" / "base" / "me5s-koen"
 WORKLOADS = ("chat", "answers", "docs")
@@ -53,8 +53,16 @@ def load_workload(name: str, limit: int | None = None) -> list[Row]:
     with (DATA / f"{name}.jsonl").open(encoding="utf-8") as fh:
         for line in fh:
             raw = json.loads(line)
-            rows.append(Row(raw["id"], raw["kind"], raw["role"], raw["context"], raw["text"],
-                            [(int(s), int(e), str(t)) for s, e, t in raw["pii"]]))
+            rows.append(
+                Row(
+                    raw["id"],
+                    raw["kind"],
+                    raw["role"],
+                    raw["context"],
+                    raw["text"],
+                    [(int(s), int(e), str(t)) for s, e, t in raw["pii"]],
+                )
+            )
             if limit is not None and len(rows) >= limit:
                 break
     return rows
@@ -62,8 +70,11 @@ def load_workload(name: str, limit: int | None = None) -> list[Row]:
 
 def machine() -> dict[str, Any]:
     """What the figures were measured on: CPU model and the flags that matter for int8, versions, load."""
-    info: dict[str, Any] = {"python": platform.python_version(), "cpus": os.cpu_count(),
-                            "affinity": len(os.sched_getaffinity(0))}
+    info: dict[str, Any] = {
+        "python": platform.python_version(),
+        "cpus": os.cpu_count(),
+        "affinity": len(os.sched_getaffinity(0)),
+    }
     try:
         lscpu = subprocess.run(["lscpu"], capture_output=True, text=True, check=True).stdout
         fields = dict(line.split(":", 1) for line in lscpu.splitlines() if ":" in line)
@@ -102,8 +113,13 @@ def percentiles(samples_s: Sequence[float]) -> dict[str, float]:
     def at(q: float) -> float:
         return 1000.0 * ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
 
-    return {"p50_ms": at(0.50), "p95_ms": at(0.95), "p99_ms": at(0.99),
-            "mean_ms": 1000.0 * statistics.fmean(ordered), "n": len(ordered)}
+    return {
+        "p50_ms": at(0.50),
+        "p95_ms": at(0.95),
+        "p99_ms": at(0.99),
+        "mean_ms": 1000.0 * statistics.fmean(ordered),
+        "n": len(ordered),
+    }
 
 
 def throughput(fn: Callable[[], int], *, repeats: int, min_time_s: float = 0.0) -> dict[str, float]:
@@ -123,7 +139,9 @@ def throughput(fn: Callable[[], int], *, repeats: int, min_time_s: float = 0.0) 
 def rss_mb(pid: int | None = None) -> dict[str, float]:
     """Resident memory now and at its peak (VmRSS, VmHWM) of a process, in MB."""
     status = Path(f"/proc/{pid or os.getpid()}/status").read_text()
-    values = {k: float(v.split()[0]) / 1024.0 for k, v in re.findall(r"^(VmRSS|VmHWM):\s+(.*)$", status, re.M)}
+    values = {
+        k: float(v.split()[0]) / 1024.0 for k, v in re.findall(r"^(VmRSS|VmHWM):\s+(.*)$", status, re.M)
+    }
     return {"rss_mb": round(values.get("VmRSS", 0.0), 1), "peak_mb": round(values.get("VmHWM", 0.0), 1)}
 
 
@@ -140,11 +158,16 @@ def model_dir(arg: str | None, *, tiny: bool = False) -> Path:
         return build_tiny_model(WORK / "tiny-model")
     fallback = WORK / "me5s-koen-L6-int8"
     if (fallback / "model.onnx").is_file():
-        print(f"note: {SHIPPED_MODEL} missing; measuring the bench-only export {fallback} "
-              "(same architecture, random heads)", file=sys.stderr)
+        print(
+            f"note: {SHIPPED_MODEL} missing; measuring the bench-only export {fallback} "
+            "(same architecture, random heads)",
+            file=sys.stderr,
+        )
         return fallback
-    raise SystemExit(f"no model: {SHIPPED_MODEL} is missing. Pass --model DIR, or build a stand-in with "
-                     "`python -m bench.export_base --layers 6`")
+    raise SystemExit(
+        f"no model: {SHIPPED_MODEL} is missing. Pass --model DIR, or build a stand-in with "
+        "`python -m bench.export_base --layers 6`"
+    )
 
 
 def fmt(value: Any) -> str:
@@ -163,8 +186,10 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
 def machine_line(info: dict[str, Any]) -> str:
     flags = ", ".join(f for f, on in info.get("flags", {}).items() if on)
     extra = f"; contended by: {'; '.join(info['contended'])}" if info.get("contended") else ""
-    return (f"Machine: {info.get('cpu')}, {info.get('affinity')} cores ({flags}); onnxruntime "
-            f"{info.get('onnxruntime', '-')}, python {info.get('python')}; load {info.get('loadavg_1m')}{extra}.")
+    return (
+        f"Machine: {info.get('cpu')}, {info.get('affinity')} cores ({flags}); onnxruntime "
+        f"{info.get('onnxruntime', '-')}, python {info.get('python')}; load {info.get('loadavg_1m')}{extra}."
+    )
 
 
 def report(scenario: str, payload: dict[str, Any], markdown: str, *, smoke: bool = False) -> None:
@@ -174,18 +199,29 @@ def report(scenario: str, payload: dict[str, Any], markdown: str, *, smoke: bool
     mean nothing and must not replace a measurement.
     """
     info = machine()
-    payload = {"scenario": scenario, "command": "python -m bench." + " ".join([scenario, *sys.argv[1:]]),
-               "when": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "machine": info, **payload}
+    payload = {
+        "scenario": scenario,
+        "command": "python -m bench." + " ".join([scenario, *sys.argv[1:]]),
+        "when": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "machine": info,
+        **payload,
+    }
     folder = WORK / "results" if smoke else RESULTS
     folder.mkdir(parents=True, exist_ok=True)
     (folder / f"{scenario}.json").write_text(json.dumps(payload, indent=2, ensure_ascii=False) + "\n")
     if smoke:
         print(f"\nsmoke run: wrote {folder / (scenario + '.json')} only")
         return
-    section = (f"<!-- {scenario}:start -->\n_Regenerated by `{payload['command']}` at {payload['when']}._  \n"
-               f"{machine_line(info)}\n\n{markdown.strip()}\n<!-- {scenario}:end -->")
+    section = (
+        f"<!-- {scenario}:start -->\n_Regenerated by `{payload['command']}` at {payload['when']}._  \n"
+        f"{machine_line(info)}\n\n{markdown.strip()}\n<!-- {scenario}:end -->"
+    )
     text = RESULTS_MD.read_text(encoding="utf-8") if RESULTS_MD.exists() else "# Benchmark results\n"
     pattern = re.compile(rf"<!-- {re.escape(scenario)}:start -->.*?<!-- {re.escape(scenario)}:end -->", re.S)
-    text = pattern.sub(lambda _: section, text) if pattern.search(text) else text.rstrip() + "\n\n" + section + "\n"
+    text = (
+        pattern.sub(lambda _: section, text)
+        if pattern.search(text)
+        else text.rstrip() + "\n\n" + section + "\n"
+    )
     RESULTS_MD.write_text(text, encoding="utf-8")
     print(f"\nwrote {RESULTS / (scenario + '.json')} and the {scenario} section of {RESULTS_MD.name}")

@@ -5,7 +5,11 @@ models/kguard-ko-small the benchmarks can run on the base model with untrained h
 bench/.work/me5s-koen-L<layers>-<quant>/ with model.onnx, tokenizer.json and labels.json. Needs the
 train extra (torch, transformers) and training/work/base/me5s-koen (python -m training.base_model).
 
-    python -m bench.export_base --layers 6 [--quant int8|fp32] [--base DIR]
+    python -m bench.export_base --layers 6 [--quant int8|fp32] [--base DIR] [--offline-fusion] [--fast-gelu]
+
+--offline-fusion applies onnxruntime.transformers' BERT fusions (attention, bias+GELU) to the fp32 graph
+before quantizing, with SkipLayerNorm fusion off (slower on this CPU); --fast-gelu also approximates GELU
+(tanh form: changes outputs slightly, so the evaluation must be re-run before shipping it).
 """
 
 from __future__ import annotations
@@ -22,14 +26,31 @@ from bench.common import BASE_MODEL, WORK  # noqa: E402
 from guard.taxonomy import CATEGORY_CODES, TAGS  # noqa: E402
 
 
-def export(base: Path, layers: int, quant: str, out: Path | None = None) -> Path:
+def offline_fusion(src: Path, dst: Path, hidden: int, heads: int, fast_gelu: bool) -> Path:
+    """onnxruntime.transformers' BERT fusions on an fp32 graph, SkipLayerNormalization left unfused."""
+    from onnxruntime.transformers.fusion_options import FusionOptions
+    from onnxruntime.transformers.optimizer import optimize_model
+
+    options = FusionOptions("bert")
+    options.enable_skip_layer_norm = False
+    options.enable_bias_skip_layer_norm = False
+    options.enable_gelu_approximation = fast_gelu
+    model = optimize_model(str(src), model_type="bert", num_heads=heads, hidden_size=hidden,
+                           optimization_options=options, opt_level=0)
+    model.save_model_to_file(str(dst))
+    return dst
+
+
+def export(base: Path, layers: int, quant: str, out: Path | None = None, *, fusion: bool = False,
+           fast_gelu: bool = False) -> Path:
     """Export the first `layers` layers of `base` plus random heads; return the model folder."""
     import torch
 
     from guard.engine.tokenize import TextEncoder
     from training.train import build_model
 
-    out = out or WORK / f"me5s-koen-L{layers}-{quant}"
+    suffix = ("-fused" if fusion else "") + ("-fastgelu" if fast_gelu else "")
+    out = out or WORK / f"me5s-koen-L{layers}-{quant}{suffix}"
     out.mkdir(parents=True, exist_ok=True)
     encoder = TextEncoder.from_file(base / "tokenizer.json")
     torch.manual_seed(0)
@@ -38,21 +59,49 @@ def export(base: Path, layers: int, quant: str, out: Path | None = None) -> Path
     fp32 = out / ("model.onnx" if quant == "fp32" else "model-fp32.onnx")
     dims = {0: "batch", 1: "seq"}
     with torch.no_grad():
-        torch.onnx.export(model, (ids, torch.ones_like(ids)), str(fp32), input_names=["input_ids", "attention_mask"],
-                          output_names=["category_logits", "tag_logits"], opset_version=17, dynamo=False,
-                          dynamic_axes={"input_ids": dims, "attention_mask": dims,
-                                        "category_logits": {0: "batch"}, "tag_logits": dims})
+        torch.onnx.export(
+            model,
+            (ids, torch.ones_like(ids)),
+            str(fp32),
+            input_names=["input_ids", "attention_mask"],
+            output_names=["category_logits", "tag_logits"],
+            opset_version=17,
+            dynamo=False,
+            dynamic_axes={
+                "input_ids": dims,
+                "attention_mask": dims,
+                "category_logits": {0: "batch"},
+                "tag_logits": dims,
+            },
+        )
+    if fusion:
+        cfg = model.encoder.config
+        fp32 = offline_fusion(fp32, out / "model-fp32-fused.onnx", cfg.hidden_size, cfg.num_attention_heads,
+                              fast_gelu)
     if quant == "int8":
         from onnxruntime.quantization import QuantType, quantize_dynamic
 
         # The same recipe as the shipped model's dynamic int8 (u8 activations, s8 weights, MatMul only).
-        quantize_dynamic(str(fp32), str(out / "model.onnx"), weight_type=QuantType.QInt8,
-                         op_types_to_quantize=["MatMul"], per_channel=False)
+        quantize_dynamic(
+            str(fp32),
+            str(out / "model.onnx"),
+            weight_type=QuantType.QInt8,
+            op_types_to_quantize=["MatMul"],
+            per_channel=False,
+        )
     shutil.copy(base / "tokenizer.json", out / "tokenizer.json")
-    labels = {"name": f"bench-me5s-koen-L{layers}", "version": "0.0.0-bench", "base_model": str(base),
-              "categories": list(CATEGORY_CODES), "tags": list(TAGS),
-              "thresholds": {c: 0.5 for c in CATEGORY_CODES}, "max_length": 128, "stride": 32,
-              "context_tokens": 48, "quant": quant}
+    labels = {
+        "name": f"bench-me5s-koen-L{layers}",
+        "version": "0.0.0-bench",
+        "base_model": str(base),
+        "categories": list(CATEGORY_CODES),
+        "tags": list(TAGS),
+        "thresholds": {c: 0.5 for c in CATEGORY_CODES},
+        "max_length": 128,
+        "stride": 32,
+        "context_tokens": 48,
+        "quant": quant,
+    }
     (out / "labels.json").write_text(json.dumps(labels, indent=2))
     return out
 
@@ -62,8 +111,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--layers", type=int, default=6)
     parser.add_argument("--quant", choices=("int8", "fp32"), default="int8")
     parser.add_argument("--base", type=Path, default=BASE_MODEL)
+    parser.add_argument("--offline-fusion", action="store_true", help="BERT fusions before quantizing")
+    parser.add_argument("--fast-gelu", action="store_true", help="with --offline-fusion: tanh GELU")
     args = parser.parse_args(argv)
-    print(export(args.base, args.layers, args.quant))
+    print(export(args.base, args.layers, args.quant, fusion=args.offline_fusion, fast_gelu=args.fast_gelu))
 
 
 if __name__ == "__main__":

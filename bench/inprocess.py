@@ -48,12 +48,13 @@ def engine_inputs(rows: Sequence[Row]) -> list[EngineInput]:
     return [EngineInput(r.text, Role(r.role), r.context) for r in rows]
 
 
-def batch_sweep(engine: OnnxEngine, inputs: list[EngineInput], sizes: Sequence[int], repeats: int
-                ) -> list[dict[str, Any]]:
+def batch_sweep(
+    engine: OnnxEngine, inputs: list[EngineInput], sizes: Sequence[int], repeats: int
+) -> list[dict[str, Any]]:
     """texts/s and per-call latency of engine.predict over the inputs cut into batches of each size."""
     out = []
     for size in sizes:
-        batches = [inputs[i:i + size] for i in range(0, len(inputs), size)]
+        batches = [inputs[i : i + size] for i in range(0, len(inputs), size)]
         calls: list[float] = []
 
         def one_pass(batches: list[list[EngineInput]] = batches, calls: list[float] = calls) -> int:
@@ -78,12 +79,19 @@ def pipeline(guard: Guard, workloads: dict[str, list[Row]], batch: int, repeats:
 
         def one_pass(texts: list[str] = texts, role: str = role) -> int:
             for i in range(0, len(texts), batch):
-                guard.check_batch(texts[i:i + batch], role=role)
+                guard.check_batch(texts[i : i + batch], role=role)
             return len(texts)
 
         rate = throughput(one_pass, repeats=repeats)
-        out.append({"workload": name, "texts": len(texts), "mean_tokens": tokens / len(texts),
-                    "texts_per_s": rate, "tokens_per_s": rate["median"] * tokens / len(texts)})
+        out.append(
+            {
+                "workload": name,
+                "texts": len(texts),
+                "mean_tokens": tokens / len(texts),
+                "texts_per_s": rate,
+                "tokens_per_s": rate["median"] * tokens / len(texts),
+            }
+        )
     return out
 
 
@@ -102,12 +110,17 @@ def single_message(guard: Guard, engine: OnnxEngine, rows: list[Row], calls: int
         engine.predict([EngineInput(text)])
         bare.append(time.perf_counter() - started)
     mean_tokens = statistics.fmean(engine.count_tokens(r.text) for r in picked)
-    return {"texts": len(picked), "mean_text_tokens": mean_tokens, "guard_check": percentiles(full),
-            "engine_predict": percentiles(bare)}
+    return {
+        "texts": len(picked),
+        "mean_text_tokens": mean_tokens,
+        "guard_check": percentiles(full),
+        "engine_predict": percentiles(bare),
+    }
 
 
-async def concurrent(engine: OnnxEngine, config: GuardConfig, rows: list[Row], clients: Sequence[int],
-                     seconds: float) -> list[dict[str, Any]]:
+async def concurrent(
+    engine: OnnxEngine, config: GuardConfig, rows: list[Row], clients: Sequence[int], seconds: float
+) -> list[dict[str, Any]]:
     """AsyncGuard under C closed-loop callers: texts/s, latency and the batch sizes it formed."""
     out = []
     for c in clients:
@@ -116,7 +129,8 @@ async def concurrent(engine: OnnxEngine, config: GuardConfig, rows: list[Row], c
             latencies: list[float] = []
             stop_at = time.perf_counter() + seconds
 
-            async def caller(k: int, guard: AsyncGuard = guard, latencies: list[float] = latencies) -> None:
+            async def caller(k: int, guard: AsyncGuard = guard, latencies: list[float] = latencies,
+                             stop_at: float = stop_at, c: int = c) -> None:
                 i = k
                 while time.perf_counter() < stop_at:
                     started = time.perf_counter()
@@ -130,8 +144,15 @@ async def concurrent(engine: OnnxEngine, config: GuardConfig, rows: list[Row], c
             elapsed = time.perf_counter() - started
         total = sum(sizes.sizes.values())
         mean_batch = sum(s * n for s, n in sizes.sizes.items()) / max(1, total)
-        out.append({"clients": c, "texts_per_s": len(latencies) / elapsed, "latency": percentiles(latencies),
-                    "mean_batch": mean_batch, "batch_sizes": dict(sorted(sizes.sizes.items()))})
+        out.append(
+            {
+                "clients": c,
+                "texts_per_s": len(latencies) / elapsed,
+                "latency": percentiles(latencies),
+                "mean_batch": mean_batch,
+                "batch_sizes": dict(sorted(sizes.sizes.items())),
+            }
+        )
     return out
 
 
@@ -146,15 +167,21 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--model", help="model folder (default: the shipped model)")
     parser.add_argument("--threads", type=int, default=0, help="intra-op threads (0: all cores)")
     parser.add_argument("--long", action="store_true", help="more texts, repeats and time (about 10 min)")
-    parser.add_argument("--tiny", action="store_true", help="a few texts only: keeps the command working in CI")
+    parser.add_argument(
+        "--tiny", action="store_true", help="a few texts only: keeps the command working in CI"
+    )
     return parser.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> None:
     args = parse(argv)
     n_chat, n_ans, n_doc, repeats, calls, seconds = (
-        (32, 4, 1, 1, 20, 0.5) if args.tiny else (2000, 300, 60, 5, 2000, 20.0) if args.long
-        else (1000, 120, 16, 3, 500, 6.0))
+        (32, 4, 1, 1, 20, 0.5)
+        if args.tiny
+        else (2000, 300, 60, 5, 2000, 20.0)
+        if args.long
+        else (1000, 120, 16, 3, 500, 6.0)
+    )
     folder = model_dir(args.model, tiny=args.tiny)
     config = GuardConfig(engine=EngineConfig(model_dir=folder, intra_op_num_threads=args.threads))
     rss_before = rss_mb()
@@ -162,7 +189,11 @@ def main(argv: list[str] | None = None) -> None:
     engine: OnnxEngine = guard._p.engine  # type: ignore[assignment]  # noqa: SLF001 - bench only
     rss_loaded = rss_mb()
     chat = load_workload("chat", n_chat)
-    workloads = {"chat": chat, "answers": load_workload("answers", n_ans), "docs": load_workload("docs", n_doc)}
+    workloads = {
+        "chat": chat,
+        "answers": load_workload("answers", n_ans),
+        "docs": load_workload("docs", n_doc),
+    }
 
     sweep = batch_sweep(engine, engine_inputs(chat), BATCH_SIZES, repeats)
     pipe = pipeline(guard, workloads, 32, repeats)
@@ -174,43 +205,114 @@ def main(argv: list[str] | None = None) -> None:
     print_and_report(folder, engine, args, sweep, pipe, single, conc, det, memory)
 
 
-def print_and_report(folder: Path, engine: OnnxEngine, args: argparse.Namespace, sweep: list[dict[str, Any]],
-                     pipe: list[dict[str, Any]], single: dict[str, Any], conc: list[dict[str, Any]],
-                     det: dict[str, float], memory: dict[str, Any]) -> None:
-    md = [f"Model: `{folder.relative_to(folder.parents[1]) if len(folder.parents) > 1 else folder}` "
-          f"({engine.info.name} {engine.info.version}, {engine.info.quant}); intra-op threads "
-          f"{args.threads or 'all'}. Medians of repeated passes, [min-max].", "",
-          "**Engine over batch sizes (chat turns, OnnxEngine.predict)**", "",
-          table(["batch", "texts/s", "spread", "call p50 ms", "call p99 ms"],
-                [[s["batch_size"], s["texts_per_s"]["median"],
-                  f"{s['texts_per_s']['min']:.0f}-{s['texts_per_s']['max']:.0f}",
-                  s["call_latency"]["p50_ms"], s["call_latency"]["p99_ms"]] for s in sweep]), "",
-          "**Whole pipeline, Guard.check_batch of 32 (normalize + detectors + model + policy)**", "",
-          table(["workload", "texts", "mean tokens", "texts/s", "spread", "tokens/s"],
-                [[p["workload"], p["texts"], p["mean_tokens"], p["texts_per_s"]["median"],
-                  f"{p['texts_per_s']['min']:.0f}-{p['texts_per_s']['max']:.0f}", p["tokens_per_s"]]
-                 for p in pipe]), "",
-          f"**One message at a time** ({single['texts']} chat turns of 28-36 text tokens, mean "
-          f"{single['mean_text_tokens']:.1f})", "",
-          table(["call", "p50 ms", "p95 ms", "p99 ms"],
-                [[name, single[key]["p50_ms"], single[key]["p95_ms"], single[key]["p99_ms"]]
-                 for name, key in (("Guard.check", "guard_check"), ("engine.predict", "engine_predict"))]), "",
-          "**AsyncGuard, concurrent callers (micro-batcher, closed loop)**", "",
-          table(["callers", "texts/s", "p50 ms", "p95 ms", "p99 ms", "mean batch"],
-                [[c["clients"], c["texts_per_s"], c["latency"]["p50_ms"], c["latency"]["p95_ms"],
-                  c["latency"]["p99_ms"], c["mean_batch"]] for c in conc]), "",
-          f"**Deterministic path alone** (Guard.detectors_only().check_batch, chat turns, one thread): "
-          f"{det['median']:,.0f} texts/s [{det['min']:,.0f}-{det['max']:,.0f}].", "",
-          f"**Memory (RSS)**: {memory['before_load']['rss_mb']:.0f} MB before loading, "
-          f"{memory['after_load']['rss_mb']:.0f} MB with the model loaded, "
-          f"{memory['after_run']['rss_mb']:.0f} MB after the run (peak {memory['after_run']['peak_mb']:.0f} MB)."]
+def print_and_report(
+    folder: Path,
+    engine: OnnxEngine,
+    args: argparse.Namespace,
+    sweep: list[dict[str, Any]],
+    pipe: list[dict[str, Any]],
+    single: dict[str, Any],
+    conc: list[dict[str, Any]],
+    det: dict[str, float],
+    memory: dict[str, Any],
+) -> None:
+    md = [
+        f"Model: `{folder.relative_to(folder.parents[1]) if len(folder.parents) > 1 else folder}` "
+        f"({engine.info.name} {engine.info.version}, {engine.info.quant}); intra-op threads "
+        f"{args.threads or 'all'}. Medians of repeated passes, [min-max].",
+        "",
+        "**Engine over batch sizes (chat turns, OnnxEngine.predict)**",
+        "",
+        table(
+            ["batch", "texts/s", "spread", "call p50 ms", "call p99 ms"],
+            [
+                [
+                    s["batch_size"],
+                    s["texts_per_s"]["median"],
+                    f"{s['texts_per_s']['min']:.0f}-{s['texts_per_s']['max']:.0f}",
+                    s["call_latency"]["p50_ms"],
+                    s["call_latency"]["p99_ms"],
+                ]
+                for s in sweep
+            ],
+        ),
+        "",
+        "**Whole pipeline, Guard.check_batch of 32 (normalize + detectors + model + policy)**",
+        "",
+        table(
+            ["workload", "texts", "mean tokens", "texts/s", "spread", "tokens/s"],
+            [
+                [
+                    p["workload"],
+                    p["texts"],
+                    p["mean_tokens"],
+                    p["texts_per_s"]["median"],
+                    f"{p['texts_per_s']['min']:.0f}-{p['texts_per_s']['max']:.0f}",
+                    p["tokens_per_s"],
+                ]
+                for p in pipe
+            ],
+        ),
+        "",
+        f"**One message at a time** ({single['texts']} chat turns of 28-36 text tokens, mean "
+        f"{single['mean_text_tokens']:.1f})",
+        "",
+        table(
+            ["call", "p50 ms", "p95 ms", "p99 ms"],
+            [
+                [name, single[key]["p50_ms"], single[key]["p95_ms"], single[key]["p99_ms"]]
+                for name, key in (("Guard.check", "guard_check"), ("engine.predict", "engine_predict"))
+            ],
+        ),
+        "",
+        "**AsyncGuard, concurrent callers (micro-batcher, closed loop)**",
+        "",
+        table(
+            ["callers", "texts/s", "p50 ms", "p95 ms", "p99 ms", "mean batch"],
+            [
+                [
+                    c["clients"],
+                    c["texts_per_s"],
+                    c["latency"]["p50_ms"],
+                    c["latency"]["p95_ms"],
+                    c["latency"]["p99_ms"],
+                    c["mean_batch"],
+                ]
+                for c in conc
+            ],
+        ),
+        "",
+        f"**Deterministic path alone** (Guard.detectors_only().check_batch, chat turns, one thread): "
+        f"{det['median']:,.0f} texts/s [{det['min']:,.0f}-{det['max']:,.0f}].",
+        "",
+        f"**Memory (RSS)**: {memory['before_load']['rss_mb']:.0f} MB before loading, "
+        f"{memory['after_load']['rss_mb']:.0f} MB with the model loaded, "
+        f"{memory['after_run']['rss_mb']:.0f} MB after the run "
+        f"(peak {memory['after_run']['peak_mb']:.0f} MB).",
+    ]
     text = "\n".join(md)
     print(text)
-    report("inprocess", {"model": str(folder), "model_info": {"name": engine.info.name,
-           "version": engine.info.version, "quant": engine.info.quant}, "threads": args.threads,
-           "batch_sweep": sweep, "pipeline": pipe, "single_message": single, "concurrent": conc,
-           "detectors_only": det, "memory": memory, "size": "tiny" if args.tiny else "long" if args.long
-           else "default"}, text, smoke=args.tiny)
+    report(
+        "inprocess",
+        {
+            "model": str(folder),
+            "model_info": {
+                "name": engine.info.name,
+                "version": engine.info.version,
+                "quant": engine.info.quant,
+            },
+            "threads": args.threads,
+            "batch_sweep": sweep,
+            "pipeline": pipe,
+            "single_message": single,
+            "concurrent": conc,
+            "detectors_only": det,
+            "memory": memory,
+            "size": "tiny" if args.tiny else "long" if args.long else "default",
+        },
+        text,
+        smoke=args.tiny,
+    )
 
 
 if __name__ == "__main__":

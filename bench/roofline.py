@@ -1,17 +1,17 @@
 """Scenario (d): how close the model runs to this machine's int8 matrix-multiply limit.
 
-    cost      from the model's own graph: every MatMul/MatMulInteger/Gemm with a constant weight [K, N]
-              costs 2*K*N operations per token; the attention products (QK^T and AV, both inputs dynamic)
-              cost 4*S*H per token per layer at window length S. Summed over the workload's real
-              (unpadded) windows this is the useful work per text.
-    achieved  engine texts/s on chat turns at batch 32 (measured here) times the useful work per text
-    peak      onnxruntime on one-node graphs at the model's weight shapes, M = batch * window rows:
-              (1) MatMulInteger on ready uint8/int8 inputs (the GEMM kernel alone) and (2) the dynamic
-              quantization pattern the model uses (DynamicQuantizeLinear + MatMulInteger + scale, which
-              onnxruntime fuses), both on all cores; the model's shape mix gives the time per text
-    limit     texts/s if every weight product ran at the peak and everything else were free
+cost      from the model's own graph: every MatMul/MatMulInteger/Gemm with a constant weight [K, N]
+          costs 2*K*N operations per token; the attention products (QK^T and AV, both inputs dynamic)
+          cost 4*S*H per token per layer at window length S. Summed over the workload's real
+          (unpadded) windows this is the useful work per text.
+achieved  engine texts/s on chat turns at batch 32 (measured here) times the useful work per text
+peak      onnxruntime on one-node graphs at the model's weight shapes, M = batch * window rows:
+          (1) MatMulInteger on ready uint8/int8 inputs (the GEMM kernel alone) and (2) the dynamic
+          quantization pattern the model uses (DynamicQuantizeLinear + MatMulInteger + scale, which
+          onnxruntime fuses), both on all cores; the model's shape mix gives the time per text
+limit     texts/s if every weight product ran at the peak and everything else were free
 
-    python -m bench.roofline [--model DIR] [--batch 32] [--long] [--tiny]
+python -m bench.roofline [--model DIR] [--batch 32] [--long] [--tiny]
 """
 
 from __future__ import annotations
@@ -50,9 +50,15 @@ def graph_cost(path: Path) -> dict[str, Any]:
             shapes[(int(weight[0]), int(weight[1]))] += 1
         elif node.op_type == "MatMul" and node.input[0] not in inits:
             dynamic += 1
-    hidden = Counter(k for (k, _n), c in shapes.items() for _ in range(c)).most_common(1)[0][0] if shapes else 0
-    return {"weights": dict(shapes), "hidden": hidden, "attention_matmuls": dynamic,
-            "weight_ops_per_token": sum(2 * k * n * c for (k, n), c in shapes.items())}
+    hidden = (
+        Counter(k for (k, _n), c in shapes.items() for _ in range(c)).most_common(1)[0][0] if shapes else 0
+    )
+    return {
+        "weights": dict(shapes),
+        "hidden": hidden,
+        "attention_matmuls": dynamic,
+        "weight_ops_per_token": sum(2 * k * n * c for (k, n), c in shapes.items()),
+    }
 
 
 def text_ops(cost: dict[str, Any], window: int) -> float:
@@ -68,11 +74,13 @@ def _gemm_graph(m: int, k: int, n: int, dynamic: bool) -> bytes:
     if dynamic:
         inputs = [helper.make_tensor_value_info("a", TensorProto.FLOAT, [m, k])]
         scale = numpy_helper.from_array(np.array(0.01, dtype=np.float32), "ws")
-        nodes = [helper.make_node("DynamicQuantizeLinear", ["a"], ["aq", "as", "az"]),
-                 helper.make_node("MatMulInteger", ["aq", "w", "az", "wz"], ["acc"]),
-                 helper.make_node("Cast", ["acc"], ["accf"], to=TensorProto.FLOAT),
-                 helper.make_node("Mul", ["as", "ws"], ["s"]),
-                 helper.make_node("Mul", ["accf", "s"], ["y"])]
+        nodes = [
+            helper.make_node("DynamicQuantizeLinear", ["a"], ["aq", "as", "az"]),
+            helper.make_node("MatMulInteger", ["aq", "w", "az", "wz"], ["acc"]),
+            helper.make_node("Cast", ["acc"], ["accf"], to=TensorProto.FLOAT),
+            helper.make_node("Mul", ["as", "ws"], ["s"]),
+            helper.make_node("Mul", ["accf", "s"], ["y"]),
+        ]
         out = helper.make_tensor_value_info("y", TensorProto.FLOAT, [m, n])
         inits = [w, wz, scale]
     else:
@@ -93,8 +101,11 @@ def gemm_peak(m: int, k: int, n: int, dynamic: bool, seconds: float) -> float:
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     session = ort.InferenceSession(_gemm_graph(m, k, n, dynamic), options, providers=["CPUExecutionProvider"])
     rng = np.random.default_rng(1)
-    a = (rng.standard_normal((m, k)).astype(np.float32) if dynamic
-         else rng.integers(0, 255, (m, k), dtype=np.uint8))
+    a = (
+        rng.standard_normal((m, k)).astype(np.float32)
+        if dynamic
+        else rng.integers(0, 255, (m, k), dtype=np.uint8)
+    )
     for _ in range(5):
         session.run(None, {"a": a})
     times, stop_at = [], time.perf_counter() + seconds
@@ -121,14 +132,14 @@ def main(argv: list[str] | None = None) -> None:
     windows = [len(w.input_ids) for i in inputs for w in engine.encoder.windows(i)]
     mean_window = statistics.fmean(windows)
     ops_per_text = statistics.fmean(text_ops(cost, w) for w in windows)
-    batches = [inputs[i:i + args.batch] for i in range(0, len(inputs), args.batch)]
+    batches = [inputs[i : i + args.batch] for i in range(0, len(inputs), args.batch)]
     rate = throughput(lambda: sum(len(engine.predict(b)) for b in batches), repeats=repeats)
     achieved = rate["median"] * ops_per_text
 
     m = args.batch * int(round(mean_window))
     shapes = cost["weights"] or {(8, 8): 1}
     peaks: dict[str, dict[str, float]] = {"kernel": {}, "dynamic": {}}
-    for (k, n) in shapes:
+    for k, n in shapes:
         for kind in peaks:
             peaks[kind][f"{k}x{n}"] = gemm_peak(m, k, n, kind == "dynamic", gemm_s)
     weight_ops = {f"{k}x{n}": 2.0 * k * n * c * mean_window for (k, n), c in shapes.items()}
@@ -138,26 +149,60 @@ def main(argv: list[str] | None = None) -> None:
         limits[kind] = 1.0 / seconds_per_text
         mix_peak[kind] = sum(weight_ops.values()) / seconds_per_text
 
-    rows = [[s, f"{weight_ops[s] / 1e6:.1f}", peaks["kernel"][s] / 1e9, peaks["dynamic"][s] / 1e9] for s in weight_ops]
-    md = [f"Model `{folder.name}` ({engine.info.quant}): {sum(shapes.values())} weight products, hidden "
-          f"{cost['hidden']}, {cost['attention_matmuls'] // 2} layers. Chat turns: mean window {mean_window:.1f} "
-          f"tokens, **{ops_per_text / 1e9:.3f} GOP per text** (useful work, no padding). GEMM rows M = "
-          f"{args.batch} x {round(mean_window)} = {m}.", "",
-          table(["weight K x N", "MOP per text", "kernel GOP/s", "dynamic-quant GOP/s"], rows), "",
-          table(["", "GOP/s", "texts/s", "achieved / this"], [
-              ["achieved: engine, batch " + str(args.batch), achieved / 1e9, rate["median"], "1.00"],
-              ["limit: int8 GEMM kernel peak, shape mix", mix_peak["kernel"] / 1e9, limits["kernel"],
-               f"{achieved / mix_peak['kernel']:.2f}"],
-              ["limit: dynamic-quantization pattern, shape mix", mix_peak["dynamic"] / 1e9, limits["dynamic"],
-               f"{achieved / mix_peak['dynamic']:.2f}"]]), "",
-          f"Engine throughput spread over {rate['n']} passes: {rate['min']:,.0f}-{rate['max']:,.0f} texts/s."]
+    rows = [
+        [s, f"{weight_ops[s] / 1e6:.1f}", peaks["kernel"][s] / 1e9, peaks["dynamic"][s] / 1e9]
+        for s in weight_ops
+    ]
+    md = [
+        f"Model `{folder.name}` ({engine.info.quant}): {sum(shapes.values())} weight products, hidden "
+        f"{cost['hidden']}, {cost['attention_matmuls'] // 2} layers. "
+        f"Chat turns: mean window {mean_window:.1f} "
+        f"tokens, **{ops_per_text / 1e9:.3f} GOP per text** (useful work, no padding). GEMM rows M = "
+        f"{args.batch} x {round(mean_window)} = {m}.",
+        "",
+        table(["weight K x N", "MOP per text", "kernel GOP/s", "dynamic-quant GOP/s"], rows),
+        "",
+        table(
+            ["", "GOP/s", "texts/s", "achieved / this"],
+            [
+                ["achieved: engine, batch " + str(args.batch), achieved / 1e9, rate["median"], "1.00"],
+                [
+                    "limit: int8 GEMM kernel peak, shape mix",
+                    mix_peak["kernel"] / 1e9,
+                    limits["kernel"],
+                    f"{achieved / mix_peak['kernel']:.2f}",
+                ],
+                [
+                    "limit: dynamic-quantization pattern, shape mix",
+                    mix_peak["dynamic"] / 1e9,
+                    limits["dynamic"],
+                    f"{achieved / mix_peak['dynamic']:.2f}",
+                ],
+            ],
+        ),
+        "",
+        f"Engine throughput spread over {rate['n']} passes: {rate['min']:,.0f}-{rate['max']:,.0f} texts/s.",
+    ]
     text = "\n".join(md)
     print(text)
-    report("roofline", {"model": str(folder), "cost": {**cost, "weights": {f"{k}x{n}": c for (k, n), c in
-           shapes.items()}}, "mean_window": mean_window, "ops_per_text": ops_per_text, "engine_rate": rate,
-           "achieved_ops_per_s": achieved, "gemm_rows": m, "peak_ops_per_s": peaks, "mix_peak_ops_per_s": mix_peak,
-           "limit_texts_per_s": limits, "fraction_of_kernel_peak": achieved / mix_peak["kernel"]}, text,
-           smoke=args.tiny)
+    report(
+        "roofline",
+        {
+            "model": str(folder),
+            "cost": {**cost, "weights": {f"{k}x{n}": c for (k, n), c in shapes.items()}},
+            "mean_window": mean_window,
+            "ops_per_text": ops_per_text,
+            "engine_rate": rate,
+            "achieved_ops_per_s": achieved,
+            "gemm_rows": m,
+            "peak_ops_per_s": peaks,
+            "mix_peak_ops_per_s": mix_peak,
+            "limit_texts_per_s": limits,
+            "fraction_of_kernel_peak": achieved / mix_peak["kernel"],
+        },
+        text,
+        smoke=args.tiny,
+    )
 
 
 if __name__ == "__main__":

@@ -66,7 +66,8 @@ def bench_ray(src: Path, model: str | None, cores: int, out_dir: Path) -> dict[s
         ray.data.DataContext.get_current().enable_progress_bars = False
         started = time.monotonic()
         ds = ray.data.read_json(str(src)).map_batches(
-            GuardBatchScanner, batch_size=256, batch_format="pandas", concurrency=cores, num_cpus=1,
+            GuardBatchScanner, batch_size=256, batch_format="pandas", num_cpus=1,
+            compute=ray.data.ActorPoolStrategy(size=cores),
             fn_constructor_kwargs={"fields": ["text"], "model_dir": model, "detectors_only": model is None,
                                    "intra_op_num_threads": 1})
         ds.write_json(str(out_dir / f"ray-{cores}"))

@@ -38,7 +38,8 @@ def main() -> None:
              runtime_env={"env_vars": {"HF_HUB_OFFLINE": "1"}})
     try:
         scanned = ray.data.read_json(str(args.input)).map_batches(
-            GuardBatchScanner, batch_size=256, batch_format="pandas", concurrency=args.cpus, num_cpus=1,
+            GuardBatchScanner, batch_size=256, batch_format="pandas", num_cpus=1,
+            compute=ray.data.ActorPoolStrategy(size=args.cpus),
             fn_constructor_kwargs={"fields": args.field, "model_dir": args.model,
                                    "detectors_only": args.no_model, "intra_op_num_threads": 1},
         ).materialize()

@@ -14,6 +14,8 @@ from pathlib import Path
 
 from guard.config import GuardConfig, from_env
 from guard.errors import GuardError
+from guard.scan import add_scan_arguments, run_scan
+from guard.server.app import add_serve_arguments, run_serve
 from guard.taxonomy import CATEGORIES, Category, SpanType
 from guard.verdict import Verdict
 
@@ -81,14 +83,10 @@ def _cmd_model_info(args: argparse.Namespace, config: GuardConfig) -> int:
 
 
 def _cmd_scan(args: argparse.Namespace, config: GuardConfig) -> int:
-    from guard.scan import run_scan
-
     return run_scan(args)
 
 
 def _cmd_serve(args: argparse.Namespace, config: GuardConfig) -> int:
-    from guard.server.app import run_serve
-
     return run_serve(args)
 
 
@@ -113,17 +111,10 @@ def build_parser() -> argparse.ArgumentParser:
     info.set_defaults(func=_cmd_model_info)
 
     scan = sub.add_parser("scan", help="scan a JSONL, CSV, Parquet or text file")
-    try:
-        from guard.scan import add_scan_arguments
-    except ImportError:  # the scan module is optional until it is installed
-        add_scan_arguments = None
-    if add_scan_arguments is not None:
-        add_scan_arguments(scan)
+    add_scan_arguments(scan)
     scan.set_defaults(func=_cmd_scan)
 
     serve = sub.add_parser("serve", help="run the gRPC sidecar with its metrics endpoint")
-    from guard.server.app import add_serve_arguments
-
     add_serve_arguments(serve)
     serve.set_defaults(func=_cmd_serve)
     return parser

@@ -8,6 +8,7 @@
     ├── DeadlineError     the caller's deadline passed before an answer
     ├── ServiceError      a gRPC call failed (client side); carries the status code name
     └── BlockedError      an LLM filter blocked a prompt or an answer; carries the Verdict
+        └── GuardUnavailableError  the guard could not answer and the filter failed closed
 
 Messages name the problem (a field, a length, a code) and never carry the caller's text.
 """
@@ -64,3 +65,20 @@ class BlockedError(GuardError):
         super().__init__(f"{stage} blocked by policy (categories: {codes or 'none'})")
         self.verdict = verdict
         self.stage = stage
+
+
+class GuardUnavailableError(BlockedError):
+    """An LLM filter blocked a call because the guard could not answer (fail closed, the default).
+
+    Attributes:
+        verdict: None (there is no verdict).
+        stage: "prompt" or "answer".
+        reason: why the guard could not answer, from a closed set ("deadline", "overloaded",
+            "service", "model", "config", "other"); the underlying error is the `__cause__`.
+    """
+
+    def __init__(self, stage: str, reason: str) -> None:
+        GuardError.__init__(self, f"{stage} blocked: the guard could not answer ({reason}); failing closed")
+        self.verdict = None
+        self.stage = stage
+        self.reason = reason

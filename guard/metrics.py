@@ -11,7 +11,10 @@ Names follow prometheus.io (base units, plural `_total`, `_info`), all prefixed 
     guard_queue_depth                                    texts waiting in the batcher (gauge)
     guard_queue_capacity                                 the batcher's bounded queue size (gauge)
     guard_inflight_streams                               open CheckStream calls (gauge)
-    guard_fail_open_total                                checks skipped because the guard failed open
+    guard_fail_open_total{stage,reason}                  LLM-filter checks the guard could not answer,
+                                                         passed on unchecked (fail_open=True)
+    guard_fail_closed_total{stage,reason}                LLM-filter checks the guard could not answer,
+                                                         blocked (the default)
     guard_model_info{name,version,sha256,quant,provider} the loaded model (info)
 
 Label values come only from closed sets (RPC names, roles, category codes, actions, gRPC status
@@ -45,6 +48,9 @@ VERDICTS: tuple[str, ...] = ("safe", "unsafe", "none")
 CODES: tuple[str, ...] = tuple(c.name for c in grpc.StatusCode)
 ACTIONS: tuple[str, ...] = tuple(a.value for a in Action)
 SOURCES: tuple[str, ...] = ("detector", "model")
+#: LLM-filter stages and the reasons the guard could not answer (guard.filters.FAIL_REASONS, plus "other").
+FAIL_STAGES: tuple[str, ...] = ("prompt", "answer")
+FAIL_REASONS: tuple[str, ...] = ("deadline", "overloaded", "service", "model", "config", "other")
 OTHER = "other"
 
 
@@ -88,8 +94,11 @@ class GuardMetrics:
         self.inflight_streams = Gauge(
             "guard_inflight_streams", "CheckStream calls open now.", registry=registry)
         self.fail_open = Counter(
-            "guard_fail_open", "Checks skipped because the guard was unavailable and failed open.",
-            registry=registry)
+            "guard_fail_open", "LLM-filter checks the guard could not answer, passed on unchecked "
+            "(fail_open=True), by stage and reason.", ["stage", "reason"], registry=registry)
+        self.fail_closed = Counter(
+            "guard_fail_closed", "LLM-filter checks the guard could not answer, blocked (the default), "
+            "by stage and reason.", ["stage", "reason"], registry=registry)
         self.model_info = Info("guard_model", "The loaded model.", registry=registry)
         self._create_series()
 
@@ -101,6 +110,10 @@ class GuardMetrics:
             for role in (Role.USER.value, Role.ASSISTANT.value):
                 for verdict in ("safe", "unsafe"):
                     self.requests.labels(rpc=rpc, role=role, verdict=verdict, code="OK")
+        for stage in FAIL_STAGES:
+            for reason in FAIL_REASONS:
+                self.fail_open.labels(stage=stage, reason=reason)
+                self.fail_closed.labels(stage=stage, reason=reason)
 
     # BatchObserver ---------------------------------------------------------------------------
 
@@ -141,8 +154,13 @@ class GuardMetrics:
     def set_queue_capacity(self, capacity: int) -> None:
         self.queue_capacity.set(capacity)
 
-    def observe_fail_open(self) -> None:
-        self.fail_open.inc()
+    def observe_fail_open(self, stage: str, reason: str) -> None:
+        """An LLM filter passed a text on unchecked because the guard could not answer."""
+        self.fail_open.labels(stage=_closed(stage, FAIL_STAGES), reason=_closed(reason, FAIL_REASONS)).inc()
+
+    def observe_fail_closed(self, stage: str, reason: str) -> None:
+        """An LLM filter blocked a call because the guard could not answer."""
+        self.fail_closed.labels(stage=_closed(stage, FAIL_STAGES), reason=_closed(reason, FAIL_REASONS)).inc()
 
     def set_model_info(self, info: ModelInfo) -> None:
         """Publish the loaded model; values are the model's own metadata, never request data."""

@@ -59,9 +59,13 @@ _CHAT_PII: tuple[tuple[str, str], ...] = (
     ("비밀번호를 qwer1234!로 바꿨는데 보안상 괜찮은 건가요?", ""),
 )
 _FOLLOWUPS = (
-    "가능하면 세 줄 이내로 짧게 답해 줘.", "급한 일이라 빨리 알려주시면 감사하겠습니다.", "고마워, 항상 도움이 많이 돼!",
-    "혹시 참고할 만한 자료가 있으면 링크도 같이 알려줘.", "초보자도 이해할 수 있게 쉽게 설명해 주세요.",
-    "어제도 물어봤는데 답이 잘 이해가 안 돼서 다시 질문해요.", "존댓말로 정중하게 써 주면 좋겠어요.",
+    "가능하면 세 줄 이내로 짧게 답해 줘.",
+    "급한 일이라 빨리 알려주시면 감사하겠습니다.",
+    "고마워, 항상 도움이 많이 돼!",
+    "혹시 참고할 만한 자료가 있으면 링크도 같이 알려줘.",
+    "초보자도 이해할 수 있게 쉽게 설명해 주세요.",
+    "어제도 물어봤는데 답이 잘 이해가 안 돼서 다시 질문해요.",
+    "존댓말로 정중하게 써 주면 좋겠어요.",
     "회사 보고서에 넣을 거라서 정확한 표현이 필요해요.",
 )
 _ANSWER_SENTENCES = (
@@ -89,8 +93,16 @@ _ANSWER_LEAKS: tuple[tuple[str, str], ...] = (
     ("등록된 카드 {CARD}로 다음 달 5일에 자동 결제됩니다.", "CARD"),
     ("배송 주소는 {ADDRESS}로 확인됩니다.", "ADDRESS"),
 )
-_DOC_HEADS = ("고객 상담 기록", "인사 기록 카드", "임대차 계약서", "회의록", "제품 사용 설명서", "사내 공지",
-              "보험금 청구서", "채용 지원서")
+_DOC_HEADS = (
+    "고객 상담 기록",
+    "인사 기록 카드",
+    "임대차 계약서",
+    "회의록",
+    "제품 사용 설명서",
+    "사내 공지",
+    "보험금 청구서",
+    "채용 지원서",
+)
 
 
 def rrn(rng: random.Random, foreign: bool = False) -> str:
@@ -114,7 +126,7 @@ def card(rng: random.Random) -> str:
         total += d - 9 if d > 9 else d
     digits.append((10 - total % 10) % 10)
     s = "".join(map(str, digits))
-    return "-".join(s[i:i + 4] for i in range(0, 16, 4))
+    return "-".join(s[i : i + 4] for i in range(0, 16, 4))
 
 
 def _values(rng: random.Random, fake: Faker) -> dict[str, Callable[[], str]]:
@@ -127,7 +139,10 @@ def _values(rng: random.Random, fake: Faker) -> dict[str, Callable[[], str]]:
         "CARD": lambda: card(rng),
         "PASSPORT": lambda: f"M{n(10000000, 99999999)}",
         "DRIVER_LICENSE": lambda: f"{n(11, 28)}-{n(10, 99)}-{n(100000, 999999)}-{n(10, 99)}",
-        "EMAIL": fake.free_email, "PERSON": fake.name, "ADDRESS": fake.address, "COMPANY": fake.company,
+        "EMAIL": fake.free_email,
+        "PERSON": fake.name,
+        "ADDRESS": fake.address,
+        "COMPANY": fake.company,
         "BANK": lambda: rng.choice(_BANKS),
     }
 
@@ -146,7 +161,9 @@ def fill(template: str, values: dict[str, Callable[[], str]]) -> tuple[str, list
     return out + rest, spans
 
 
-def _row(i: int, kind: str, role: str, text: str, pii: list[list[object]], context: str = "") -> dict[str, object]:
+def _row(
+    i: int, kind: str, role: str, text: str, pii: list[list[object]], context: str = ""
+) -> dict[str, object]:
     return {"id": f"{kind}-{i:04d}", "kind": kind, "role": role, "context": context, "text": text, "pii": pii}
 
 
@@ -198,8 +215,11 @@ def main() -> None:
     fake = Faker("ko_KR")
     fake.seed_instance(SEED)
     values = _values(rng, fake)
-    for name, rows in (("chat", chat(rng, values, 2000)), ("answers", answers(rng, values, 300)),
-                       ("docs", docs(rng, values, 60))):
+    for name, rows in (
+        ("chat", chat(rng, values, 2000)),
+        ("answers", answers(rng, values, 300)),
+        ("docs", docs(rng, values, 60)),
+    ):
         path = HERE / f"{name}.jsonl"
         with path.open("w", encoding="utf-8") as fh:
             for row in rows:

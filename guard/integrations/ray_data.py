@@ -7,7 +7,7 @@
     clean = ds.map_batches(
         GuardBatchScanner,
         fn_constructor_kwargs={"fields": ["messages"], "model_dir": "/models/kguard-ko-small"},
-        batch_size=256, batch_format="pandas", concurrency=8, num_cpus=1)
+        batch_size=256, batch_format="pandas", compute=ray.data.ActorPoolStrategy(size=8), num_cpus=1)
     clean.filter(lambda row: not row["kguard_flagged"]).write_parquet("s3://bucket/clean/")
 
 Give each actor `num_cpus` equal to its `intra_op_num_threads`, so Ray places as many actors on a node

@@ -63,7 +63,8 @@ def test_ray_map_batches_gives_the_local_flags(tmp_path: Path, dataset: Dataset,
 
     local = _local(tmp_path, dataset, tiny_model_dir)
     ds = ray_local.data.from_items(dataset.records)
-    out = ds.map_batches(GuardBatchScanner, batch_size=40, batch_format=batch_format, concurrency=1,
+    out = ds.map_batches(GuardBatchScanner, batch_size=40, batch_format=batch_format,
+                         compute=ray_local.data.ActorPoolStrategy(size=1),
                          num_cpus=1, fn_constructor_kwargs={"fields": ["text", "messages"],
                                                             "model_dir": str(tiny_model_dir)})
     rows = [_plain(r) for r in out.take_all()]

@@ -51,7 +51,7 @@ def pipeline(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     vocab = Tokenizer.from_file(str(tokenizer)).get_vocab_size()
     cfg = TrainConfig(base=f"tiny:{vocab}", tokenizer=str(tokenizer), data=str(data), out=str(root / "ckpt"),
                       layers=2, steps=12, batch=8, warmup=2, log_every=4, max_length=64, stride=8,
-                      context_tokens=16, freeze_embeddings=False)
+                      context_tokens=16, freeze_embeddings=False, threads=1)
     train(cfg)
     model_dir = root / "model"
     result = export(root / "ckpt", model_dir, root / "onnx", dev_rows=80, max_atol=0.5, mean_atol=0.1)

@@ -115,7 +115,7 @@ def test_check_batch_matches_one_by_one(guard: Guard) -> None:
 
 
 def test_mask_masks_every_flagged_span(guard: Guard) -> None:
-    assert guard.mask("연락처 010-2345-6789 이메일 kim@example.com") == "연락처 010-****-6789 이메일 ki*@example.com"
+    assert guard.mask("연락처 010-2345-6789 이메일 kim@naver.com") == "연락처 010-****-6789 이메일 ki*@naver.com"
 
 
 def test_overrides_per_request(guard: Guard) -> None:

@@ -1,0 +1,216 @@
+"""Scenario (e): engine and batcher settings, before/after, in one run (what guard/engine/tuning.py keeps).
+
+session    onnxruntime defaults against SkipLayerNormFusion disabled, and spinning off, through the
+           real OnnxEngine: chat turns at batch 32, one 32-token message, AsyncGuard with 64 callers
+threads    unbatched traffic: one session on all cores against one single-thread session per core,
+           each driven by its own thread (onnxruntime releases the GIL in run)
+batcher    AsyncGuard max_batch_size x max_wait_s under 16 and 64 closed-loop callers
+
+python -m bench.tuning [--model DIR] [--seconds S] [--tiny]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import threading
+import time
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import onnxruntime as ort
+
+from bench.common import load_workload, model_dir, percentiles, report, table, throughput
+from guard.config import BatcherConfig, EngineConfig, GuardConfig
+from guard.engine.base import EngineInput
+from guard.engine.onnx import MODEL_FILE, OnnxEngine
+from guard.engine.tuning import SessionTuning
+from guard.sdk import AsyncGuard
+
+VARIANTS = {
+    "onnxruntime defaults (current OnnxEngine)": SessionTuning.onnxruntime_defaults(),
+    "SkipLayerNormFusion off": SessionTuning(),
+    "SkipLayerNormFusion off, no spinning": SessionTuning.shared_cores(),
+}
+BATCHER = ((16, 0.002), (32, 0.002), (64, 0.002), (32, 0.0005), (32, 0.005))
+
+
+def tuned_engine(folder: Path, tuning: SessionTuning) -> OnnxEngine:
+    """The real engine with its session rebuilt under `tuning` (bench only: no engine option yet)."""
+    engine = OnnxEngine(EngineConfig(model_dir=folder, intra_op_num_threads=tuning.intra_op_num_threads))
+    engine._session = ort.InferenceSession(
+        str(folder / MODEL_FILE),
+        providers=["CPUExecutionProvider"],  # noqa: SLF001
+        **tuning.session_kwargs(),
+    )
+    engine.warmup()
+    return engine
+
+
+async def callers(
+    engine: OnnxEngine, texts: list[str], n: int, seconds: float, batcher: BatcherConfig | None = None
+) -> dict[str, Any]:
+    config = GuardConfig(batcher=batcher or BatcherConfig())
+    latencies: list[float] = []
+    async with AsyncGuard(engine=engine, config=config) as guard:
+        stop_at = time.perf_counter() + seconds
+
+        async def one(k: int) -> None:
+            i = k
+            while time.perf_counter() < stop_at:
+                started = time.perf_counter()
+                await guard.check(texts[i % len(texts)])
+                latencies.append(time.perf_counter() - started)
+                i += n
+
+        started = time.perf_counter()
+        await asyncio.gather(*(one(k) for k in range(n)))
+        elapsed = time.perf_counter() - started
+    return {"texts_per_s": len(latencies) / elapsed, "latency": percentiles(latencies)}
+
+
+def session_variants(
+    folder: Path, texts: list[str], singles: list[str], repeats: int, seconds: float
+) -> dict[str, Any]:
+    out = {}
+    inputs = [EngineInput(t) for t in texts]
+    batches = [inputs[i : i + 32] for i in range(0, len(inputs), 32)]
+    for name, tuning in VARIANTS.items():
+        engine = tuned_engine(folder, tuning)
+        rate = throughput(lambda engine=engine: sum(len(engine.predict(b)) for b in batches), repeats=repeats)
+        lat = []
+        for k in range(300 if repeats > 1 else 20):
+            started = time.perf_counter()
+            engine.predict([EngineInput(singles[k % len(singles)])])
+            lat.append(time.perf_counter() - started)
+        conc = asyncio.run(callers(engine, texts, 64, seconds))
+        out[name] = {"batch32": rate, "single": percentiles(lat), "asyncguard64": conc}
+    return out
+
+
+def unbatched_threads(folder: Path, singles: list[str], seconds: float) -> dict[str, Any]:
+    """texts/s of batch-1 calls: one all-core session vs one single-thread session per core."""
+    cores = len(os.sched_getaffinity(0))
+    out = {}
+    for name, sessions, threads in (
+        ("1 session, all cores", 1, 0),
+        (f"{cores} sessions, 1 thread each", cores, 1),
+    ):
+        engines = [tuned_engine(folder, SessionTuning(intra_op_num_threads=threads)) for _ in range(sessions)]
+        counts = [0] * sessions
+        stop_at = time.perf_counter() + seconds
+
+        def drive(
+            k: int, engines: list[OnnxEngine] = engines, counts: list[int] = counts, stop_at: float = stop_at
+        ) -> None:
+            i = k
+            while time.perf_counter() < stop_at:
+                engines[k].predict([EngineInput(singles[i % len(singles)])])
+                counts[k] += 1
+                i += len(engines)
+
+        workers = [threading.Thread(target=drive, args=(k,)) for k in range(sessions)]
+        started = time.perf_counter()
+        for w in workers:
+            w.start()
+        for w in workers:
+            w.join()
+        out[name] = sum(counts) / (time.perf_counter() - started)
+    return out
+
+
+def batcher_grid(folder: Path, texts: list[str], seconds: float) -> list[dict[str, Any]]:
+    engine = tuned_engine(folder, SessionTuning())
+    rows = []
+    for size, wait in BATCHER:
+        cfg = replace(BatcherConfig(), max_batch_size=size, max_wait_s=wait)
+        for n in (16, 64):
+            rows.append(
+                {
+                    "max_batch_size": size,
+                    "max_wait_ms": wait * 1000,
+                    "callers": n,
+                    **asyncio.run(callers(engine, texts, n, seconds, cfg)),
+                }
+            )
+    return rows
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", help="model folder (default: the shipped model)")
+    parser.add_argument("--seconds", type=float, help="seconds per concurrent run (default 4)")
+    parser.add_argument("--tiny", action="store_true", help="a few texts only: keeps the command working")
+    args = parser.parse_args(argv)
+    folder = model_dir(args.model, tiny=args.tiny)
+    seconds = args.seconds or (0.3 if args.tiny else 4.0)
+    repeats = 1 if args.tiny else 3
+    chat = load_workload("chat", 32 if args.tiny else 1000)
+    texts = [r.text for r in chat]
+    singles = [t for t in texts if 60 <= len(t) <= 80] or texts
+    sessions = session_variants(folder, texts, singles, repeats, seconds)
+    unbatched = unbatched_threads(folder, singles, seconds)
+    grid = batcher_grid(folder, texts, seconds)
+    base = sessions["onnxruntime defaults (current OnnxEngine)"]
+    md = [
+        "**Session settings** (chat turns; last column: batch-32 rate over the current engine's)",
+        "",
+        table(
+            [
+                "session",
+                "batch 32 texts/s",
+                "spread",
+                "1 message p50 ms",
+                "p99 ms",
+                "AsyncGuard 64 texts/s",
+                "vs current",
+            ],
+            [
+                [
+                    n,
+                    v["batch32"]["median"],
+                    f"{v['batch32']['min']:.0f}-{v['batch32']['max']:.0f}",
+                    v["single"]["p50_ms"],
+                    v["single"]["p99_ms"],
+                    v["asyncguard64"]["texts_per_s"],
+                    f"{v['batch32']['median'] / base['batch32']['median']:.2f}x",
+                ]
+                for n, v in sessions.items()
+            ],
+        ),
+        "",
+        "**Unbatched traffic** (one message per call, calls from as many threads as sessions)",
+        "",
+        table(["sessions", "texts/s"], [[n, v] for n, v in unbatched.items()]),
+        "",
+        "**Batcher limits** (AsyncGuard, SkipLayerNormFusion off, closed-loop callers)",
+        "",
+        table(
+            ["max batch", "max wait ms", "callers", "texts/s", "p50 ms", "p99 ms"],
+            [
+                [
+                    g["max_batch_size"],
+                    g["max_wait_ms"],
+                    g["callers"],
+                    g["texts_per_s"],
+                    g["latency"]["p50_ms"],
+                    g["latency"]["p99_ms"],
+                ]
+                for g in grid
+            ],
+        ),
+    ]
+    text = "\n".join(md)
+    print(text)
+    report(
+        "tuning",
+        {"model": str(folder), "sessions": sessions, "unbatched": unbatched, "batcher": grid},
+        text,
+        smoke=args.tiny,
+    )
+
+
+if __name__ == "__main__":
+    main()
