@@ -86,8 +86,10 @@ def export(base: Path, layers: int, quant: str, out: Path | None = None, *, fusi
             str(fp32),
             str(out / "model.onnx"),
             weight_type=QuantType.QInt8,
-            op_types_to_quantize=["MatMul"],
+            op_types_to_quantize=["MatMul", "Attention"] if fusion else ["MatMul"],
             per_channel=False,
+            # fused contrib ops defeat shape inference; their outputs are fp32
+            extra_options={"DefaultTensorType": 1},
         )
     shutil.copy(base / "tokenizer.json", out / "tokenizer.json")
     labels = {

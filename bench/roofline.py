@@ -33,7 +33,8 @@ from guard.config import EngineConfig
 from guard.engine.base import EngineInput
 from guard.engine.onnx import OnnxEngine
 
-_WEIGHT_OPS = ("MatMul", "MatMulInteger", "Gemm", "DynamicQuantizeMatMul", "MatMulIntegerToFloat")
+_WEIGHT_OPS = ("MatMul", "MatMulInteger", "Gemm", "DynamicQuantizeMatMul", "MatMulIntegerToFloat",
+               "Attention", "QAttention")
 
 
 def graph_cost(path: Path) -> dict[str, Any]:
@@ -50,6 +51,8 @@ def graph_cost(path: Path) -> dict[str, Any]:
             shapes[(int(weight[0]), int(weight[1]))] += 1
         elif node.op_type == "MatMul" and node.input[0] not in inits:
             dynamic += 1
+        if node.op_type in ("Attention", "QAttention"):  # a fused layer holds both attention products
+            dynamic += 2
     hidden = (
         Counter(k for (k, _n), c in shapes.items() for _ in range(c)).most_common(1)[0][0] if shapes else 0
     )

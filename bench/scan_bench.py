@@ -60,7 +60,9 @@ def bench_ray(src: Path, model: str | None, cores: int, out_dir: Path) -> dict[s
     from guard.integrations.ray_data import GuardBatchScanner
 
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
-    ray.init(num_cpus=cores, include_dashboard=False, log_to_driver=False,
+    # One logical CPU more than the actors hold: Ray's read and write tasks need one to be scheduled
+    # (with every CPU held by an actor they starve, and the run hangs). They are light I/O.
+    ray.init(num_cpus=cores + 1, include_dashboard=False, log_to_driver=False,
              runtime_env={"env_vars": {"HF_HUB_OFFLINE": "1"}})
     try:
         ray.data.DataContext.get_current().enable_progress_bars = False

@@ -90,6 +90,24 @@ def session_variants(
     return out
 
 
+def model_variants(folder: Path, alts: list[str], texts: list[str], repeats: int) -> dict[str, Any]:
+    """Other exports of the same model (e.g. offline fusion, FastGelu) against it, under the tuned session:
+    texts/s at batch 32, and the largest category-probability difference on the same texts."""
+    inputs = [EngineInput(t) for t in texts]
+    batches = [inputs[i : i + 32] for i in range(0, len(inputs), 32)]
+    probe = inputs[:64]
+    out: dict[str, Any] = {}
+    reference = None
+    for path in [str(folder), *alts]:
+        engine = tuned_engine(Path(path), SessionTuning())
+        rate = throughput(lambda engine=engine: sum(len(engine.predict(b)) for b in batches), repeats=repeats)
+        scores = [o.scores for o in engine.predict(probe)]
+        reference = reference or scores
+        diff = max(abs(a[c] - b[c]) for a, b in zip(reference, scores, strict=True) for c in a)
+        out[Path(path).name] = {"batch32": rate, "max_score_diff": diff}
+    return out
+
+
 def unbatched_threads(folder: Path, singles: list[str], seconds: float) -> dict[str, Any]:
     """texts/s of batch-1 calls: one all-core session vs one single-thread session per core."""
     cores = len(os.sched_getaffinity(0))
@@ -142,6 +160,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", help="model folder (default: the shipped model)")
     parser.add_argument("--seconds", type=float, help="seconds per concurrent run (default 4)")
+    parser.add_argument("--alt-model", action="append", default=[], help="another export to compare")
     parser.add_argument("--tiny", action="store_true", help="a few texts only: keeps the command working")
     args = parser.parse_args(argv)
     folder = model_dir(args.model, tiny=args.tiny)
@@ -153,6 +172,7 @@ def main(argv: list[str] | None = None) -> None:
     sessions = session_variants(folder, texts, singles, repeats, seconds)
     unbatched = unbatched_threads(folder, singles, seconds)
     grid = batcher_grid(folder, texts, seconds)
+    variants = model_variants(folder, args.alt_model, texts, repeats) if args.alt_model else {}
     base = sessions["onnxruntime defaults (current OnnxEngine)"]
     md = [
         "**Session settings** (chat turns; last column: batch-32 rate over the current engine's)",
@@ -202,11 +222,18 @@ def main(argv: list[str] | None = None) -> None:
             ],
         ),
     ]
+    if variants:
+        md += ["", "**Exports of the same model** (SkipLayerNormFusion off; score diff: largest category "
+               "probability difference from the first row on 64 chat turns)", "",
+               table(["model", "batch 32 texts/s", "spread", "max score diff"],
+                     [[n, v["batch32"]["median"], f"{v['batch32']['min']:.0f}-{v['batch32']['max']:.0f}",
+                       f"{v['max_score_diff']:.4f}"] for n, v in variants.items()])]
     text = "\n".join(md)
     print(text)
     report(
         "tuning",
-        {"model": str(folder), "sessions": sessions, "unbatched": unbatched, "batcher": grid},
+        {"model": str(folder), "sessions": sessions, "unbatched": unbatched, "batcher": grid,
+         "exports": variants},
         text,
         smoke=args.tiny,
     )

@@ -7,7 +7,9 @@ On a cluster, call `ray.init(address="auto")` instead of a local instance and re
 the model folder must exist at the same path on every node. Each actor holds one engine with one
 onnxruntime thread and asks Ray for one CPU, so Ray runs one actor per core. Flagged records are
 dropped here (--keep-flagged writes them masked, with their categories); the counts printed are
-records and categories only, never text.
+records and categories only, never text. Ray reads JSONL with Arrow, which needs each field to keep
+one type across lines (a list mixing numbers and strings fails the read); `kguard scan` has no such
+limit.
 """
 
 from __future__ import annotations
@@ -29,12 +31,14 @@ def main() -> None:
     parser.add_argument("--field", action="append", required=True, help="a field to scan (repeat)")
     parser.add_argument("--model", help="model folder (default: the shipped model)")
     parser.add_argument("--no-model", action="store_true", help="validated detectors only")
-    parser.add_argument("--cpus", type=int, default=os.cpu_count() or 1, help="CPUs of the local instance")
+    parser.add_argument("--cpus", type=int, default=os.cpu_count() or 1,
+                        help="scanning actors (one per core)")
     parser.add_argument("--keep-flagged", action="store_true", help="write flagged records masked")
     args = parser.parse_args()
 
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
-    ray.init(num_cpus=args.cpus, include_dashboard=False,
+    # one logical CPU more than the actors hold, for Ray's read and write tasks (else they starve)
+    ray.init(num_cpus=args.cpus + 1, include_dashboard=False,
              runtime_env={"env_vars": {"HF_HUB_OFFLINE": "1"}})
     try:
         scanned = ray.data.read_json(str(args.input)).map_batches(

@@ -55,6 +55,7 @@ def export_onnx(model: GuardModel, path: Path, pad_id: int, opset: int = 17) -> 
     # transformer optimizer are tested with; torch deprecates it with a warning we silence here only.
     with torch.no_grad(), warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
+        warnings.simplefilter("ignore", torch.jit.TracerWarning)  # shape checks traced as constants: expected
         torch.onnx.export(
             model, (ids, mask), str(path), input_names=["input_ids", "attention_mask"],
             output_names=["category_logits", "tag_logits"], opset_version=opset, dynamo=False,
@@ -79,10 +80,13 @@ def optimize(src: Path, dst: Path, num_heads: int, hidden: int) -> Path:
 
 def quantize(src: Path, dst: Path) -> Path:
     """Dynamic int8: weights of MatMul/Gather (the embedding table too) to int8, activations at runtime."""
+    import onnx
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     quantize_dynamic(str(src), str(dst), weight_type=QuantType.QInt8, per_channel=False, reduce_range=False,
-                     op_types_to_quantize=["MatMul", "Gather", "Attention", "EmbedLayerNormalization"])
+                     op_types_to_quantize=["MatMul", "Gather", "Attention", "EmbedLayerNormalization"],
+                     # fused com.microsoft ops defeat ONNX shape inference; their tensors are float32
+                     extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})
     return dst
 
 

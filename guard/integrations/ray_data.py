@@ -11,9 +11,10 @@
     clean.filter(lambda row: not row["kguard_flagged"]).write_parquet("s3://bucket/clean/")
 
 Give each actor `num_cpus` equal to its `intra_op_num_threads`, so Ray places as many actors on a node
-as it has cores for, and threads are not oversubscribed. Batches come as pandas DataFrames or as
-dicts of numpy arrays (Ray's default); the answer has the same form, with the fields masked and
-`kguard_categories`, `kguard_flagged`, `kguard_errors` columns added.
+as it has cores for, and threads are not oversubscribed; leave Ray a CPU for its read and write tasks
+(with every CPU held by an actor they cannot be scheduled and the dataset never finishes).
+Batches come as pandas DataFrames or as dicts of numpy arrays (Ray's default); the answer has the
+same form, with the fields masked and `kguard_categories`, `kguard_flagged`, `kguard_errors` added.
 """
 
 from __future__ import annotations

@@ -70,7 +70,9 @@ class Reader(Protocol):
     """What the scan needs from a reader."""
 
     format: str
-    columns: list[str] | None   # CSV header / Parquet column names; None for JSONL and text
+
+    @property
+    def columns(self) -> list[str] | None: ...   # CSV header / Parquet column names; None otherwise
 
     def records(self, resume: ResumeAt) -> Iterator[Record]: ...
     def progress(self) -> tuple[int, int | None]: ...   # (done, total) in bytes or rows
@@ -105,7 +107,7 @@ def open_reader(path: Path, fmt: str, *, encoding: str = "utf-8") -> Reader:
 class LineReader:
     """JSONL (one object per line) and plain text (one record per line, in field "text")."""
 
-    columns = None
+    columns: list[str] | None = None
 
     def __init__(self, stream: BinaryIO, fmt: str, encoding: str) -> None:
         self.format = fmt
@@ -234,7 +236,7 @@ class ParquetReader:
         except Exception as exc:  # noqa: BLE001 - pyarrow raises several types for a bad footer
             raise InputError(f"{path.name} is not a readable Parquet file ({type(exc).__name__})") from None
         self.schema = self._file.schema_arrow
-        self.columns = list(self.schema.names)
+        self.columns: list[str] | None = list(self.schema.names)
         self._done = 0
         self._total = self._file.metadata.num_rows
 

@@ -197,6 +197,9 @@ class GuardServer:
         await guard.start()
         self.metrics.set_model_info(guard.info)
         self.metrics.set_queue_capacity(self.config.batcher.max_queue)
+        # The batcher reports its depth on enqueue only; read it live at scrape time so the gauge
+        # falls back to 0 when the queue drains instead of keeping the last enqueue's depth.
+        self.metrics.queue_depth.set_function(lambda: guard.queue_depth)
         self._guard = guard
 
     async def stop(self, grace: float | None = None) -> None:

@@ -127,3 +127,15 @@ def test_thresholds_reach_the_target_precision_when_possible() -> None:
     truth[:, 0] = [1, 1, 1, 0, 0, 0]
     thresholds = choose_thresholds(probs, truth, target_precision=0.9)
     assert 0.4 < thresholds["P1"] <= 0.7
+
+
+def test_evaluation_report_is_written(pipeline: dict[str, Path]) -> None:
+    from training.card import model_card
+    from training.evaluate import evaluate, report
+
+    res = evaluate(pipeline["model"], pipeline["data"], latency_repeats=3,
+                   parity_path=pipeline["root"] / "onnx" / "parity.json")
+    text = report(res)
+    assert "macro F1" in text and "| P1 |" in text and "Parity fp32 vs int8" in text
+    assert 0.0 <= res["macro_f1"] <= 1.0  # type: ignore[operator]
+    assert "MIT" in model_card(res)
