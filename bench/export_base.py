@@ -6,6 +6,7 @@ bench/.work/me5s-koen-L<layers>-<quant>/ with model.onnx, tokenizer.json and lab
 train extra (torch, transformers) and training/work/base/me5s-koen (python -m training.base_model).
 
     python -m bench.export_base --layers 6 [--quant int8|fp32] [--base DIR] [--offline-fusion] [--fast-gelu]
+    python -m bench.export_base --refuse training/work/onnx/model.fp32.onnx --like models/kguard-ko-small
 
 --offline-fusion applies onnxruntime.transformers' BERT fusions (attention, bias+GELU) to the fp32 graph
 before quantizing, with SkipLayerNorm fusion off (slower on this CPU); --fast-gelu also approximates GELU
@@ -108,6 +109,29 @@ def export(base: Path, layers: int, quant: str, out: Path | None = None, *, fusi
     return out
 
 
+def refuse(fp32: Path, like: Path, out: Path, *, fast_gelu: bool = False) -> Path:
+    """A trained model's fp32 graph fused with SkipLayerNorm left unfused, then quantized with the shipped
+    recipe (training/export.py: dynamic int8, per channel, embedding too); tokenizer and labels from
+    `like`. The proposed export, to compare against the shipped model.onnx in one bench run."""
+    import onnx
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    out.mkdir(parents=True, exist_ok=True)
+    fused = offline_fusion(fp32, out / "model-fp32-fused.onnx", 384, 12, fast_gelu)
+    quantize_dynamic(
+        str(fused),
+        str(out / "model.onnx"),
+        weight_type=QuantType.QInt8,
+        per_channel=True,
+        reduce_range=False,
+        op_types_to_quantize=["MatMul", "Gather", "Attention", "EmbedLayerNormalization"],
+        extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},
+    )
+    for name in ("tokenizer.json", "labels.json"):
+        shutil.copy(like / name, out / name)
+    return out
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--layers", type=int, default=6)
@@ -115,7 +139,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--base", type=Path, default=BASE_MODEL)
     parser.add_argument("--offline-fusion", action="store_true", help="BERT fusions before quantizing")
     parser.add_argument("--fast-gelu", action="store_true", help="with --offline-fusion: tanh GELU")
+    parser.add_argument("--refuse", type=Path, help="a trained fp32 graph to re-fuse (SkipLayerNorm off)")
+    parser.add_argument("--like", type=Path, help="with --refuse: the model folder it belongs to")
     args = parser.parse_args(argv)
+    if args.refuse:
+        suffix = "-noskipln" + ("-fastgelu" if args.fast_gelu else "")
+        print(refuse(args.refuse, args.like, WORK / f"{args.like.name}{suffix}", fast_gelu=args.fast_gelu))
+        return
     print(export(args.base, args.layers, args.quant, fusion=args.offline_fusion, fast_gelu=args.fast_gelu))
 
 

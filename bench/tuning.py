@@ -26,7 +26,7 @@ from bench.common import load_workload, model_dir, percentiles, report, table, t
 from guard.config import BatcherConfig, EngineConfig, GuardConfig
 from guard.engine.base import EngineInput
 from guard.engine.onnx import MODEL_FILE, OnnxEngine
-from guard.engine.tuning import SessionTuning
+from guard.engine.tuning import SessionPool, SessionTuning
 from guard.sdk import AsyncGuard
 
 VARIANTS = {
@@ -109,33 +109,42 @@ def model_variants(folder: Path, alts: list[str], texts: list[str], repeats: int
 
 
 def unbatched_threads(folder: Path, singles: list[str], seconds: float) -> dict[str, Any]:
-    """texts/s of batch-1 calls: one all-core session vs one single-thread session per core."""
+    """texts/s and latency of batch-1 calls from `callers` threads into one OnnxEngine whose session is
+    one all-core session, or a SessionPool of one single-thread session per core."""
     cores = len(os.sched_getaffinity(0))
     out = {}
-    for name, sessions, threads in (
-        ("1 session, all cores", 1, 0),
-        (f"{cores} sessions, 1 thread each", cores, 1),
+    for name, pool, callers_n in (
+        ("1 session on all cores, 1 calling thread", False, 1),
+        (f"1 session on all cores, {cores} calling threads", False, cores),
+        (f"SessionPool of {cores} single-thread sessions, {cores} calling threads", True, cores),
     ):
-        engines = [tuned_engine(folder, SessionTuning(intra_op_num_threads=threads)) for _ in range(sessions)]
-        counts = [0] * sessions
+        engine = tuned_engine(folder, SessionTuning())
+        if pool:
+            engine._session = SessionPool(  # noqa: SLF001 - what wiring the pool into OnnxEngine would do
+                str(folder / MODEL_FILE), cores, SessionTuning(intra_op_num_threads=1),
+                ["CPUExecutionProvider"],
+            )
+            engine.warmup()
+        latencies: list[list[float]] = [[] for _ in range(callers_n)]
         stop_at = time.perf_counter() + seconds
 
-        def drive(
-            k: int, engines: list[OnnxEngine] = engines, counts: list[int] = counts, stop_at: float = stop_at
-        ) -> None:
+        def drive(k: int, engine: OnnxEngine = engine, latencies: list[list[float]] = latencies,
+                  stop_at: float = stop_at, n: int = callers_n) -> None:
             i = k
             while time.perf_counter() < stop_at:
-                engines[k].predict([EngineInput(singles[i % len(singles)])])
-                counts[k] += 1
-                i += len(engines)
+                started = time.perf_counter()
+                engine.predict([EngineInput(singles[i % len(singles)])])
+                latencies[k].append(time.perf_counter() - started)
+                i += n
 
-        workers = [threading.Thread(target=drive, args=(k,)) for k in range(sessions)]
+        workers = [threading.Thread(target=drive, args=(k,)) for k in range(callers_n)]
         started = time.perf_counter()
         for w in workers:
             w.start()
         for w in workers:
             w.join()
-        out[name] = sum(counts) / (time.perf_counter() - started)
+        flat = [x for per in latencies for x in per]
+        out[name] = {"texts_per_s": len(flat) / (time.perf_counter() - started), "latency": percentiles(flat)}
     return out
 
 
@@ -201,9 +210,13 @@ def main(argv: list[str] | None = None) -> None:
             ],
         ),
         "",
-        "**Unbatched traffic** (one message per call, calls from as many threads as sessions)",
+        "**Unbatched traffic** (one message per call into one OnnxEngine, SkipLayerNormFusion off)",
         "",
-        table(["sessions", "texts/s"], [[n, v] for n, v in unbatched.items()]),
+        table(
+            ["session(s)", "texts/s", "p50 ms", "p99 ms"],
+            [[n, v["texts_per_s"], v["latency"]["p50_ms"], v["latency"]["p99_ms"]]
+             for n, v in unbatched.items()],
+        ),
         "",
         "**Batcher limits** (AsyncGuard, SkipLayerNormFusion off, closed-loop callers)",
         "",

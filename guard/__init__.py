@@ -14,8 +14,17 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from guard.client import AsyncGuardClient, GuardClient
-    from guard.errors import (BlockedError, ConfigError, DeadlineError, GuardError, InputError,
-                              ModelError, OverloadedError, ServiceError)
+    from guard.errors import (
+        BlockedError,
+        ConfigError,
+        DeadlineError,
+        GuardError,
+        GuardUnavailableError,
+        InputError,
+        ModelError,
+        OverloadedError,
+        ServiceError,
+    )
     from guard.filters import GuardedChatClient, aguard_llm, guard_llm
     from guard.policy import Overrides, Policy
     from guard.sdk import AsyncGuard, Guard
@@ -47,6 +56,7 @@ _EXPORTS = {
     "DeadlineError": "guard.errors",
     "ServiceError": "guard.errors",
     "BlockedError": "guard.errors",
+    "GuardUnavailableError": "guard.errors",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -21,11 +21,12 @@ Policy files are TOML (policies/default.toml is the default, written out and com
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
+
+import tomllib
 
 from guard.detectors.base import Match, Validity
 from guard.engine.base import ModelSpan

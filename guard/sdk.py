@@ -7,6 +7,7 @@ GuardClient and AsyncGuardClient (guard.client) offer the same methods over the 
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +28,9 @@ from guard.verdict import Span, Verdict
 
 Message = Mapping[str, Any]
 _MESSAGE_ROLES = ("system", "user", "assistant")
+# Above this many characters, AsyncGuard normalizes and runs the detectors on a worker thread so a
+# large text does not stall every other caller on the event loop.
+_INLINE_CHARS = 4096
 
 
 @dataclass(frozen=True)
@@ -202,8 +206,12 @@ class AsyncGuard:
                     role: str | None = None, context: str | None = None,
                     overrides: Overrides | None = None, deadline: float | None = None) -> Verdict:
         """Judge one text; `deadline` is a time.monotonic() instant after which it is not computed."""
-        item = self._p.prepare(text, messages, role, context)
+        large = _size(text, messages) > _INLINE_CHARS
+        prepare = functools.partial(self._p.prepare, text, messages, role, context)
+        item = await asyncio.to_thread(prepare) if large else prepare()
         output = await self._batcher.submit(item.engine_input, deadline=deadline)
+        if large:
+            return await asyncio.to_thread(self._p.finish, item, output, overrides)
         return self._p.finish(item, output, overrides)
 
     async def check_batch(self, texts: Sequence[str | bytes], *, role: str = "user",
@@ -230,6 +238,14 @@ class AsyncGuard:
         actions = {code: "mask" for code in self.info.categories or ()}
         verdict = await self.check(text, role=role, overrides=Overrides(actions=actions))
         return verdict.masked if verdict.masked is not None else text
+
+
+def _size(text: object, messages: object) -> int:
+    if isinstance(text, str | bytes | bytearray):
+        return len(text)
+    if isinstance(messages, Sequence):
+        return sum(len(m.get("content") or "") for m in messages if isinstance(m, Mapping))
+    return 0
 
 
 def _load_engine(config: GuardConfig, model: str | Path | None) -> Engine:

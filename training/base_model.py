@@ -30,8 +30,6 @@ import numpy as np
 
 from training.vocab import trim_folder
 
-
-
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 logger = logging.getLogger(__name__)

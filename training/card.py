@@ -1,5 +1,7 @@
 """The model card (models/<name>/README.md), written by training.evaluate from the measured figures."""
 
+# ruff: noqa: E501  (markdown table rows stay on one line)
+
 from __future__ import annotations
 
 import json

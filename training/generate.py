@@ -67,7 +67,7 @@ def families_of(table: dict[str, list[str]], lang: str, kind: str, labelled: boo
 class Catalog:
     """Every family of every table, by split."""
 
-    disclose: dict[str, dict[str, list[Family]]] = field(default_factory=dict)   # lang -> split -> list
+    disclose: dict[str, dict[str, list[Family]]] = field(default_factory=dict)  # lang -> split -> list
     request: dict[str, dict[str, list[Family]]] = field(default_factory=dict)
     safe: dict[str, dict[str, list[Family]]] = field(default_factory=dict)
 
@@ -114,11 +114,29 @@ class Generator:
         pre, suf = self.rng.choice(WRAPPERS_KO if lang == "ko" else WRAPPERS_EN)
         return join([Rendered(pre, ()), r, Rendered(suf, ())], ["", ""])
 
-    def row(self, r: Rendered, kind: str, family: str, lang: str, labels: set[str], role: str = "user",
-            context: str = "", obfuscated: bool = False) -> dict[str, object]:
-        return {"text": r.text, "role": role, "context": context, "lang": lang,
-                "labels": sorted(labels, key=CATEGORY_CODES.index), "spans": [list(s) for s in r.spans],
-                "kind": kind, "family": family, "split": self.split, "obfuscated": obfuscated}
+    def row(
+        self,
+        r: Rendered,
+        kind: str,
+        family: str,
+        lang: str,
+        labels: set[str],
+        role: str = "user",
+        context: str = "",
+        obfuscated: bool = False,
+    ) -> dict[str, object]:
+        return {
+            "text": r.text,
+            "role": role,
+            "context": context,
+            "lang": lang,
+            "labels": sorted(labels, key=CATEGORY_CODES.index),
+            "spans": [list(s) for s in r.spans],
+            "kind": kind,
+            "family": family,
+            "split": self.split,
+            "obfuscated": obfuscated,
+        }
 
     # --- unsafe ---------------------------------------------------------------------------------------
     def unsafe(self, obfuscated: bool = False) -> dict[str, object]:
@@ -129,15 +147,16 @@ class Generator:
         fam = self.pick(table, lang, code)
         lang = fam.lang
         r = render(fam.template, self.filler(), obfuscate=obfuscated)
-        kind = "obfuscated" if obfuscated else ("request" if table is self.catalog.request else "disclose")
-        return self.row(self.wrap(r, lang), kind, fam.id, lang, set(fam.labels), obfuscated=obfuscated)
+        # a template whose identifiers cannot be obfuscated (an e-mail) stays a plain disclosure
+        kind = "obfuscated" if r.obfuscated else ("request" if table is self.catalog.request else "disclose")
+        return self.row(self.wrap(r, lang), kind, fam.id, lang, set(fam.labels), obfuscated=r.obfuscated)
 
     def leaking_answer(self) -> dict[str, object]:
         lang, code = self.lang(), self.rng.choice(CATEGORY_CODES)
         ask = self.pick(self.catalog.request, lang, code)
         fam = self.pick(self.catalog.disclose, lang, code)
         lang = fam.lang
-        filler = self.filler()   # shared: the answer talks about the person the prompt named
+        filler = self.filler()  # shared: the answer talks about the person the prompt named
         context = render(ask.template, filler).text
         leads = ko_unsafe.ANSWER_LEADS if lang == "ko" else en.ANSWER_LEADS
         r = join([Rendered(self.rng.choice(leads), ()), render(fam.template, filler)], [""])
@@ -148,14 +167,22 @@ class Generator:
         codes = self.rng.sample(CATEGORY_CODES, self.rng.choice((2, 2, 3)))
         fams = [self.pick(self.catalog.disclose, lang, c) for c in codes]
         lang = fams[0].lang
-        filler = self.filler()   # one person across clauses, like a real message
+        filler = self.filler()  # one person across clauses, like a real message
         parts = [render(f.template, filler) for f in fams]
-        if self.rng.random() < 0.4:   # a safe clause in the middle: labels must not depend on position
+        if self.rng.random() < 0.4:  # a safe clause in the middle: labels must not depend on position
             parts.insert(1, render(self.pick(self.catalog.safe, lang).template, filler))
-        seps = [self.rng.choice([" ", ". ", "\n", " 그리고 ", " 참고로 ", ", "] if lang == "ko" else
-                                [" ", ". ", "\n", " Also, ", "; "]) for _ in parts[1:]]
+        seps = [
+            self.rng.choice(
+                [" ", ". ", "\n", " 그리고 ", " 참고로 ", ", "]
+                if lang == "ko"
+                else [" ", ". ", "\n", " Also, ", "; "]
+            )
+            for _ in parts[1:]
+        ]
         labels = {c for f in fams for c in f.labels}
-        return self.row(self.wrap(join(parts, seps), lang), "mixed", "+".join(f.id for f in fams), lang, labels)
+        return self.row(
+            self.wrap(join(parts, seps), lang), "mixed", "+".join(f.id for f in fams), lang, labels
+        )
 
     def form(self) -> dict[str, object]:
         r, labels, family = unsafe_form(self.rng, self.filler(), self.split)
@@ -167,7 +194,7 @@ class Generator:
         fam = self.pick(self.catalog.safe, lang)
         lang = fam.lang
         r = render(fam.template, self.filler())
-        if self.rng.random() < 0.25:   # an assistant answer, often to an unsafe prompt
+        if self.rng.random() < 0.25:  # an assistant answer, often to an unsafe prompt
             ask = self.pick(self.catalog.request if self.rng.random() < 0.6 else self.catalog.safe, lang)
             context = render(ask.template, self.filler()).text
             return self.row(r, "safe_answer", fam.id, lang, set(), "assistant", context)
@@ -178,8 +205,15 @@ class Generator:
         lang = self.lang()
         prompt = render(self.pick(self.catalog.disclose, lang).template, self.filler()).text
         fam = self.pick(self.catalog.safe, lang)
-        return self.row(render(fam.template, self.filler()), "safe_answer_ctx", fam.id, fam.lang, set(),
-                        "assistant", prompt)
+        return self.row(
+            render(fam.template, self.filler()),
+            "safe_answer_ctx",
+            fam.id,
+            fam.lang,
+            set(),
+            "assistant",
+            prompt,
+        )
 
     def placeholder_form(self) -> dict[str, object]:
         r, family = safe_form(self.rng, self.split)
@@ -193,9 +227,14 @@ class Generator:
 
     def rows(self, n: int) -> Iterator[dict[str, object]]:
         mix: list[tuple[float, Callable[[], dict[str, object]]]] = [
-            (0.22, self.unsafe), (0.07, self.leaking_answer), (0.06, self.mixed), (0.05, self.form),
+            (0.22, self.unsafe),
+            (0.07, self.leaking_answer),
+            (0.06, self.mixed),
+            (0.05, self.form),
             (0.05, lambda: self.unsafe(obfuscated=True)),
-            (0.32, self.safe), (0.04, self.safe_context_pii), (0.05, self.placeholder_form),
+            (0.32, self.safe),
+            (0.04, self.safe_context_pii),
+            (0.05, self.placeholder_form),
             (0.14, self.benign_text),
         ]
         weights = [w for w, _ in mix]
@@ -256,7 +295,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--no-benign", action="store_true")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    generate(args.out, {"train": args.train, "dev": args.dev, "test": args.test}, args.seed, not args.no_benign)
+    generate(
+        args.out, {"train": args.train, "dev": args.dev, "test": args.test}, args.seed, not args.no_benign
+    )
 
 
 if __name__ == "__main__":

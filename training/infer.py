@@ -37,7 +37,7 @@ def decode_tags(tag_ids: Sequence[int], offsets: Sequence[tuple[int, int]]) -> l
     """BIO tag ids of a window's text tokens -> character spans; an I- after another type starts a span."""
     spans: list[tuple[int, int, str]] = []
     current: list[object] | None = None
-    for tag_id, (a, b) in zip(tag_ids, offsets):
+    for tag_id, (a, b) in zip(tag_ids, offsets, strict=False):
         tag = TAGS[int(tag_id)]
         if tag == "O":
             current = None
@@ -50,6 +50,20 @@ def decode_tags(tag_ids: Sequence[int], offsets: Sequence[tuple[int, int]]) -> l
             current = [a, b, kind]
             spans.append((a, b, kind))
     return spans
+
+
+def trim(text: str, spans: list[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
+    """Spans without surrounding whitespace: a SentencePiece token's offsets include the space before
+    the word ("▁김" covers " 김"), which is not part of the name."""
+    out = []
+    for start, end, kind in spans:
+        while start < end and text[start].isspace():
+            start += 1
+        while end > start and text[end - 1].isspace():
+            end -= 1
+        if start < end:
+            out.append((start, end, kind))
+    return out
 
 
 def score_rows(sess: ort.InferenceSession, encoder: TextEncoder, rows: Sequence[dict[str, object]],
@@ -74,5 +88,5 @@ def score_rows(sess: ort.InferenceSession, encoder: TextEncoder, rows: Sequence[
         for k, (r, w) in enumerate(chunk):
             probs[r] = np.maximum(probs[r], p[k])
             tags = tag_logits[k, w.first:w.first + len(w.offsets)].argmax(-1)
-            spans[r].update(decode_tags(tags.tolist(), w.offsets))
+            spans[r].update(trim(str(rows[r]["text"]), decode_tags(tags.tolist(), w.offsets)))
     return [Scored(probs[r], tuple(sorted(spans[r]))) for r in range(len(rows))]

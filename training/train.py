@@ -47,9 +47,9 @@ class TrainConfig:
     base: str = str(WORK / "base" / "me5s-koen")
     data: str = str(WORK / "data")
     out: str = str(WORK / "ckpt")
-    tokenizer: str = ""            # default: <base>/tokenizer.json
+    tokenizer: str = ""  # default: <base>/tokenizer.json
     layers: int = 6
-    steps: int = 1800
+    steps: int = 1100
     batch: int = 16
     lr: float = 8e-5
     head_lr: float = 2e-3
@@ -62,7 +62,7 @@ class TrainConfig:
     seed: int = 13
     threads: int = 2
     log_every: int = 50
-    max_minutes: float = 0.0       # > 0: stop (and save) when training has run this long
+    max_minutes: float = 0.0  # > 0: stop (and save) when training has run this long
 
 
 @dataclass(frozen=True)
@@ -102,13 +102,14 @@ def encode_row(encoder: TextEncoder, row: dict[str, object], all_windows: bool =
     out = []
     for w in windows:
         tags = [IGNORE] * len(w.input_ids)
-        tags[w.first:w.first + len(w.offsets)] = window_tags(w.offsets, row["spans"])  # type: ignore[arg-type]
+        tags[w.first : w.first + len(w.offsets)] = window_tags(w.offsets, row["spans"])  # type: ignore[arg-type]
         out.append(Example(w.input_ids, tags, cats))
     return out
 
 
-def batches(examples: list[Example], batch: int, pad_id: int, rng: random.Random
-            ) -> Iterator[tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]]:
+def batches(
+    examples: list[Example], batch: int, pad_id: int, rng: random.Random
+) -> Iterator[tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]]:
     """Endless shuffled batches; examples of similar length go together so little is padding."""
     while True:
         order = list(range(len(examples)))
@@ -116,14 +117,16 @@ def batches(examples: list[Example], batch: int, pad_id: int, rng: random.Random
         chunk = batch * 50
         groups = []
         for s in range(0, len(order), chunk):
-            part = sorted(order[s:s + chunk], key=lambda i: len(examples[i].input_ids))
-            groups += [part[i:i + batch] for i in range(0, len(part), batch)]
+            part = sorted(order[s : s + chunk], key=lambda i: len(examples[i].input_ids))
+            groups += [part[i : i + batch] for i in range(0, len(part), batch)]
         rng.shuffle(groups)
         for group in groups:
             yield collate([examples[i] for i in group], pad_id)
 
 
-def collate(group: list[Example], pad_id: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+def collate(
+    group: list[Example], pad_id: int
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
     width = max(len(e.input_ids) for e in group)
     ids = torch.full((len(group), width), pad_id, dtype=torch.long)
     mask = torch.zeros((len(group), width), dtype=torch.long)
@@ -145,7 +148,9 @@ class GuardModel(nn.Module):
         self.category = nn.Linear(hidden, len(CATEGORY_CODES))
         self.tags = nn.Linear(hidden, len(TAGS))
 
-    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def forward(
+        self, input_ids: torch.Tensor, attention_mask: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         states = self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
         states = self.dropout(states)
         # segment A = positions before the first </s>; computed in-graph so the runtime feeds only ids/mask
@@ -159,10 +164,17 @@ def build_model(base: str | Path, layers: int, sep_id: int) -> GuardModel:
     """GuardModel on the first `layers` layers of a BertModel folder (or a tiny random one: base='tiny:V')."""
     from transformers import BertConfig, BertModel
 
-    if str(base).startswith("tiny:"):   # random init, for tests: "tiny:<vocab size>"
-        cfg = BertConfig(vocab_size=int(str(base)[5:]), hidden_size=32, num_hidden_layers=layers,
-                         num_attention_heads=2, intermediate_size=64, max_position_embeddings=514,
-                         type_vocab_size=1, pad_token_id=1)
+    if str(base).startswith("tiny:"):  # random init, for tests: "tiny:<vocab size>"
+        cfg = BertConfig(
+            vocab_size=int(str(base)[5:]),
+            hidden_size=32,
+            num_hidden_layers=layers,
+            num_attention_heads=2,
+            intermediate_size=64,
+            max_position_embeddings=514,
+            type_vocab_size=1,
+            pad_token_id=1,
+        )
         encoder = BertModel(cfg, add_pooling_layer=False)
     else:
         cfg = BertConfig.from_pretrained(base)
@@ -192,8 +204,9 @@ def train(cfg: TrainConfig, encoder: TextEncoder | None = None) -> Path:
     random.seed(cfg.seed)
     np.random.seed(cfg.seed)
     torch.set_num_threads(cfg.threads)
-    encoder = encoder or TextEncoder.from_file(tokenizer_path(cfg), max_length=cfg.max_length,
-                                               stride=cfg.stride, context_tokens=cfg.context_tokens)
+    encoder = encoder or TextEncoder.from_file(
+        tokenizer_path(cfg), max_length=cfg.max_length, stride=cfg.stride, context_tokens=cfg.context_tokens
+    )
     examples = encode_split(encoder, Path(cfg.data) / "train.jsonl", all_windows=True)
     logger.info("train examples: %d", len(examples))
     model = build_model(cfg.base, cfg.layers, encoder.sep_id)
@@ -201,9 +214,12 @@ def train(cfg: TrainConfig, encoder: TextEncoder | None = None) -> Path:
         for p in model.encoder.embeddings.parameters():
             p.requires_grad_(False)
     heads = [*model.category.parameters(), *model.tags.parameters()]
-    body = [p for n, p in model.named_parameters() if p.requires_grad and not n.startswith(("category", "tags"))]
-    opt = torch.optim.AdamW([{"params": body, "lr": cfg.lr}, {"params": heads, "lr": cfg.head_lr}],
-                            weight_decay=0.01)
+    body = [
+        p for n, p in model.named_parameters() if p.requires_grad and not n.startswith(("category", "tags"))
+    ]
+    opt = torch.optim.AdamW(
+        [{"params": body, "lr": cfg.lr}, {"params": heads, "lr": cfg.head_lr}], weight_decay=0.01
+    )
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: _schedule(s, cfg))
     bce, ce = nn.BCEWithLogitsLoss(), nn.CrossEntropyLoss(ignore_index=IGNORE)
     out = Path(cfg.out)
@@ -214,7 +230,9 @@ def train(cfg: TrainConfig, encoder: TextEncoder | None = None) -> Path:
     for step in range(cfg.steps):
         ids, mask, tags, cats = next(it)
         cat_logits, tag_logits = model(ids, mask)
-        loss = bce(cat_logits, cats) + cfg.tag_weight * ce(tag_logits.reshape(-1, len(TAGS)), tags.reshape(-1))
+        loss = bce(cat_logits, cats) + cfg.tag_weight * ce(
+            tag_logits.reshape(-1, len(TAGS)), tags.reshape(-1)
+        )
         opt.zero_grad()
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -223,8 +241,14 @@ def train(cfg: TrainConfig, encoder: TextEncoder | None = None) -> Path:
         run_loss += loss.item()
         if (step + 1) % cfg.log_every == 0 or step + 1 == cfg.steps:
             elapsed = time.perf_counter() - started
-            logger.info("step %d/%d loss %.4f  %.2f s/step  eta %.0f s", step + 1, cfg.steps,
-                        run_loss / cfg.log_every, elapsed / (step + 1), elapsed / (step + 1) * (cfg.steps - step - 1))
+            logger.info(
+                "step %d/%d loss %.4f  %.2f s/step  eta %.0f s",
+                step + 1,
+                cfg.steps,
+                run_loss / cfg.log_every,
+                elapsed / (step + 1),
+                elapsed / (step + 1) * (cfg.steps - step - 1),
+            )
             run_loss = 0.0
         if (step + 1) % 200 == 0:
             save(model, cfg, out)
@@ -246,8 +270,9 @@ def save(model: GuardModel, cfg: TrainConfig, out: Path) -> Path:
 def load_checkpoint(ckpt_dir: Path) -> tuple[GuardModel, TrainConfig, TextEncoder]:
     """The trained model (eval mode), its config and its TextEncoder."""
     cfg = TrainConfig(**json.loads((ckpt_dir / "train_config.json").read_text()))
-    encoder = TextEncoder.from_file(tokenizer_path(cfg), max_length=cfg.max_length,
-                                    stride=cfg.stride, context_tokens=cfg.context_tokens)
+    encoder = TextEncoder.from_file(
+        tokenizer_path(cfg), max_length=cfg.max_length, stride=cfg.stride, context_tokens=cfg.context_tokens
+    )
     model = build_model(cfg.base, cfg.layers, encoder.sep_id)
     model.load_state_dict(torch.load(ckpt_dir / "model.pt", map_location="cpu"))
     model.eval()
@@ -260,8 +285,9 @@ def main(argv: list[str] | None = None) -> None:
     for name, value in asdict(defaults).items():
         kind = type(value)
         if kind is bool:
-            parser.add_argument(f"--{name.replace('_', '-')}", type=lambda s: s.lower() in ("1", "true", "yes"),
-                                default=value)
+            parser.add_argument(
+                f"--{name.replace('_', '-')}", type=lambda s: s.lower() in ("1", "true", "yes"), default=value
+            )
         else:
             parser.add_argument(f"--{name.replace('_', '-')}", type=kind, default=value)
     args = parser.parse_args(argv)

@@ -165,10 +165,16 @@ class GuardServer:
             address = f"unix:{path}"
         else:
             address = f"[{cfg.host}]:{cfg.port}" if ":" in cfg.host else f"{cfg.host}:{cfg.port}"
+        # gRPC creates (and listens on) the socket file here, with the process umask: create it
+        # owner-only from the start, not just after the chmod below (no window for other users).
+        umask = os.umask(0o177) if cfg.unix_socket else None
         try:
             port = server.add_secure_port(address, creds) if creds else server.add_insecure_port(address)
         except RuntimeError:
             raise ConfigError(f"cannot listen on {address}") from None
+        finally:
+            if umask is not None:
+                os.umask(umask)
         if cfg.unix_socket:
             self._socket = path
             os.chmod(path, 0o600)  # only this user (the app container runs as the same uid)

@@ -68,15 +68,39 @@ def fuzz_detectors(data: bytes) -> None:
                 raise AssertionError("overlapping matches")
 
 
-def fuzz_policy(data: bytes) -> None:
-    import tomllib
+_KEYS = ("masking", "thresholds", "user", "assistant", "P1", "S9", "health", "p5", "x", "")
+_WORDS = ("allow", "flag", "mask", "block", "partial", "hash", "placeholder", " MASK ", "", "P2")
 
+
+def _value(fdp: atheris.FuzzedDataProvider, depth: int) -> object:
+    kind = fdp.ConsumeIntInRange(0, 7 if depth < 3 else 4)
+    if kind == 0:
+        return fdp.ConsumeFloat()
+    if kind == 1:
+        return fdp.ConsumeInt(4)
+    if kind == 2:
+        return _WORDS[fdp.ConsumeIntInRange(0, len(_WORDS) - 1)]
+    if kind == 3:
+        return fdp.ConsumeBool()
+    if kind == 4:
+        return _text(fdp, 16)
+    if kind == 5:
+        return [_value(fdp, depth + 1) for _ in range(fdp.ConsumeIntInRange(0, 3))]
+    return _table(fdp, depth + 1)
+
+
+def _table(fdp: atheris.FuzzedDataProvider, depth: int = 0) -> dict[str, object]:
+    out: dict[str, object] = {}
+    for _ in range(fdp.ConsumeIntInRange(0, 5)):
+        key = _KEYS[fdp.ConsumeIntInRange(0, len(_KEYS) - 1)] if fdp.ConsumeBool() else _text(fdp, 8)
+        out[key] = _value(fdp, depth)
+    return out
+
+
+def fuzz_policy(data: bytes) -> None:
+    fdp = atheris.FuzzedDataProvider(data)
     try:
-        parsed = tomllib.loads(data.decode("utf-8"))
-    except (UnicodeDecodeError, tomllib.TOMLDecodeError):
-        return
-    try:
-        Policy.from_dict(parsed)
+        Policy.from_dict(_table(fdp))
     except ConfigError:
         pass
 

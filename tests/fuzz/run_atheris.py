@@ -78,8 +78,8 @@ def main(argv: list[str] | None = None) -> int:
     results = []
     for target in args.target or TARGETS:
         result = run_target(target, runs=args.runs, seconds=args.seconds, workdir=args.workdir)
-        print(f"{target}: {result.runs} inputs in {result.seconds} s, {result.coverage}, exit {result.exit_code}",
-              flush=True)
+        print(f"{target}: {result.runs} inputs in {result.seconds} s, {result.coverage}, "
+              f"exit {result.exit_code}", flush=True)
         results.append(result)
     if not args.no_record:
         record(results)

@@ -29,10 +29,12 @@ UNITS = {
     "at-dots": "a@a.", "jwt-starts": "-eyJa", "jwt-parts": "eyJaaaaaaaaa.", "sk-prefixes": "sk-",
     "slack-prefixes": "xoxb-", "password-colon": "password:", "korean-keyword": "비밀번호 ",
     "pem-begin": "-----BEGIN PRIVATE KEY-----", "numerals": "공일공 ", "numeral-il": "일", "spaced-9": "9 ",
-    "spaced-numerals": "공 일 공 ", "combining": "a\u0301", "lone-combining": "\u0301", "zero-width": "0\u200b",
+    "spaced-numerals": "공 일 공 ", "combining": "a\u0301", "lone-combining": "\u0301",
+    "zero-width": "0\u200b",
     "fillers": "가\u1160", "plus82": "+82 ", "area-code": "(02) ", "region": "서울 ", "licence": "11-",
     "rtl": "\u05d0\u0661", "fullwidth": "\uff10", "mixed-separators": "0 0-0.0\n", "account": "계좌 12-",
-    "passport": "여권 M1234567", "unicode-dash": "\u2010", "surrogate": "\ud800", "numeral-words": "구구구구 ",
+    "passport": "여권 M1234567", "unicode-dash": "\u2010", "surrogate": "\ud800",
+    "numeral-words": "구구구구 ",
     "numbered-list": "1. ",
 }
 

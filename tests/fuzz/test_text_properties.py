@@ -94,7 +94,8 @@ def test_guard_check_answers_or_rejects_any_text(text: str, role: str) -> None:
 def test_guard_check_with_context_and_messages(text: str, context: str) -> None:
     if not text.strip():
         return
-    verdict = GUARD.check(messages=[{"role": "user", "content": context}, {"role": "assistant", "content": text}])
+    verdict = GUARD.check(messages=[{"role": "user", "content": context},
+                                    {"role": "assistant", "content": text}])
     _check_verdict(text, verdict)
 
 

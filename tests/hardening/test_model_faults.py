@@ -20,10 +20,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 import grpc
+import numpy as np
 import onnx
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
-from onnx import TensorProto, helper
+from onnx import TensorProto, helper, numpy_helper
 
 from guard.batcher import BatchObserver
 from guard.config import EngineConfig
@@ -50,7 +51,7 @@ def _wrong_shape_graph() -> onnx.ModelProto:
          helper.make_tensor_value_info("attention_mask", TensorProto.INT64, dims)],
         [helper.make_tensor_value_info("category_logits", TensorProto.FLOAT, ["batch", "n"]),
          helper.make_tensor_value_info("tag_logits", TensorProto.FLOAT, ["batch", "seq", "t"])],
-        [onnx.numpy_helper.from_array(__import__("numpy").array([2], dtype="int64"), "axis2")])
+        [numpy_helper.from_array(np.array([2], dtype=np.int64), "axis2")])
     return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=8)
 
 

@@ -18,7 +18,9 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 from pathlib import Path
+from typing import IO
 
 import pytest
 
@@ -132,22 +134,31 @@ def test_scan(scratch: Path, tiny_model_dir: Path) -> None:
     assert_clean(files_under(scratch, skip=[source, *outputs]))
 
 
+def _read_lines(stream: IO[str], into: list[str], ready: threading.Event) -> None:
+    """Drain a pipe (a full pipe would block the server's logging) and flag the ready line."""
+    for line in stream:
+        into.append(line)
+        if "kguard: serving" in line:
+            ready.set()
+
+
 def test_serve(scratch: Path, tiny_model_dir: Path) -> None:
     proc = subprocess.Popen([sys.executable, "-c", _DEBUG_MAIN, "serve", "--model", str(tiny_model_dir),
                              "--port", "0", "--metrics-port", "-1", "--max-message-bytes", "65536"],
                             cwd=scratch / "work", env=_env(scratch), stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
+    seen: list[str] = []
+    ready = threading.Event()
+    assert proc.stderr is not None and proc.stdout is not None
+    reader = threading.Thread(target=_read_lines, args=(proc.stderr, seen, ready), daemon=True)
+    reader.start()
     try:
-        assert proc.stderr is not None
-        seen: list[str] = []
-        for line in proc.stderr:  # DEBUG lines first; the ready line names the target
-            seen.append(line)
-            match = re.search(r"kguard: serving (\S+?),? ", line + " ")
-            if match:
-                break
-        assert match, "".join(seen)
+        assert ready.wait(90), "".join(seen)
+        ready_line = next(x for x in seen if "kguard: serving" in x).strip()
+        match = re.search(r"kguard: serving (\S+?),? ", ready_line + " ")
+        assert match
         errors = []
-        with GuardClient(match.group(1), retry=RetryPolicy(max_retries=0)) as client:
+        with GuardClient(match.group(1), retry=RetryPolicy(max_retries=0), timeout_s=30) as client:
             answers = [client.check(TEXT, context=TEXT), *client.check_batch([TEXT, TEXT]),
                        *client.check_stream([TEXT[:20], TEXT[20:]], context=TEXT)]
             for bad in (lambda: client.check(TEXT, role=TEXT), lambda: client.check(" ", context=TEXT),
@@ -157,13 +168,14 @@ def test_serve(scratch: Path, tiny_model_dir: Path) -> None:
                     bad()
                 errors.append(("serve error", str(info.value)))
         proc.send_signal(signal.SIGTERM)
-        out, err = proc.communicate(timeout=60)
+        assert proc.wait(timeout=60) == 0
+        out = proc.stdout.read()
+        reader.join(timeout=30)
     finally:
         if proc.poll() is None:
             proc.kill()
-            proc.communicate()
-    assert proc.returncode == 0, err
-    stderr = "".join(seen) + err
+            proc.wait()
+    stderr = "".join(seen)
     assert "DEBUG" in stderr and any(WORD in str(a) for a in answers)
     assert_clean([("answers", str(answers))], words=False)
     assert_clean([*errors, ("serve stdout", out), ("serve stderr", stderr), *files_under(scratch)])

@@ -48,64 +48,57 @@ async def _stream(stub: pb_grpc.GuardStub, requests: list[pb.StreamRequest]) -> 
     return [r async for r in stub.CheckStream(gen(), metadata=META, timeout=20)]
 
 
+def _check(**fields: Any) -> Call:
+    return lambda s: s.Check(pb.CheckRequest(**fields), metadata=META, timeout=20)
+
+
+def _batch(**fields: Any) -> Call:
+    return lambda s: s.CheckBatch(pb.CheckBatchRequest(**fields), metadata=META, timeout=20)
+
+
+def _chunks(*requests: pb.StreamRequest) -> Call:
+    return lambda s: _stream(s, list(requests))
+
+
 def _calls() -> dict[str, Call]:
     """Every RPC with the markers, and every bad request the service must refuse without echoing."""
-    chunks = [TEXT[i:i + 7] for i in range(0, len(TEXT), 7)]
+    chunks = [pb.StreamRequest(chunk=TEXT[i:i + 7]) for i in range(0, len(TEXT), 7)]
     long_text = (TEXT + " ") * 40
+    user, system = pb.Message(role="user", content=TEXT), pb.Message(role="system", content=TEXT)
+    fail = "ENGINEFAIL " + TEXT
     return {
-        "check": lambda s: s.Check(pb.CheckRequest(text=TEXT, context=TEXT), metadata=META, timeout=20),
-        "check-messages": lambda s: s.Check(pb.CheckRequest(messages=[
-            pb.Message(role="system", content=TEXT), pb.Message(role="user", content=TEXT),
-            pb.Message(role="assistant", content=TEXT)]), metadata=META, timeout=20),
-        "batch": lambda s: s.CheckBatch(pb.CheckBatchRequest(texts=[TEXT, " ", TEXT], role="assistant"),
-                                        metadata=META, timeout=20),
-        "stream": lambda s: _stream(s, [pb.StreamRequest(config=pb.StreamConfig(role="assistant",
-                                                                                context=TEXT))]
-                                    + [pb.StreamRequest(chunk=c) for c in chunks]),
+        "check": _check(text=TEXT, context=TEXT),
+        "check-messages": _check(messages=[system, user, pb.Message(role="assistant", content=TEXT)]),
+        "batch": _batch(texts=[TEXT, " ", TEXT], role="assistant"),
+        "stream": _chunks(pb.StreamRequest(config=pb.StreamConfig(role="assistant", context=TEXT)), *chunks),
         "categories": lambda s: s.ListCategories(pb.ListCategoriesRequest(), metadata=META, timeout=20),
         "model-info": lambda s: s.GetModelInfo(pb.GetModelInfoRequest(), metadata=META, timeout=20),
         # error paths
-        "bad-role": lambda s: s.Check(pb.CheckRequest(text=TEXT, role=TEXT), metadata=META, timeout=20),
-        "bad-category-on": lambda s: s.Check(pb.CheckRequest(text=TEXT, overrides=_ov(categories_on=[TEXT])),
-                                             metadata=META, timeout=20),
-        "bad-category-off": lambda s: s.Check(pb.CheckRequest(text=TEXT, overrides=_ov(categories_off=[WORD])),
-                                              metadata=META, timeout=20),
-        "bad-action": lambda s: s.Check(pb.CheckRequest(text=TEXT, overrides=_ov(actions={"P1": TEXT})),
-                                        metadata=META, timeout=20),
-        "bad-threshold-key": lambda s: s.Check(pb.CheckRequest(text=TEXT, overrides=_ov(thresholds={TEXT: 0.5})),
-                                               metadata=META, timeout=20),
-        "bad-threshold": lambda s: s.Check(pb.CheckRequest(text=TEXT, overrides=_ov(thresholds={"P1": 7.0})),
-                                           metadata=META, timeout=20),
-        "empty": lambda s: s.Check(pb.CheckRequest(text="  ", context=TEXT), metadata=META, timeout=20),
-        "too-long": lambda s: s.Check(pb.CheckRequest(text=long_text), metadata=META, timeout=20),
-        "context-too-long": lambda s: s.Check(pb.CheckRequest(text=TEXT, context=long_text), metadata=META,
-                                              timeout=20),
-        "too-big-message": lambda s: s.Check(pb.CheckRequest(text=(TEXT + " ") * 400), metadata=META,
-                                             timeout=20),
-        "batch-too-many": lambda s: s.CheckBatch(pb.CheckBatchRequest(texts=[TEXT] * 9), metadata=META,
-                                                 timeout=20),
-        "batch-bad-role": lambda s: s.CheckBatch(pb.CheckBatchRequest(texts=[TEXT], role=TEXT), metadata=META,
-                                                 timeout=20),
-        "messages-bad-role": lambda s: s.Check(pb.CheckRequest(messages=[pb.Message(role=TEXT, content=TEXT)]),
-                                               metadata=META, timeout=20),
-        "messages-last-system": lambda s: s.Check(pb.CheckRequest(messages=[
-            pb.Message(role="system", content=TEXT)]), metadata=META, timeout=20),
-        "messages-too-many": lambda s: s.Check(pb.CheckRequest(messages=[
-            pb.Message(role="user", content=TEXT)] * 9), metadata=META, timeout=20),
-        "both-text-and-messages": lambda s: s.Check(pb.CheckRequest(text=" ", messages=[
-            pb.Message(role="user", content=TEXT)], role=TEXT), metadata=META, timeout=20),
-        "stream-config-twice": lambda s: _stream(s, [pb.StreamRequest(chunk=TEXT), pb.StreamRequest(
-            config=pb.StreamConfig(role="user", context=TEXT))]),
-        "stream-bad-role": lambda s: _stream(s, [pb.StreamRequest(config=pb.StreamConfig(role=TEXT),
-                                                                  chunk=TEXT)]),
-        "stream-too-long": lambda s: _stream(s, [pb.StreamRequest(chunk=TEXT)] * 40),
-        "stream-bad-overrides": lambda s: _stream(s, [pb.StreamRequest(config=pb.StreamConfig(
-            overrides=_ov(actions={TEXT: "mask"})), chunk=TEXT)]),
-        "engine-failure": lambda s: s.Check(pb.CheckRequest(text="ENGINEFAIL " + TEXT, context=TEXT),
-                                            metadata=META, timeout=20),
-        "engine-failure-batch": lambda s: s.CheckBatch(pb.CheckBatchRequest(texts=["ENGINEFAIL " + TEXT, TEXT]),
-                                                       metadata=META, timeout=20),
-        "engine-failure-stream": lambda s: _stream(s, [pb.StreamRequest(chunk="ENGINEFAIL " + TEXT)]),
+        "bad-role": _check(text=TEXT, role=TEXT),
+        "bad-category-on": _check(text=TEXT, overrides=_ov(categories_on=[TEXT])),
+        "bad-category-off": _check(text=TEXT, overrides=_ov(categories_off=[WORD])),
+        "bad-action": _check(text=TEXT, overrides=_ov(actions={"P1": TEXT})),
+        "bad-threshold-key": _check(text=TEXT, overrides=_ov(thresholds={TEXT: 0.5})),
+        "bad-threshold": _check(text=TEXT, overrides=_ov(thresholds={"P1": 7.0})),
+        "empty": _check(text="  ", context=TEXT),
+        "too-long": _check(text=long_text),
+        "context-too-long": _check(text=TEXT, context=long_text),
+        "too-big-message": _check(text=(TEXT + " ") * 400),
+        "batch-too-many": _batch(texts=[TEXT] * 9),
+        "batch-bad-role": _batch(texts=[TEXT], role=TEXT),
+        "messages-bad-role": _check(messages=[pb.Message(role=TEXT, content=TEXT)]),
+        "messages-last-system": _check(messages=[system]),
+        "messages-too-many": _check(messages=[user] * 9),
+        "both-text-and-messages": _check(text=" ", messages=[user], role=TEXT),
+        "stream-config-twice": _chunks(pb.StreamRequest(chunk=TEXT),
+                                       pb.StreamRequest(config=pb.StreamConfig(role="user", context=TEXT))),
+        "stream-bad-role": _chunks(pb.StreamRequest(config=pb.StreamConfig(role=TEXT), chunk=TEXT)),
+        "stream-too-long": _chunks(*[pb.StreamRequest(chunk=TEXT)] * 40),
+        "stream-bad-overrides": _chunks(pb.StreamRequest(config=pb.StreamConfig(
+            overrides=_ov(actions={TEXT: "mask"})), chunk=TEXT)),
+        "engine-failure": _check(text=fail, context=TEXT),
+        "engine-failure-batch": _batch(texts=[fail, TEXT]),
+        "engine-failure-stream": _chunks(pb.StreamRequest(chunk=fail)),
     }
 
 

@@ -54,10 +54,18 @@ def test_cards_pass_luhn() -> None:
         assert luhn.is_valid("".join(c for c in V.card(rng) if c.isdigit()))
 
 
-@pytest.mark.parametrize(("word", "particle", "expected"), [
-    ("김민수", "은", "는"), ("김민준", "은", "은"), ("우울증", "으로", "으로"), ("서울", "으로", "로"),
-    ("010-1234-5678", "으로", "로"), ("900101-1234567", "이에요", "이에요"), ("교회", "를", "를"),
-])
+@pytest.mark.parametrize(
+    ("word", "particle", "expected"),
+    [
+        ("김민수", "은", "는"),
+        ("김민준", "은", "은"),
+        ("우울증", "으로", "으로"),
+        ("서울", "으로", "로"),
+        ("010-1234-5678", "으로", "로"),
+        ("900101-1234567", "이에요", "이에요"),
+        ("교회", "를", "를"),
+    ],
+)
 def test_josa_fits_the_last_sound(word: str, particle: str, expected: str) -> None:
     assert josa(word, particle) == expected
 
@@ -81,7 +89,9 @@ def test_every_split_has_every_category_and_negatives(data_dir: Path) -> None:
 
 
 def test_families_do_not_cross_splits(data_dir: Path) -> None:
-    families = {s: {r["family"] for r in rows(data_dir / f"{s}.jsonl") if r["kind"] != "benign"} for s in SIZES}
+    families = {
+        s: {r["family"] for r in rows(data_dir / f"{s}.jsonl") if r["kind"] != "benign"} for s in SIZES
+    }
     assert not families["train"] & families["test"]
     assert not families["train"] & families["dev"]
 
@@ -96,5 +106,11 @@ def test_obfuscations_keep_the_value_recognisable() -> None:
     assert V.hangul_digits("010", rng) == "공일공"
     assert V.fullwidth("12", rng) == "１２"
     assert V.spaced("010-12", rng) == "0 1 0 1 2"
-    assert V.zero_width("1234", rng).replace("\u200b", "").replace("\u200c", "").replace("\u200d", "") \
-        .replace("\ufeff", "") == "1234"
+    assert (
+        V.zero_width("1234", rng)
+        .replace("\u200b", "")
+        .replace("\u200c", "")
+        .replace("\u200d", "")
+        .replace("\ufeff", "")
+        == "1234"
+    )

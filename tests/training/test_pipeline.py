@@ -34,8 +34,9 @@ def build_tokenizer(texts: list[str], path: Path) -> Path:
     tok.normalizer = normalizers.NFKC()
     tok.pre_tokenizer = pre_tokenizers.Metaspace()
     tok.decoder = decoders.Metaspace()
-    trainer = trainers.UnigramTrainer(vocab_size=2000, special_tokens=["<s>", "<pad>", "</s>", "<unk>"],
-                                      unk_token="<unk>")
+    trainer = trainers.UnigramTrainer(
+        vocab_size=2000, special_tokens=["<s>", "<pad>", "</s>", "<unk>"], unk_token="<unk>"
+    )
     tok.train_from_iterator(texts, trainer)
     tok.save(str(path))
     return path
@@ -46,12 +47,27 @@ def pipeline(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     root = tmp_path_factory.mktemp("pipeline")
     data = root / "data"
     generate(data, {"train": 300, "dev": 80, "test": 40}, seed=3, use_benign=False)
-    texts = [json.loads(line)["text"] for line in (data / "train.jsonl").read_text(encoding="utf-8").splitlines()]
+    texts = [
+        json.loads(line)["text"] for line in (data / "train.jsonl").read_text(encoding="utf-8").splitlines()
+    ]
     tokenizer = build_tokenizer(texts + ["user", "assistant:"], root / "tokenizer.json")
     vocab = Tokenizer.from_file(str(tokenizer)).get_vocab_size()
-    cfg = TrainConfig(base=f"tiny:{vocab}", tokenizer=str(tokenizer), data=str(data), out=str(root / "ckpt"),
-                      layers=2, steps=12, batch=8, warmup=2, log_every=4, max_length=64, stride=8,
-                      context_tokens=16, freeze_embeddings=False, threads=1)
+    cfg = TrainConfig(
+        base=f"tiny:{vocab}",
+        tokenizer=str(tokenizer),
+        data=str(data),
+        out=str(root / "ckpt"),
+        layers=2,
+        steps=12,
+        batch=8,
+        warmup=2,
+        log_every=4,
+        max_length=64,
+        stride=8,
+        context_tokens=16,
+        freeze_embeddings=False,
+        threads=1,
+    )
     train(cfg)
     model_dir = root / "model"
     result = export(root / "ckpt", model_dir, root / "onnx", dev_rows=80, max_atol=0.5, mean_atol=0.1)
@@ -75,15 +91,21 @@ def test_onnx_graph_signature(pipeline: dict[str, Path]) -> None:
     graph = onnx.load(str(pipeline["model"] / "model.onnx")).graph
     assert [i.name for i in graph.input] == ["input_ids", "attention_mask"]
     assert [o.name for o in graph.output] == ["category_logits", "tag_logits"]
-    assert any(n.op_type in ("DynamicQuantizeLinear", "MatMulInteger", "DynamicQuantizeMatMul")
-               for n in graph.node), "no int8 op in the exported graph"
+    assert any(
+        n.op_type in ("DynamicQuantizeLinear", "MatMulInteger", "DynamicQuantizeMatMul") for n in graph.node
+    ), "no int8 op in the exported graph"
 
 
 def test_runtime_engine_loads_and_predicts(pipeline: dict[str, Path]) -> None:
     engine = OnnxEngine(EngineConfig(model_dir=pipeline["model"]))
-    long_text = "제 번호는 010-1234-5678 입니다. " * 20   # several windows
-    outputs = engine.predict([EngineInput("안녕하세요"), EngineInput(long_text),
-                              EngineInput("네 알겠습니다", Role.ASSISTANT, "연락처 알려줘")])
+    long_text = "제 번호는 010-1234-5678 입니다. " * 20  # several windows
+    outputs = engine.predict(
+        [
+            EngineInput("안녕하세요"),
+            EngineInput(long_text),
+            EngineInput("네 알겠습니다", Role.ASSISTANT, "연락처 알려줘"),
+        ]
+    )
     assert len(outputs) == 3
     for out in outputs:
         assert set(out.scores) == set(CATEGORY_CODES)
@@ -106,10 +128,16 @@ def test_window_tags_follow_character_spans() -> None:
 def test_encode_row_uses_the_runtime_windows(pipeline: dict[str, Path]) -> None:
     from guard.engine.tokenize import TextEncoder
 
-    encoder = TextEncoder.from_file(pipeline["root"] / "tokenizer.json", max_length=64, stride=8,
-                                    context_tokens=16)
-    row = {"text": "제 번호 010-1234-5678", "role": "assistant", "context": "번호 뭐야", "labels": ["P3"],
-           "spans": [[5, 18, "PHONE"]]}
+    encoder = TextEncoder.from_file(
+        pipeline["root"] / "tokenizer.json", max_length=64, stride=8, context_tokens=16
+    )
+    row = {
+        "text": "제 번호 010-1234-5678",
+        "role": "assistant",
+        "context": "번호 뭐야",
+        "labels": ["P3"],
+        "spans": [[5, 18, "PHONE"]],
+    }
     (example,) = encode_row(encoder, row)
     window = encoder.windows(EngineInput(row["text"], Role.ASSISTANT, row["context"]))[0]
     assert example.input_ids == window.input_ids
@@ -133,8 +161,12 @@ def test_evaluation_report_is_written(pipeline: dict[str, Path]) -> None:
     from training.card import model_card
     from training.evaluate import evaluate, report
 
-    res = evaluate(pipeline["model"], pipeline["data"], latency_repeats=3,
-                   parity_path=pipeline["root"] / "onnx" / "parity.json")
+    res = evaluate(
+        pipeline["model"],
+        pipeline["data"],
+        latency_repeats=3,
+        parity_path=pipeline["root"] / "onnx" / "parity.json",
+    )
     text = report(res)
     assert "macro F1" in text and "| P1 |" in text and "Parity fp32 vs int8" in text
     assert 0.0 <= res["macro_f1"] <= 1.0  # type: ignore[operator]

@@ -73,12 +73,12 @@ def test_label_values_come_from_closed_sets(metrics: GuardMetrics) -> None:
 def test_model_info_and_gauges(metrics: GuardMetrics) -> None:
     metrics.set_model_info(FakeEngine().info)
     metrics.set_queue_capacity(2048)
-    metrics.observe_fail_open()
+    metrics.observe_fail_open("prompt", "service")
     reg = metrics.registry
     assert reg.get_sample_value("guard_model_info", {"name": "fake", "version": "0", "sha256": "0" * 64,
                                                      "quant": "none", "provider": "fake"}) == 1
     assert reg.get_sample_value("guard_queue_capacity") == 2048
-    assert reg.get_sample_value("guard_fail_open_total") == 1
+    assert reg.get_sample_value("guard_fail_open_total", {"stage": "prompt", "reason": "service"}) == 1
 
 
 def test_fresh_registries_are_independent() -> None:

@@ -5,7 +5,17 @@ from __future__ import annotations
 import pytest
 
 from guard.errors import InputError
-from guard.taxonomy import CATEGORIES, CATEGORY_CODES, SPAN_CATEGORY, TAGS, Category, Role, SpanType, parse_category, parse_role
+from guard.taxonomy import (
+    CATEGORIES,
+    CATEGORY_CODES,
+    SPAN_CATEGORY,
+    TAGS,
+    Category,
+    Role,
+    SpanType,
+    parse_category,
+    parse_role,
+)
 
 
 def test_fourteen_categories_in_order() -> None:

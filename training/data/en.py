@@ -1,6 +1,8 @@
 """English templates (about a fifth of the data): Korean identifiers and people in English text, the way
 bilingual users and LLM answers write them. Same notation and roles as the Korean templates."""
 
+# ruff: noqa: E501  (template text stays on one line so it reads like the message it produces)
+
 from __future__ import annotations
 
 DISCLOSE: dict[str, list[str]] = {
@@ -75,3 +77,31 @@ SAFE: dict[str, list[str]] = {
 }
 
 ANSWER_LEADS: list[str] = ["Sure. ", "Here is what I found: ", "According to the records, ", "", "Okay. "]
+
+_MORE_DISCLOSE: dict[str, list[str]] = {
+    "P1": ["RRN {rrn}, name {ename}.", "Here you go: {rrn}"], "P2": ["Send it to {account}.", "Card: {card}"],
+    "P3": ["{ename} ({phone})", "My new address: {addr}"], "P4": ["pw: {pw}", "token={apikey}"],
+    "P5": ["{ename} lives in {city} and works at {company}.", "{ename}, DOB {ebday}."],
+    "S1": ["I'm pregnant, but please keep it quiet.", "{ename} has been in rehab for alcohol addiction."],
+    "S2": ["My coworker {ename} is a lesbian.", "I'm trans and not out at work."],
+    "S3": ["I'm a lifelong {stance_en}.", "{ename} campaigns for {party} every weekend."],
+    "S4": ["{ename} is a union steward.", "I just signed up as a party member."],
+    "S5": ["{ename} is a devout Buddhist.", "I'm an atheist but my parents are Christian."],
+    "S6": ["{ename} carries the cystic fibrosis gene.", "My DNA results show APOE4."],
+    "S7": ["{ename} was convicted of fraud in 2018.", "I spent a year in jail for assault."],
+    "S8": ["{ename}'s fingerprints are enrolled in our attendance system.", "My iris scan is on file."],
+    "S9": ["{ename} is {ethnic_en}.", "I'm {ethnic_en} and moved to Seoul last year."],
+}
+for _code, _extra in _MORE_DISCLOSE.items():
+    DISCLOSE[_code] = DISCLOSE[_code] + _extra
+
+_MORE_SAFE: dict[str, list[str]] = {
+    "general": ["How are criminal background checks done in Korea?", "What does carrier status mean in genetics?",
+                "Which countries allow same-sex marriage?", "How do unions negotiate wages?",
+                "What is the history of Buddhism in Korea?", "How common is depression among students?",
+                "Explain how fingerprint sensors work.", "What are the symptoms of pregnancy?",
+                "How do I apply for an alien registration card?", "What's a good password policy?"],
+    "chat": ["{ename} will join the call at 4.", "Great job on the release, {ename}!", "See you tomorrow."],
+}
+for _kind, _extra in _MORE_SAFE.items():
+    SAFE[_kind] = SAFE[_kind] + _extra

@@ -1,6 +1,8 @@
 """Forms and records (HR, medical, sign-up, counselling): several fields, several categories at once;
 and their safe twins (blank or placeholder forms). The layout style is the template family."""
 
+# ruff: noqa: E501  (template text stays on one line so it reads like the message it produces)
+
 from __future__ import annotations
 
 import random

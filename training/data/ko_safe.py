@@ -5,6 +5,8 @@ and ordinary messages that mention a person without disclosing anything protecte
 Same notation as training.data.ko_unsafe. Keys name the kind of negative (for the report).
 """
 
+# ruff: noqa: E501  (template text stays on one line so it reads like the message it produces)
+
 from __future__ import annotations
 
 SAFE: dict[str, list[str]] = {
@@ -126,3 +128,26 @@ SAFE: dict[str, list[str]] = {
         "얼굴 인식 데이터는 생체정보로 분류되어 별도 동의가 필요합니다.",
     ],
 }
+
+# More families (see ko_unsafe._MORE_DISCLOSE): the same concepts in general terms.
+_MORE_SAFE: dict[str, list[str]] = {
+    "general": [
+        "임신하면 회사에 언제 알려야 하나요?", "{diag} 환자를 돕는 방법이 있을까요?", "유산 후 회복 기간은 보통 얼마나 걸려요?",
+        "동성결혼 합법화한 나라 어디 있어?", "트랜스젠더 관련 법 제도 설명해 줘", "선거 때 투표소 위치 찾는 법",
+        "{party} 창당 연도가 언제야?", "노조 조합비는 보통 얼마예요?", "{religion} 명절에는 뭘 해요?",
+        "유전자 검사 보인자라는 게 무슨 뜻이야?", "음주운전 처벌 기준 알려줘", "전과자 취업 지원 제도 있나요?",
+        "지문 인식 도어락 추천해 줘", "다문화 학생 한국어 교육 자료 있어?", "조선족과 고려인의 차이가 뭐야?",
+        "외국인등록증 재발급 절차가 궁금해요", "카드 분실했을 때 해야 할 일", "피싱 문자 구별하는 법",
+        "개인정보 유출 시 신고는 어디에 하나요?", "비밀번호 관리 앱 추천", "How do I report a lost passport?",
+        "정신건강 상담 센터 전화번호 알려줘", "{diag}{diag|은} 유전되나요?", "{crime} 초범은 보통 어떤 처벌을 받아?",
+    ],
+    "answer": [
+        "임신 중에는 근로기준법상 야간근로가 제한됩니다.", "전과 기록은 범죄경력회보서로 본인만 확인할 수 있습니다.",
+        "{religion}{religion|은} 여러 종파로 나뉘어 있습니다.", "노동조합 가입 여부는 민감정보라 회사가 수집할 수 없습니다.",
+        "주민등록번호 뒷자리는 2020년 10월부터 지역번호 대신 임의번호가 부여됩니다.",
+    ],
+    "chat": ["{name} 님 오늘 반차래요", "{name} 씨 결혼 축하해요!", "{name} 팀장님 휴가 다녀오셨어요?",
+             "다음 주 {date} 워크숍 일정 공유드립니다", "{name} 님이 보내신 메일 확인했습니다"],
+}
+for _kind, _extra in _MORE_SAFE.items():
+    SAFE[_kind] = SAFE[_kind] + _extra

@@ -8,6 +8,8 @@ Slots that carry identifiers or names become labelled spans; the others are plai
 Each string is one template family; the train/dev/test split is by family.
 """
 
+# ruff: noqa: E501  (template text stays on one line so it reads like the message it produces)
+
 from __future__ import annotations
 
 DISCLOSE: dict[str, list[str]] = {
@@ -291,3 +293,40 @@ ANSWER_LEADS: list[str] = [
     "네, 찾아봤습니다. ", "확인 결과 ", "요청하신 정보입니다.\n", "알겠습니다. ", "조회해 보니 ",
     "물론이죠! ", "다음과 같습니다: ", "", "찾은 내용을 정리하면, ", "검색 결과에 따르면 ",
 ]
+
+# More families (added after the first evaluation showed single concepts, e.g. pregnancy or a bare
+# RRN after an unusual lead-in, living in one family only). Appended so earlier families keep their split.
+_MORE_DISCLOSE: dict[str, list[str]] = {
+    "P1": ["{rrn} 이거 제 번호인데 맞게 들어갔나요?", "번호 불러드릴게요 {rrn}", "본인확인용: {rrn}",
+           "아까 말한 그 번호 {rrn}", "{name} {rrn}", "서류에 {frn} 적었어요", "면허 {dl} 갱신 대상인가요",
+           "여권 {passport} 만료일 좀 봐주세요", "제꺼 {rrn} 엄마꺼 {rrn2}"],
+    "P2": ["{account} 여기로 보내", "{card} 이 카드 한도 얼마야?", "입금은 {bank} {account}, 감사합니다",
+           "결제 카드: {card} / {expiry}", "{name} 님 통장 {account}", "계좌 불러줄게 {account}"],
+    "P3": ["{phone} 여기로 문자 줘", "{addr} 여기가 우리 집이야", "{email} 이걸로 초대해 주세요",
+           "{name} ({phone})", "받는 분: {name} / {addr} / {phone}", "연락은 {phone}, 메일은 {email}"],
+    "P4": ["비번 {pw}", "로그인 정보 {email} / {pw}", "토큰 {apikey} 써", "PIN {pin}", "{pw} 이게 관리자 비번이에요",
+           "wifi: {pw}"],
+    "P5": ["{name}, {bday}, {company}", "{name} 요즘 {place} 근처 원룸 산대 {company} 다니고",
+           "{name}네 애 {school} 다니고 학원은 {place} 쪽이야", "{name} 씨 {bday}생이고 남편은 {company} 다녀요"],
+    "S1": ["{who|이} {diag} 때문에 휴직했어", "저 임신했어요. 아직 회사엔 비밀이에요", "{who|은} {med} 없으면 잠을 못 자",
+           "{name} 씨 유산했대", "저 {diag} 재발해서 입원해요", "{who|은} 지체장애가 있어서 휠체어 타",
+           "병원에서 {diag}{diag|이}래요. 저요", "{name} 대리 산부인과 다니는 거 봤어"],
+    "S2": ["{who|은} 동성 애인이 있어", "저 여자 좋아해요. 저도 여자예요", "{name} 씨 트랜스젠더래",
+           "{who|이} 요즘 성관계 문제로 상담받아", "{name} 과장 불륜 중이래", "저 게이인 거 아무도 몰라요"],
+    "S3": ["{who|은} 이번 선거에서 {party} 찍었어", "저 {stance}예요. 솔직히", "{name} 씨 {party} 지지한다고 떠들더라",
+           "{who|은} {issue} 찬성 시위에 나갔어", "{name} 부장 정치 성향 완전 {stance}"],
+    "S4": ["{who|은} {party} 당원이야", "저 {union} 조합원입니다", "{name} 씨 {union} 가입 원서 냈어요",
+           "{who|이} {union} 탈퇴했어", "{name} {party} 당원증 있대"],
+    "S5": ["{who|은} {religion} 신자야", "저 {religion} 믿어요", "{name} 씨 주말마다 {religion} 모임 가요",
+           "{who|은} 종교가 {religion}{religion|이}라서 술 안 마셔", "{name} 대리 무교래"],
+    "S6": ["{who|은} {gene} 유전자 보인자래", "저 유전자 검사에서 {gene} 나왔어요", "{name} 씨 집안에 {gene} 유전이 있대",
+           "{who} DNA 분석 결과 {gene} 위험 높음"],
+    "S7": ["{who|은} {crime}{crime|으로} 처벌받은 적 있어", "저 전과 있어요. {crime}요", "{name} 씨 {sentence} 살고 나왔대",
+           "{who|이} {crime} 혐의로 재판 중이야", "{name} 과장 {crime} 기소됐대"],
+    "S8": ["{name} 얼굴 사진 보내드려요 안면인식 등록용", "제 지문 등록 데이터 백업해 둘게요", "{name} 님 홍채 스캔 결과 첨부합니다",
+           "{who} 음성 샘플로 화자 인증 등록했어"],
+    "S9": ["{who|은} {ethnic}이야", "저 사실 {ethnic}이에요", "{name} 씨 부모님이 {ethnic}이래요",
+           "{name} 대리 {ethnic}이라 한국어 발음이 좀 달라", "{who|은} {ethnic} 2세야"],
+}
+for _code, _extra in _MORE_DISCLOSE.items():
+    DISCLOSE[_code] = DISCLOSE[_code] + _extra

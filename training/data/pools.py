@@ -1,5 +1,7 @@
 """Word pools for the non-identifier slots of the templates (diagnoses, parties, religions, ...)."""
 
+# ruff: noqa: E501  (template text stays on one line so it reads like the message it produces)
+
 from __future__ import annotations
 
 POOLS: dict[str, tuple[str, ...]] = {

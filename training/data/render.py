@@ -20,12 +20,35 @@ SLOT = re.compile(r"\{([a-z_0-9]+)(?:\|([^}]+))?\}")
 
 # particle written in the template -> (after a final consonant, after a vowel)
 _JOSA = {}
-for _pair in (("은", "는"), ("이", "가"), ("을", "를"), ("과", "와"), ("으로", "로"), ("이에요", "예요"),
-              ("아", "야"), ("이랑", "랑"), ("이고", "고"), ("이라고", "라고"), ("이나", "나"), ("이라서", "라서")):
+for _pair in (
+    ("은", "는"),
+    ("이", "가"),
+    ("을", "를"),
+    ("과", "와"),
+    ("으로", "로"),
+    ("이에요", "예요"),
+    ("아", "야"),
+    ("이랑", "랑"),
+    ("이고", "고"),
+    ("이라고", "라고"),
+    ("이나", "나"),
+    ("이라서", "라서"),
+):
     _JOSA[_pair[0]] = _JOSA[_pair[1]] = _pair
 
 # how digits and Latin letters are read aloud: does the reading end in a consonant (and is it ㄹ)?
-_DIGIT_FINAL = {"0": "ㅇ", "1": "ㄹ", "2": "", "3": "ㅁ", "4": "", "5": "", "6": "ㄱ", "7": "ㄹ", "8": "ㄹ", "9": ""}
+_DIGIT_FINAL = {
+    "0": "ㅇ",
+    "1": "ㄹ",
+    "2": "",
+    "3": "ㅁ",
+    "4": "",
+    "5": "",
+    "6": "ㄱ",
+    "7": "ㄹ",
+    "8": "ㄹ",
+    "9": "",
+}
 
 
 def final_consonant(word: str) -> str:
@@ -55,8 +78,21 @@ def josa(word: str, particle: str) -> str:
 
 Segment = tuple[str, "SpanType | None"]
 
-_SPEAKER_KO = ("저", "나", "제가 아는 사람", "저희 엄마", "우리 아빠", "제 남편", "제 아내", "내 동생", "제 딸",
-               "우리 아들", "제 여자친구", "내 남자친구", "우리 할머니")
+_SPEAKER_KO = (
+    "저",
+    "나",
+    "제가 아는 사람",
+    "저희 엄마",
+    "우리 아빠",
+    "제 남편",
+    "제 아내",
+    "내 동생",
+    "제 딸",
+    "우리 아들",
+    "제 여자친구",
+    "내 남자친구",
+    "우리 할머니",
+)
 _HONORIFIC = (" 씨", " 님", " 대리", " 과장", " 팀장", " 선생님", "", " 주임", " 교수")
 
 
@@ -77,32 +113,50 @@ class Filler:
         if self.rng.random() < 0.45:
             return [(self.rng.choice(_SPEAKER_KO), None)]
         if self.rng.random() < 0.2:
-            rel = self.rng.choice(("옆집 아저씨", "우리 팀장님", "같은 반 친구", "전 남친", "시어머니", "동창"))
+            rel = self.rng.choice(
+                ("옆집 아저씨", "우리 팀장님", "같은 반 친구", "전 남친", "시어머니", "동창")
+            )
             return [(rel + " ", None), (self.person(), SpanType.PERSON)]
         return [(self.person(), SpanType.PERSON), (self.rng.choice(_HONORIFIC), None)]
 
     def value(self, slot: str) -> list[Segment]:
         rng, fake = self.rng, self.fake
         simple: dict[str, tuple[object, SpanType | None]] = {
-            "name": (self.person, SpanType.PERSON), "name2": (self.person, SpanType.PERSON),
-            "ename": (lambda: self.fake_en.name() if rng.random() < 0.5 else _roman_name(rng), SpanType.PERSON),
-            "rrn": (lambda: V.rrn(rng), SpanType.RRN), "frn": (lambda: V.frn(rng), SpanType.FRN),
+            "name": (self.person, SpanType.PERSON),
+            "name2": (self.person, SpanType.PERSON),
+            "ename": (
+                lambda: self.fake_en.name() if rng.random() < 0.5 else _roman_name(rng),
+                SpanType.PERSON,
+            ),
+            "rrn": (lambda: V.rrn(rng), SpanType.RRN),
+            "rrn2": (lambda: V.rrn(rng), SpanType.RRN),
+            "frn": (lambda: V.frn(rng), SpanType.FRN),
             "passport": (lambda: V.passport(rng), SpanType.PASSPORT),
             "dl": (lambda: V.driver_license(rng), SpanType.DRIVER_LICENSE),
-            "account": (lambda: V.account(rng), SpanType.ACCOUNT), "card": (lambda: V.card(rng), SpanType.CARD),
-            "phone": (lambda: V.mobile(rng), SpanType.PHONE), "homephone": (lambda: V.home_phone(rng), SpanType.PHONE),
+            "account": (lambda: V.account(rng), SpanType.ACCOUNT),
+            "card": (lambda: V.card(rng), SpanType.CARD),
+            "phone": (lambda: V.mobile(rng), SpanType.PHONE),
+            "homephone": (lambda: V.home_phone(rng), SpanType.PHONE),
             "email": (lambda: V.email(rng, fake), SpanType.EMAIL),
             "addr": (lambda: V.address(rng, fake), SpanType.ADDRESS),
-            "pw": (lambda: V.password(rng), SpanType.CREDENTIAL), "pin": (lambda: V.pin(rng), SpanType.CREDENTIAL),
+            "pw": (lambda: V.password(rng), SpanType.CREDENTIAL),
+            "pin": (lambda: V.pin(rng), SpanType.CREDENTIAL),
             "apikey": (lambda: V.api_key(rng), SpanType.CREDENTIAL),
             "bday": (lambda: V.birth_date(rng), SpanType.BIRTH_DATE),
             "ebday": (lambda: V.birth_date_en(rng), SpanType.BIRTH_DATE),
-            "bank": (lambda: V.bank(rng), None), "cvc": (lambda: V.cvc(rng), None),
-            "expiry": (lambda: V.expiry(rng), None), "order": (lambda: V.order_number(rng), None),
-            "product": (lambda: V.product_code(rng), None), "price": (lambda: V.price(rng), None),
+            "bank": (lambda: V.bank(rng), None),
+            "cvc": (lambda: V.cvc(rng), None),
+            "expiry": (lambda: V.expiry(rng), None),
+            "order": (lambda: V.order_number(rng), None),
+            "product": (lambda: V.product_code(rng), None),
+            "price": (lambda: V.price(rng), None),
             "bizline": (lambda: V.business_line(rng), None),
-            "date": (lambda: fake.date_between("-2y", "+1y").strftime(rng.choice(["%Y-%m-%d", "%m월 %d일",
-                                                                                  "%Y.%m.%d"])), None),
+            "date": (
+                lambda: fake.date_between("-2y", "+1y").strftime(
+                    rng.choice(["%Y-%m-%d", "%m월 %d일", "%Y.%m.%d"])
+                ),
+                None,
+            ),
             "name_roman": (lambda: _roman_name(rng).replace(" ", "_").lower(), None),
         }
         if slot == "who":
@@ -126,8 +180,11 @@ def _roman_name(rng: random.Random) -> str:
 
 @dataclass(frozen=True)
 class Rendered:
+    """A text with (start, end, span type) spans; `obfuscated` when an identifier was written obfuscated."""
+
     text: str
     spans: tuple[tuple[int, int, str], ...]
+    obfuscated: bool = False
 
 
 def render(template: str, filler: Filler, obfuscate: bool = False) -> Rendered:
@@ -138,7 +195,7 @@ def render(template: str, filler: Filler, obfuscate: bool = False) -> Rendered:
     length = 0
     pending_obf = obfuscate
     for m in SLOT.finditer(template):
-        literal = template[pos:m.start()]
+        literal = template[pos : m.start()]
         out.append(literal)
         length += len(literal)
         segments = filler.fill(m.group(1))
@@ -158,11 +215,18 @@ def render(template: str, filler: Filler, obfuscate: bool = False) -> Rendered:
             length += len(suffix)
         pos = m.end()
     out.append(template[pos:])
-    return Rendered("".join(out), tuple(spans))
+    return Rendered("".join(out), tuple(spans), obfuscate and not pending_obf)
 
 
-_OBFUSCABLE = {SpanType.RRN, SpanType.FRN, SpanType.DRIVER_LICENSE, SpanType.ACCOUNT, SpanType.CARD,
-               SpanType.PHONE, SpanType.PASSPORT}
+_OBFUSCABLE = {
+    SpanType.RRN,
+    SpanType.FRN,
+    SpanType.DRIVER_LICENSE,
+    SpanType.ACCOUNT,
+    SpanType.CARD,
+    SpanType.PHONE,
+    SpanType.PASSPORT,
+}
 
 
 def join(parts: list[Rendered], seps: list[str]) -> Rendered:

@@ -18,13 +18,13 @@ _ZW = ("\u200b", "\u200c", "\u200d", "\ufeff")
 
 def rrn_check(first12: str) -> str:
     """주민등록번호 check digit: (11 - weighted sum mod 11) mod 10."""
-    total = sum(int(d) * w for d, w in zip(first12, _RRN_WEIGHTS))
+    total = sum(int(d) * w for d, w in zip(first12, _RRN_WEIGHTS, strict=False))
     return str((11 - total % 11) % 10)
 
 
 def frn_check(first12: str) -> str:
     """외국인등록번호 check digit (pre-2020 rule): (13 - weighted sum mod 11) mod 10."""
-    total = sum(int(d) * w for d, w in zip(first12, _RRN_WEIGHTS))
+    total = sum(int(d) * w for d, w in zip(first12, _RRN_WEIGHTS, strict=False))
     return str((13 - total % 11) % 10)
 
 
@@ -38,7 +38,7 @@ def rrn(rng: random.Random) -> str:
     y, m, d = birth(rng)
     gender = rng.choice("12") if y < 2000 else rng.choice("34")
     head = f"{y % 100:02d}{m:02d}{d:02d}"
-    if rng.random() < 0.25:   # issued after 2020-10: random tail, no check digit
+    if rng.random() < 0.25:  # issued after 2020-10: random tail, no check digit
         tail = gender + "".join(rng.choice(string.digits) for _ in range(6))
     else:
         body = head + gender + f"{rng.randint(0, 99999):05d}"
@@ -64,14 +64,29 @@ def passport(rng: random.Random) -> str:
 
 def driver_license(rng: random.Random) -> str:
     """운전면허번호: region (11-28), year, serial, check (two digits)."""
-    parts = (f"{rng.randint(11, 28)}", f"{rng.randint(0, 99):02d}", f"{rng.randint(0, 999999):06d}",
-             f"{rng.randint(0, 99):02d}")
+    parts = (
+        f"{rng.randint(11, 28)}",
+        f"{rng.randint(0, 99):02d}",
+        f"{rng.randint(0, 999999):06d}",
+        f"{rng.randint(0, 99):02d}",
+    )
     return rng.choice(["-", "-", " "]).join(parts) if rng.random() < 0.85 else "".join(parts)
 
 
-_BANKS = (("국민은행", (6, 2, 6)), ("신한은행", (3, 3, 6)), ("우리은행", (4, 3, 6)), ("하나은행", (3, 6, 5)),
-          ("농협", (3, 4, 4, 2)), ("카카오뱅크", (4, 2, 7)), ("기업은행", (3, 6, 2, 3)), ("토스뱅크", (4, 4, 4)),
-          ("새마을금고", (4, 2, 7)), ("SC제일은행", (3, 2, 6)), ("케이뱅크", (3, 3, 6)), ("우체국", (6, 2, 6)))
+_BANKS = (
+    ("국민은행", (6, 2, 6)),
+    ("신한은행", (3, 3, 6)),
+    ("우리은행", (4, 3, 6)),
+    ("하나은행", (3, 6, 5)),
+    ("농협", (3, 4, 4, 2)),
+    ("카카오뱅크", (4, 2, 7)),
+    ("기업은행", (3, 6, 2, 3)),
+    ("토스뱅크", (4, 4, 4)),
+    ("새마을금고", (4, 2, 7)),
+    ("SC제일은행", (3, 2, 6)),
+    ("케이뱅크", (3, 3, 6)),
+    ("우체국", (6, 2, 6)),
+)
 
 
 def bank(rng: random.Random) -> str:
@@ -102,7 +117,7 @@ def card(rng: random.Random) -> str:
     sep = rng.choice(["-", "-", " ", ""])
     if length == 15:
         return sep.join((number[:4], number[4:10], number[10:]))
-    return sep.join(number[i:i + 4] for i in range(0, 16, 4))
+    return sep.join(number[i : i + 4] for i in range(0, 16, 4))
 
 
 def cvc(rng: random.Random) -> str:
@@ -135,24 +150,55 @@ def home_phone(rng: random.Random) -> str:
 
 def business_line(rng: random.Random) -> str:
     """A company's public number (safe): 1588-xxxx and friends."""
-    return f"{rng.choice(['1588', '1577', '1544', '1599', '1666', '1644', '1899'])}-{rng.randint(0, 9999):04d}"
+    return (
+        f"{rng.choice(['1588', '1577', '1544', '1599', '1666', '1644', '1899'])}-{rng.randint(0, 9999):04d}"
+    )
 
 
 _ROMAN = ("kim", "lee", "park", "choi", "jung", "kang", "cho", "yoon", "jang", "lim", "han", "shin", "seo")
-_GIVEN = ("minsu", "jiyoung", "seojun", "hayoon", "doyun", "jiwoo", "yejin", "hyunwoo", "sujin", "jihoon",
-          "eunji", "taeyang", "mina", "jaehyun", "soyeon", "dongmin")
+_GIVEN = (
+    "minsu",
+    "jiyoung",
+    "seojun",
+    "hayoon",
+    "doyun",
+    "jiwoo",
+    "yejin",
+    "hyunwoo",
+    "sujin",
+    "jihoon",
+    "eunji",
+    "taeyang",
+    "mina",
+    "jaehyun",
+    "soyeon",
+    "dongmin",
+)
 
 
 def email(rng: random.Random, fake: Faker) -> str:
     """A personal e-mail address on a common Korean or global free-mail domain."""
-    user = rng.choice([
-        lambda: f"{rng.choice(_GIVEN)}{rng.randint(1, 99)}",
-        lambda: f"{rng.choice(_ROMAN)}.{rng.choice(_GIVEN)}",
-        lambda: f"{rng.choice(_GIVEN)}_{rng.choice(_ROMAN)}{rng.randint(70, 99)}",
-        lambda: fake.user_name(),
-    ])()
-    domain = rng.choice(["naver.com", "gmail.com", "daum.net", "hanmail.net", "kakao.com", "nate.com",
-                         "hotmail.com", "icloud.com", "outlook.com"])
+    user = rng.choice(
+        [
+            lambda: f"{rng.choice(_GIVEN)}{rng.randint(1, 99)}",
+            lambda: f"{rng.choice(_ROMAN)}.{rng.choice(_GIVEN)}",
+            lambda: f"{rng.choice(_GIVEN)}_{rng.choice(_ROMAN)}{rng.randint(70, 99)}",
+            lambda: fake.user_name(),
+        ]
+    )()
+    domain = rng.choice(
+        [
+            "naver.com",
+            "gmail.com",
+            "daum.net",
+            "hanmail.net",
+            "kakao.com",
+            "nate.com",
+            "hotmail.com",
+            "icloud.com",
+            "outlook.com",
+        ]
+    )
     return f"{user}@{domain}"
 
 
@@ -161,20 +207,45 @@ def address(rng: random.Random, fake: Faker) -> str:
     base = fake.street_address() if rng.random() < 0.5 else fake.address().split(" (")[0]
     r = rng.random()
     if r < 0.45:
-        return f"{base} {rng.choice(['', '', '101동 ', '203동 ', f'{rng.randint(101, 120)}동 '])}" \
-               f"{rng.randint(1, 25)}{rng.randint(1, 8):02d}호".replace("  ", " ")
+        return (
+            f"{base} {rng.choice(['', '', '101동 ', '203동 ', f'{rng.randint(101, 120)}동 '])}"
+            f"{rng.randint(1, 25)}{rng.randint(1, 8):02d}호".replace("  ", " ")
+        )
     if r < 0.6:
         return f"{base}, {rng.randint(1, 5)}층"
     return base
 
 
 def password(rng: random.Random) -> str:
-    word = rng.choice(["love", "sky", "happy", "qwer", "dlwlrma", "tjdwn", "minsu", "sunny", "star",
-                       "tiger", "coffee", "admin", "pass", "gksrmf", "seoul", "hello"])
+    word = rng.choice(
+        [
+            "love",
+            "sky",
+            "happy",
+            "qwer",
+            "dlwlrma",
+            "tjdwn",
+            "minsu",
+            "sunny",
+            "star",
+            "tiger",
+            "coffee",
+            "admin",
+            "pass",
+            "gksrmf",
+            "seoul",
+            "hello",
+        ]
+    )
     tail = rng.choice(["1234", "!", "@", "#", f"{rng.randint(0, 9999)}", "0413!", "!!", "2024", "^^"])
     pw = word.capitalize() if rng.random() < 0.4 else word
-    return pw + tail if rng.random() < 0.8 else "".join(
-        rng.choice(string.ascii_letters + string.digits + "!@#$%") for _ in range(rng.randint(8, 14)))
+    return (
+        pw + tail
+        if rng.random() < 0.8
+        else "".join(
+            rng.choice(string.ascii_letters + string.digits + "!@#$%") for _ in range(rng.randint(8, 14))
+        )
+    )
 
 
 def pin(rng: random.Random) -> str:
@@ -188,55 +259,94 @@ def api_key(rng: random.Random) -> str:
     def rand(n: int, alphabet: str = alnum) -> str:
         return "".join(rng.choice(alphabet) for _ in range(n))
 
-    return rng.choice([
-        lambda: "sk-" + rand(40), lambda: "sk-proj-" + rand(48), lambda: "AKIA" + rand(16, string.ascii_uppercase
-                                                                                         + string.digits),
-        lambda: "ghp_" + rand(36), lambda: "xoxb-" + "-".join(rand(11, string.digits) for _ in range(2)) + "-"
-        + rand(24), lambda: "AIza" + rand(35), lambda: "eyJhbGciOiJIUzI1NiJ9." + rand(36) + "." + rand(27),
-    ])()
+    return rng.choice(
+        [
+            lambda: "sk-" + rand(40),
+            lambda: "sk-proj-" + rand(48),
+            lambda: "AKIA" + rand(16, string.ascii_uppercase + string.digits),
+            lambda: "ghp_" + rand(36),
+            lambda: "xoxb-" + "-".join(rand(11, string.digits) for _ in range(2)) + "-" + rand(24),
+            lambda: "AIza" + rand(35),
+            lambda: "eyJhbGciOiJIUzI1NiJ9." + rand(36) + "." + rand(27),
+        ]
+    )()
 
 
 def birth_date(rng: random.Random) -> str:
     y, m, d = birth(rng, 1950, 2012)
-    return rng.choice([f"{y}년 {m}월 {d}일", f"{y}.{m:02d}.{d:02d}", f"{y}-{m:02d}-{d:02d}",
-                       f"{y % 100:02d}{m:02d}{d:02d}", f"{y}년생 {m}월 {d}일", f"{y}/{m:02d}/{d:02d}"])
+    return rng.choice(
+        [
+            f"{y}년 {m}월 {d}일",
+            f"{y}.{m:02d}.{d:02d}",
+            f"{y}-{m:02d}-{d:02d}",
+            f"{y % 100:02d}{m:02d}{d:02d}",
+            f"{y}년생 {m}월 {d}일",
+            f"{y}/{m:02d}/{d:02d}",
+        ]
+    )
 
 
 def birth_date_en(rng: random.Random) -> str:
     y, m, d = birth(rng, 1950, 2012)
-    month = ("January", "February", "March", "April", "May", "June", "July", "August", "September",
-             "October", "November", "December")[m - 1]
+    month = (
+        "January",
+        "February",
+        "March",
+        "April",
+        "May",
+        "June",
+        "July",
+        "August",
+        "September",
+        "October",
+        "November",
+        "December",
+    )[m - 1]
     return rng.choice([f"{month} {d}, {y}", f"{y}-{m:02d}-{d:02d}", f"{m:02d}/{d:02d}/{y}"])
 
 
 def order_number(rng: random.Random) -> str:
     """Order, tracking and reservation numbers (safe: they identify a parcel, not a person)."""
-    return rng.choice([
-        lambda: f"{rng.randint(2023, 2026)}{rng.randint(1, 12):02d}{rng.randint(1, 28):02d}-{rng.randint(0, 9999999):07d}",
-        lambda: f"{rng.randint(10 ** 11, 10 ** 12 - 1)}",
-        lambda: f"ORD-{rng.randint(100000, 999999)}",
-        lambda: f"{rng.randint(5000, 6999)}-{rng.randint(1000, 9999)}-{rng.randint(1000, 9999)}",
-        lambda: f"KR{rng.randint(10 ** 8, 10 ** 9 - 1)}",
-    ])()
+    return rng.choice(
+        [
+            lambda: (
+                f"{rng.randint(2023, 2026)}{rng.randint(1, 12):02d}{rng.randint(1, 28):02d}"
+                f"-{rng.randint(0, 9999999):07d}"
+            ),
+            lambda: f"{rng.randint(10**11, 10**12 - 1)}",
+            lambda: f"ORD-{rng.randint(100000, 999999)}",
+            lambda: f"{rng.randint(5000, 6999)}-{rng.randint(1000, 9999)}-{rng.randint(1000, 9999)}",
+            lambda: f"KR{rng.randint(10**8, 10**9 - 1)}",
+        ]
+    )()
 
 
 def product_code(rng: random.Random) -> str:
     letters = string.ascii_uppercase
-    return rng.choice([
-        lambda: f"{rng.choice(letters)}{rng.choice(letters)}-{rng.randint(1000, 9999)}",
-        lambda: f"SKU{rng.randint(100000, 999999)}",
-        lambda: f"880{rng.randint(10 ** 9, 10 ** 10 - 1)}",   # EAN-13 of Korean goods
-        lambda: f"SM-{rng.choice('SGANF')}{rng.randint(100, 999)}N",
-    ])()
+    return rng.choice(
+        [
+            lambda: f"{rng.choice(letters)}{rng.choice(letters)}-{rng.randint(1000, 9999)}",
+            lambda: f"SKU{rng.randint(100000, 999999)}",
+            lambda: f"880{rng.randint(10**9, 10**10 - 1)}",  # EAN-13 of Korean goods
+            lambda: f"SM-{rng.choice('SGANF')}{rng.randint(100, 999)}N",
+        ]
+    )()
 
 
 def price(rng: random.Random) -> str:
     amount = rng.choice([rng.randint(1, 999) * 100, rng.randint(1, 300) * 1000, rng.randint(1, 50) * 10000])
-    return rng.choice([f"{amount:,}원", f"{amount}원", f"₩{amount:,}", f"{amount // 10000}만 원"
-                       if amount >= 10000 else f"{amount:,}원"])
+    return rng.choice(
+        [
+            f"{amount:,}원",
+            f"{amount}원",
+            f"₩{amount:,}",
+            f"{amount // 10000}만 원" if amount >= 10000 else f"{amount:,}원",
+        ]
+    )
 
 
 # --- obfuscation: what users do to identifiers, some of which the normalizer cannot undo -------------
+
 
 def spaced(value: str, rng: random.Random) -> str:
     return " ".join(ch for ch in value if ch not in "- ")

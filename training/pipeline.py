@@ -1,0 +1,45 @@
+"""The whole pipeline in one command: data, base model, training, export, evaluation.
+
+    python -m training.pipeline [--source intfloat/multilingual-e5-small] [--steps 1100] [--layers 6]
+
+Each step caches its output under training/work/ (the base model and the data are reused when present;
+training and export always run). The model folder lands in models/kguard-ko-small/.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+from training import base_model, evaluate, export, generate, train  # noqa: E402
+
+logger = logging.getLogger(__name__)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--source", default=None, help="hub id or folder instead of the pinned wheels")
+    parser.add_argument("--steps", type=int, default=1100)
+    parser.add_argument("--layers", type=int, default=6)
+    parser.add_argument("--max-minutes", type=float, default=0.0)
+    parser.add_argument("--seed", type=int, default=13)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    data = generate.WORK
+    if not (data / "test.jsonl").exists():
+        generate.generate(data, {"train": 24000, "dev": 2500, "test": 3500}, seed=args.seed)
+    base = base_model.build(args.source, sorted(Path(data).glob("*.jsonl")))
+    cfg = train.TrainConfig(base=str(base), data=str(data), layers=args.layers, steps=args.steps,
+                            seed=args.seed, log_every=25, max_minutes=args.max_minutes)
+    ckpt = train.train(cfg).parent
+    model_dir = export.ROOT / "models" / export.NAME
+    export.export(ckpt, model_dir, train.WORK / "onnx")
+    evaluate.main(["--model", str(model_dir), "--data", str(data)])
+
+
+if __name__ == "__main__":
+    main()
