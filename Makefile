@@ -2,7 +2,7 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN = $(VENV)/bin
-EXTRAS ?= dev,train,scan,integrations
+EXTRAS ?= dev,train,scan,integrations,bench
 
 .PHONY: serve test check train lint bench
 

@@ -12,6 +12,7 @@ import json
 import os
 import platform
 import re
+import resource
 import statistics
 import subprocess
 import sys
@@ -30,6 +31,7 @@ WORK = BENCH / ".work"  # bench-only exports (gitignored)
 SHIPPED_MODEL = ROOT / "models" / "kguard-ko-small"
 BASE_MODEL = ROOT / "training" / "work" / "base" / "me5s-koen"
 WORKLOADS = ("chat", "answers", "docs")
+_CLK_TCK = os.sysconf("SC_CLK_TCK")
 _FLAGS = ("avx512f", "avx512_vnni", "avx_vnni", "amx_tile", "amx_int8", "amx_bf16")
 
 
@@ -88,14 +90,35 @@ def machine() -> dict[str, Any]:
         if mod is not None:
             info[module] = getattr(mod, "__version__", "?")
     info["loadavg_1m"] = round(os.getloadavg()[0], 2)
+    info["others_cores"] = round(others_cores(), 2)
     info["contended"] = contended()
     return info
+
+
+def _cpu_seconds() -> tuple[float, float, float]:
+    """(wall clock, CPU seconds busy on the whole machine, CPU seconds of this process and its children)."""
+    fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]
+    user, nice, system, _idle, _iowait, irq, softirq, steal = (int(v) for v in fields[:8])
+    busy = (user + nice + system + irq + softirq + steal) / _CLK_TCK
+    own = sum(getattr(resource.getrusage(who), f) for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)
+              for f in ("ru_utime", "ru_stime"))
+    return time.monotonic(), busy, own
+
+
+_START = _cpu_seconds()
+
+
+def others_cores() -> float:
+    """Cores used on average by other processes since this run started (0 on a quiet machine)."""
+    wall, busy, own = _cpu_seconds()
+    return max(0.0, ((busy - _START[1]) - (own - _START[2])) / max(1e-9, wall - _START[0]))
 
 
 def contended() -> list[str]:
     """Other CPU-heavy processes we know of (a training run): figures taken beside them are not clean."""
     try:
-        out = subprocess.run(["pgrep", "-af", "training.train|pytest"], capture_output=True, text=True).stdout
+        pattern = r"training\.|pytest|bench\.(soak|scan_bench)"
+        out = subprocess.run(["pgrep", "-af", pattern], capture_output=True, text=True).stdout
     except OSError:
         return []
     return [line.split(" ", 1)[1][:80] for line in out.splitlines() if str(os.getpid()) != line.split(" ")[0]]
@@ -188,7 +211,8 @@ def machine_line(info: dict[str, Any]) -> str:
     extra = f"; contended by: {'; '.join(info['contended'])}" if info.get("contended") else ""
     return (
         f"Machine: {info.get('cpu')}, {info.get('affinity')} cores ({flags}); onnxruntime "
-        f"{info.get('onnxruntime', '-')}, python {info.get('python')}; load {info.get('loadavg_1m')}{extra}."
+        f"{info.get('onnxruntime', '-')}, python {info.get('python')}; other processes used "
+        f"{info.get('others_cores', 0):.2f} cores on average during the run{extra}."
     )
 
 

@@ -26,7 +26,7 @@ from bench.common import load_workload, model_dir, percentiles, report, table, t
 from guard.config import BatcherConfig, EngineConfig, GuardConfig
 from guard.engine.base import EngineInput
 from guard.engine.onnx import MODEL_FILE, OnnxEngine
-from guard.engine.tuning import SessionPool, SessionTuning
+from guard.engine.tuning import SessionTuning
 from guard.sdk import AsyncGuard
 
 VARIANTS = {
@@ -36,6 +36,35 @@ VARIANTS = {
 }
 BATCHER = ((16, 0.002), (32, 0.002), (64, 0.002), (32, 0.0005), (32, 0.005))
 
+
+
+class SessionPool:
+    """Several sessions of one model, each on its own thread budget, for callers on several threads.
+
+    For unbatched traffic on few cores, one single-thread session per core beats one session spread over
+    all cores (an encoder run on ~40 tokens is too small to split well). `run` takes a free session,
+    blocking while all are busy; onnxruntime releases the GIL inside, so the runs overlap.
+
+    Args:
+        path: the model file.
+        size: how many sessions (usually the number of cores).
+        tuning: settings of each session (its intra_op_num_threads is per session, usually 1).
+        providers: onnxruntime execution providers.
+    """
+
+    def __init__(self, path: str, size: int, tuning: SessionTuning, providers: list[str]) -> None:
+        import queue
+
+        self._free: queue.Queue[ort.InferenceSession] = queue.Queue()
+        for _ in range(size):
+            self._free.put(ort.InferenceSession(path, providers=providers, **tuning.session_kwargs()))
+
+    def run(self, output_names: list[str], feed: dict[str, Any]) -> list[Any]:
+        session = self._free.get()
+        try:
+            return list(session.run(output_names, feed))
+        finally:
+            self._free.put(session)
 
 def tuned_engine(folder: Path, tuning: SessionTuning) -> OnnxEngine:
     """The real engine with its session rebuilt under `tuning` (bench only: no engine option yet)."""

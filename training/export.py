@@ -22,6 +22,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
+from guard.engine.tokenize import TextEncoder  # noqa: E402
 from guard.errors import ModelError  # noqa: E402
 from guard.taxonomy import CATEGORY_CODES, TAGS  # noqa: E402
 from training.infer import score_rows, session  # noqa: E402
@@ -145,14 +146,21 @@ def check_parity(p: Parity, max_atol: float, mean_atol: float, min_agreement: fl
 
 
 def choose_thresholds(
-    probs: np.ndarray, truth: np.ndarray, target_precision: float = 0.9, lo: float = 0.2, hi: float = 0.95
+    probs: np.ndarray,
+    truth: np.ndarray,
+    target_precision: float = 0.9,
+    lo: float = 0.2,
+    hi: float = 0.95,
+    min_recall_share: float = 0.5,
 ) -> dict[str, float]:
-    """Per category, the lowest threshold whose dev precision reaches the target (most recall);
-    when none does, the threshold of best F1. Kept inside [lo, hi] so no category is always on or off."""
+    """Per category, the lowest threshold whose dev precision reaches the target (the most recall at
+    that precision). When no threshold reaches it, or reaching it keeps less than `min_recall_share` of
+    the recall at the best-F1 threshold (dev families differ from test families, so a precision bought
+    with almost all recall does not carry over), the best-F1 threshold. Kept inside [lo, hi]."""
     out = {}
     grid = np.round(np.arange(lo, hi + 1e-9, 0.01), 2)
     for c, code in enumerate(CATEGORY_CODES):
-        best, best_f1, chosen = 0.5, -1.0, None
+        best, best_f1, best_rec, chosen, chosen_rec = 0.5, -1.0, 0.0, None, 0.0
         for t in grid:
             pred = probs[:, c] >= t
             tp = float(np.sum(pred & (truth[:, c] == 1)))
@@ -160,11 +168,29 @@ def choose_thresholds(
             rec = tp / max(1.0, float(truth[:, c].sum()))
             f1 = 2 * prec * rec / max(1e-9, prec + rec)
             if f1 > best_f1:
-                best, best_f1 = float(t), f1
+                best, best_f1, best_rec = float(t), f1, rec
             if chosen is None and prec >= target_precision and tp > 0:
-                chosen = float(t)
-        out[code] = chosen if chosen is not None else best
+                chosen, chosen_rec = float(t), rec
+        keep = chosen is not None and chosen_rec >= min_recall_share * best_rec
+        out[code] = chosen if keep else best  # type: ignore[assignment]
     return out
+
+
+def retune(model_dir: Path, dev: Path, target_precision: float = 0.9, rows: int = 1500) -> dict[str, float]:
+    """Choose thresholds again for an exported folder (its own graph and tokenizer) and rewrite labels.json."""
+    labels = json.loads((model_dir / "labels.json").read_text())
+    encoder = TextEncoder.from_file(
+        model_dir / "tokenizer.json",
+        max_length=labels["max_length"],
+        stride=labels["stride"],
+        context_tokens=labels["context_tokens"],
+    )
+    dev_rows = load_rows(dev)[:rows]
+    scored = score_rows(session(model_dir / "model.onnx"), encoder, dev_rows)
+    truth = np.array([[1 if c in r["labels"] else 0 for c in CATEGORY_CODES] for r in dev_rows])
+    labels["thresholds"] = choose_thresholds(np.stack([s.probs for s in scored]), truth, target_precision)
+    (model_dir / "labels.json").write_text(json.dumps(labels, indent=2, ensure_ascii=False) + "\n")
+    return labels["thresholds"]  # type: ignore[no-any-return]
 
 
 def labels_json(
@@ -229,8 +255,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--work", type=Path, default=WORK / "onnx")
     parser.add_argument("--dev-rows", type=int, default=1500)
     parser.add_argument("--target-precision", type=float, default=0.9)
+    parser.add_argument("--thresholds-only", action="store_true", help="re-tune labels.json of --out on dev")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    if args.thresholds_only:
+        dev = Path(json.loads((args.ckpt / "train_config.json").read_text())["data"]) / "dev.jsonl"
+        print(json.dumps(retune(args.out, dev, args.target_precision), indent=2))
+        return
     result = export(args.ckpt, args.out, args.work, args.dev_rows, target_precision=args.target_precision)
     print(json.dumps({"thresholds": result["thresholds"], "parity": result["parity"]}, indent=2))
 

@@ -9,7 +9,7 @@ forms, obfuscated identifiers; safe hard negatives of many kinds, refusals, and 
 Texts are normalized with guard.normalize (as the runtime does) when that module is available, spans
 mapped through it.
 
-    python -m training.generate [--train 24000 --dev 2500 --test 3500 --seed 13 --out training/work/data]
+    python -m training.generate [--train 30000 --dev 3000 --test 4000 --seed 13 --out training/work/data]
 """
 
 from __future__ import annotations
@@ -287,9 +287,9 @@ def generate(out: Path, sizes: dict[str, int], seed: int = 13, use_benign: bool 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="generate the guard model's training data")
-    parser.add_argument("--train", type=int, default=24000)
-    parser.add_argument("--dev", type=int, default=2500)
-    parser.add_argument("--test", type=int, default=3500)
+    parser.add_argument("--train", type=int, default=30000)
+    parser.add_argument("--dev", type=int, default=3000)
+    parser.add_argument("--test", type=int, default=4000)
     parser.add_argument("--seed", type=int, default=13)
     parser.add_argument("--out", type=Path, default=WORK)
     parser.add_argument("--no-benign", action="store_true")

@@ -34,32 +34,46 @@ def session(path: Path, threads: int = 2) -> ort.InferenceSession:
 
 
 def decode_tags(tag_ids: Sequence[int], offsets: Sequence[tuple[int, int]]) -> list[tuple[int, int, str]]:
-    """BIO tag ids of a window's text tokens -> character spans; an I- after another type starts a span."""
-    spans: list[tuple[int, int, str]] = []
-    current: list[object] | None = None
-    for tag_id, (a, b) in zip(tag_ids, offsets, strict=False):
+    """BIO tag ids of a window's text tokens -> character spans.
+
+    An I- tag continues the span before it whatever its type (a digit run cut into pieces is one value
+    even when the pieces disagree on the type); the span's type is the one covering most characters.
+    An I- with no open span starts one.
+    """
+    runs: list[list[tuple[int, int, str]]] = []
+    open_run = False
+    for tag_id, (a, b) in zip(tag_ids, offsets, strict=True):
         tag = TAGS[int(tag_id)]
         if tag == "O":
-            current = None
+            open_run = False
             continue
         prefix, kind = tag.split("-", 1)
-        if prefix == "I" and current is not None and current[2] == kind:
-            current[1] = b
-            spans[-1] = (int(current[0]), b, kind)  # type: ignore[call-overload]
-        else:
-            current = [a, b, kind]
-            spans.append((a, b, kind))
+        if prefix == "B" or not open_run:
+            runs.append([])
+        runs[-1].append((a, b, kind))
+        open_run = True
+    spans = []
+    for run in runs:
+        weight: dict[str, int] = {}
+        for a, b, kind in run:
+            weight[kind] = weight.get(kind, 0) + (b - a)
+        spans.append((run[0][0], run[-1][1], max(weight, key=weight.__getitem__)))
     return spans
 
 
+_EDGE = " \t\n()[]{}<>\"'.,:;!?"
+
+
 def trim(text: str, spans: list[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
-    """Spans without surrounding whitespace: a SentencePiece token's offsets include the space before
-    the word ("▁김" covers " 김"), which is not part of the name."""
+    """Spans without surrounding whitespace and brackets/punctuation: a SentencePiece token's offsets
+    include the space before the word ("▁김" covers " 김"), and pieces like "(010" or "7603)" glue a
+    bracket to the value."""
     out = []
     for start, end, kind in spans:
-        while start < end and text[start].isspace():
+        edge = " \t\n" if kind == "CREDENTIAL" else _EDGE  # a password may end in "!" or ")"
+        while start < end and text[start] in edge:
             start += 1
-        while end > start and text[end - 1].isspace():
+        while end > start and text[end - 1] in edge:
             end -= 1
         if start < end:
             out.append((start, end, kind))

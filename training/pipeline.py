@@ -1,6 +1,6 @@
 """The whole pipeline in one command: data, base model, training, export, evaluation.
 
-    python -m training.pipeline [--source intfloat/multilingual-e5-small] [--steps 1100] [--layers 6]
+    python -m training.pipeline [--source intfloat/multilingual-e5-small] [--steps 1300] [--layers 6]
 
 Each step caches its output under training/work/ (the base model and the data are reused when present;
 training and export always run). The model folder lands in models/kguard-ko-small/.
@@ -23,7 +23,7 @@ logger = logging.getLogger(__name__)
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--source", default=None, help="hub id or folder instead of the pinned wheels")
-    parser.add_argument("--steps", type=int, default=1100)
+    parser.add_argument("--steps", type=int, default=1300)
     parser.add_argument("--layers", type=int, default=6)
     parser.add_argument("--max-minutes", type=float, default=0.0)
     parser.add_argument("--seed", type=int, default=13)
@@ -31,7 +31,7 @@ def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     data = generate.WORK
     if not (data / "test.jsonl").exists():
-        generate.generate(data, {"train": 24000, "dev": 2500, "test": 3500}, seed=args.seed)
+        generate.generate(data, {"train": 30000, "dev": 3000, "test": 4000}, seed=args.seed)
     base = base_model.build(args.source, sorted(Path(data).glob("*.jsonl")))
     cfg = train.TrainConfig(base=str(base), data=str(data), layers=args.layers, steps=args.steps,
                             seed=args.seed, log_every=25, max_minutes=args.max_minutes)

@@ -7,7 +7,7 @@ Heads (one graph, exported as-is by training.export):
   * tag_logits [batch, seq, n_tags]: BIO tags per token. Loss: cross-entropy on segment-A tokens.
 Inputs are built by guard.engine.tokenize.TextEncoder, the runtime's own encoder.
 
-    python -m training.train [--layers 6] [--steps 1800] [--batch 16] [--base training/work/base/me5s-koen]
+    python -m training.train [--layers 6] [--steps 1300] [--batch 16] [--base training/work/base/me5s-koen]
 """
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ class TrainConfig:
     out: str = str(WORK / "ckpt")
     tokenizer: str = ""  # default: <base>/tokenizer.json
     layers: int = 6
-    steps: int = 1100
+    steps: int = 1300
     batch: int = 16
     lr: float = 8e-5
     head_lr: float = 2e-3

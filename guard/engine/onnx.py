@@ -26,6 +26,7 @@ from tokenizers import Tokenizer
 from guard.config import EngineConfig
 from guard.engine.base import EngineInput, EngineOutput, ModelInfo, ModelSpan
 from guard.engine.tokenize import TextEncoder, Window, pad_batch
+from guard.engine.tuning import SessionTuning
 from guard.errors import ConfigError, ModelError
 from guard.taxonomy import CATEGORY_CODES, SpanType
 
@@ -308,13 +309,12 @@ def _load_encoder(path: Path, labels: Labels) -> TextEncoder:
 
 
 def _load_session(path: Path, config: EngineConfig) -> ort.InferenceSession:
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = config.intra_op_num_threads
-    options.inter_op_num_threads = config.inter_op_num_threads
-    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    tuning = SessionTuning(intra_op_num_threads=config.intra_op_num_threads,
+                           inter_op_num_threads=config.inter_op_num_threads,
+                           allow_spinning=config.allow_spinning)
     providers = choose_providers(config.providers)
     try:
-        return ort.InferenceSession(str(path), sess_options=options, providers=providers)
+        return ort.InferenceSession(str(path), providers=providers, **tuning.session_kwargs())
     except Exception as exc:  # onnxruntime's pybind errors (InvalidProtobuf, Fail, ...) share no base
         reason = str(exc).splitlines()[0][:200] if str(exc) else ""
         raise ModelError(f"{path.name}: onnxruntime cannot load it ({type(exc).__name__}: {reason})") from exc

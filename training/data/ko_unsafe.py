@@ -330,3 +330,32 @@ _MORE_DISCLOSE: dict[str, list[str]] = {
 }
 for _code, _extra in _MORE_DISCLOSE.items():
     DISCLOSE[_code] = DISCLOSE[_code] + _extra
+
+# Facts with an interchangeable subject: "@S@" becomes the speaker, a relation or a named person
+# (training.data.render.SUBJECTS), so each fact (one family) appears with many subjects.
+_FACTS: dict[str, list[str]] = {
+    "S1": ["@S@ 요즘 {diag} 약 먹고 있어요", "@S@ {diag}{diag|으로} 병원 다녀요", "@S@ {diag} 치료 중이에요",
+           "@S@ 정신과 상담 받고 있어", "@S@ {med} 처방받았어", "@S@ 임신 {weeks}주예요", "@S@ 수술하고 회복 중이야",
+           "@S@ 장애인 등록했어요", "@S@ 공황 때문에 지하철을 못 타", "@S@ 항암 치료 시작했어", "@S@ 우울증이 심해져서 휴직했어요",
+           "@S@ 당뇨라서 인슐린 맞아"],
+    "S2": ["@S@ 동성애자예요", "@S@ 남자친구가 있어요. 저도 남자고요", "@S@ 양성애자인 거 숨기고 살아", "@S@ 성전환 수술 받았어",
+           "@S@ 바람피우고 있어", "@S@ 섹스리스로 고민 중이에요", "@S@ 성병 치료 받고 있어"],
+    "S3": ["@S@ {party} 지지자예요", "@S@ 정치적으로 {stance}이야", "@S@ 지난 대선 때 {party} 후보 찍었어",
+           "@S@ {issue} 반대하는 쪽이에요", "@S@ 탄핵 찬성 집회 다녀왔어", "@S@ 완전 {stance} 성향이야"],
+    "S4": ["@S@ {union} 조합원이에요", "@S@ {party}에 입당했어요", "@S@ 노조 대의원 맡고 있어", "@S@ 노조 탈퇴서 냈어",
+           "@S@ {party} 당원으로 활동 중이야", "@S@ 파업 때 노조 간부였어요"],
+    "S5": ["@S@ {religion} 다녀요", "@S@ 독실한 {religion} 신자야", "@S@ 새벽기도 다녀", "@S@ 절에 다니면서 불공 드려요",
+           "@S@ 신천지 교인이에요", "@S@ 무슬림이라 돼지고기 안 먹어", "@S@ {belief} 신념이 강해"],
+    "S6": ["@S@ {gene} 보인자예요", "@S@ 유전자 검사에서 {gene} 변이가 나왔어", "@S@ {gene} 가족력이 있어요",
+           "@S@ DNA 검사 결과 {gene} 고위험이래", "@S@ 유전성 질환 검사 양성 나왔어"],
+    "S7": ["@S@ {crime} 전과가 있어요", "@S@ {crime}{crime|으로} {sentence} 받았어", "@S@ 교도소 출소한 지 1년 됐어",
+           "@S@ {crime} 혐의로 조사받고 있어", "@S@ 집행유예 중이에요", "@S@ 소년원 다녀왔어"],
+    "S8": ["@S@ 지문 데이터 여기 첨부할게요", "@S@ 얼굴 인식 등록 사진 보내요", "@S@ 홍채 정보 등록했어",
+           "@S@ 음성 인증용 목소리 샘플이야", "@S@ 정맥 인식 데이터 백업 파일이에요"],
+    "S9": ["@S@ {ethnic}이에요", "@S@ 부모님이 {ethnic}이셔", "@S@ {ethnic} 출신이야", "@S@ {ethnic} 혼혈이에요",
+           "@S@ 국적은 한국인데 {ethnic}이야"],
+    "P5": ["@S@ {bday}생이고 {company} 다녀요", "@S@ {city} 살고 {company} {dept}에 있어", "@S@ {school} 나오고 지금 {company} 다녀",
+           "@S@ 매일 {place}에서 퇴근해", "@S@ 애 둘 있고 {city} 살아, 생일은 {bday}"],
+}
+for _code, _extra in _FACTS.items():
+    DISCLOSE[_code] = DISCLOSE[_code] + _extra

@@ -187,8 +187,16 @@ class Rendered:
     obfuscated: bool = False
 
 
+#: subjects for "@S@" in fact templates: the speaker, a relation, or a named person
+SUBJECTS = ("저", "제가", "나", "내가", "저희 엄마가", "우리 아빠", "제 동생", "제 남편이", "제 아내가", "친구가",
+            "{name} 씨", "{name} 씨가", "{name} 님", "{name} 팀장님", "옆자리 {name} 대리", "우리 반 {name}",
+            "{name}", "{name} 과장이", "거래처 {name} 부장님", "동생 친구 {name}")
+
+
 def render(template: str, filler: Filler, obfuscate: bool = False) -> Rendered:
     """Fill a template. With `obfuscate`, the first identifier span is written in an obfuscated form."""
+    if "@S@" in template:
+        template = template.replace("@S@", filler.rng.choice(SUBJECTS))
     out: list[str] = []
     spans: list[tuple[int, int, str]] = []
     pos = 0
