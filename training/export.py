@@ -152,6 +152,7 @@ def choose_thresholds(
     lo: float = 0.2,
     hi: float = 0.95,
     min_recall_share: float = 0.5,
+    fallback_floor: float = 0.5,
 ) -> dict[str, float]:
     """Per category, the lowest threshold whose dev precision reaches the target (the most recall at
     that precision). When no threshold reaches it, or reaching it keeps less than `min_recall_share` of
@@ -172,7 +173,9 @@ def choose_thresholds(
             if chosen is None and prec >= target_precision and tp > 0:
                 chosen, chosen_rec = float(t), rec
         keep = chosen is not None and chosen_rec >= min_recall_share * best_rec
-        out[code] = chosen if keep else best  # type: ignore[assignment]
+        # without a threshold of the target precision, the best-F1 one is trusted only down to 0.5: dev
+        # families differ from real text, and a low threshold on a weak category floods false positives
+        out[code] = chosen if keep else max(best, fallback_floor)  # type: ignore[assignment]
     return out
 
 

@@ -14,8 +14,9 @@ import numpy as np
 import onnxruntime as ort
 
 from guard.engine.base import EngineInput
+from guard.engine.tags import TaggedToken, decode_spans
 from guard.engine.tokenize import TextEncoder, Window, pad_batch
-from guard.taxonomy import TAGS, Role
+from guard.taxonomy import TAGS, Role, SpanType
 
 
 @dataclass(frozen=True)
@@ -33,51 +34,14 @@ def session(path: Path, threads: int = 2) -> ort.InferenceSession:
     return ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
 
 
-def decode_tags(tag_ids: Sequence[int], offsets: Sequence[tuple[int, int]]) -> list[tuple[int, int, str]]:
-    """BIO tag ids of a window's text tokens -> character spans.
-
-    An I- tag continues the span before it whatever its type (a digit run cut into pieces is one value
-    even when the pieces disagree on the type); the span's type is the one covering most characters.
-    An I- with no open span starts one.
-    """
-    runs: list[list[tuple[int, int, str]]] = []
-    open_run = False
-    for tag_id, (a, b) in zip(tag_ids, offsets, strict=True):
-        tag = TAGS[int(tag_id)]
-        if tag == "O":
-            open_run = False
-            continue
-        prefix, kind = tag.split("-", 1)
-        if prefix == "B" or not open_run:
-            runs.append([])
-        runs[-1].append((a, b, kind))
-        open_run = True
-    spans = []
-    for run in runs:
-        weight: dict[str, int] = {}
-        for a, b, kind in run:
-            weight[kind] = weight.get(kind, 0) + (b - a)
-        spans.append((run[0][0], run[-1][1], max(weight, key=weight.__getitem__)))
-    return spans
+_TAG = tuple(None if t == "O" else (t.startswith("B-"), SpanType(t[2:])) for t in TAGS)
 
 
-_EDGE = " \t\n()[]{}<>\"'.,:;!?"
-
-
-def trim(text: str, spans: list[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
-    """Spans without surrounding whitespace and brackets/punctuation: a SentencePiece token's offsets
-    include the space before the word ("▁김" covers " 김"), and pieces like "(010" or "7603)" glue a
-    bracket to the value."""
-    out = []
-    for start, end, kind in spans:
-        edge = " \t\n" if kind == "CREDENTIAL" else _EDGE  # a password may end in "!" or ")"
-        while start < end and text[start] in edge:
-            start += 1
-        while end > start and text[end - 1] in edge:
-            end -= 1
-        if start < end:
-            out.append((start, end, kind))
-    return out
+def decode_tags(text: str, tag_ids: Sequence[int], offsets: Sequence[tuple[int, int]],
+                ) -> list[tuple[int, int, str]]:
+    """BIO tag ids of a window's text tokens -> (start, end, type) spans, decoded as the runtime does."""
+    tokens = [TaggedToken(_TAG[int(t)], a, b) for t, (a, b) in zip(tag_ids, offsets, strict=True)]
+    return [(start, end, kind.value) for start, end, kind, _ in decode_spans(text, tokens)]
 
 
 def score_rows(sess: ort.InferenceSession, encoder: TextEncoder, rows: Sequence[dict[str, object]],
@@ -102,5 +66,5 @@ def score_rows(sess: ort.InferenceSession, encoder: TextEncoder, rows: Sequence[
         for k, (r, w) in enumerate(chunk):
             probs[r] = np.maximum(probs[r], p[k])
             tags = tag_logits[k, w.first:w.first + len(w.offsets)].argmax(-1)
-            spans[r].update(trim(str(rows[r]["text"]), decode_tags(tags.tolist(), w.offsets)))
+            spans[r].update(decode_tags(str(rows[r]["text"]), tags.tolist(), w.offsets))
     return [Scored(probs[r], tuple(sorted(spans[r]))) for r in range(len(rows))]

@@ -25,6 +25,7 @@ from tokenizers import Tokenizer
 
 from guard.config import EngineConfig
 from guard.engine.base import EngineInput, EngineOutput, ModelInfo, ModelSpan
+from guard.engine.tags import TaggedToken, decode_spans
 from guard.engine.tokenize import TextEncoder, Window, pad_batch
 from guard.engine.tuning import SessionTuning
 from guard.errors import ConfigError, ModelError
@@ -183,9 +184,9 @@ class OnnxEngine:
         cat_rows, tag_rows = self._run_sorted(flat)
         outputs: list[EngineOutput] = []
         k = 0
-        for windows in plans:
+        for item, windows in zip(inputs, plans, strict=True):
             n = len(windows)
-            outputs.append(self._merge(windows, cat_rows[k:k + n], tag_rows[k:k + n]))
+            outputs.append(self._merge(item.text, windows, cat_rows[k:k + n], tag_rows[k:k + n]))
             k += n
         if len(outputs) != len(inputs):  # a broken invariant here would misattribute verdicts
             raise ModelError(f"engine produced {len(outputs)} outputs for {len(inputs)} inputs")
@@ -232,14 +233,15 @@ class OnnxEngine:
 
     # post
 
-    def _merge(self, windows: list[Window], cats: list[np.ndarray], tags: list[np.ndarray]) -> EngineOutput:
+    def _merge(self, text: str, windows: list[Window], cats: list[np.ndarray], tags: list[np.ndarray],
+               ) -> EngineOutput:
         logits = np.max(np.stack(cats), axis=0)
         probs = 0.5 * (1.0 + np.tanh(0.5 * logits.astype(np.float64)))  # sigmoid without overflow
         scores = {code: float(probs[i]) for i, code in enumerate(self.labels.categories)}
         scores = {code: scores[code] for code in CATEGORY_CODES}  # canonical order for callers
-        return EngineOutput(scores=scores, spans=self._spans(windows, tags))
+        return EngineOutput(scores=scores, spans=self._spans(text, windows, tags))
 
-    def _spans(self, windows: list[Window], tags: list[np.ndarray]) -> list[ModelSpan]:
+    def _spans(self, text: str, windows: list[Window], tags: list[np.ndarray]) -> list[ModelSpan]:
         n_tokens = max(w.token_start + len(w.offsets) for w in windows)
         best = np.full(n_tokens, -1.0)
         tag_id = np.zeros(n_tokens, dtype=np.int64)
@@ -259,7 +261,7 @@ class OnnxEngine:
             tag_id[at] = np.where(better, probs.argmax(axis=1), tag_id[at])
             tag_p[at] = np.where(better, probs.max(axis=1), tag_p[at])
             offsets[at] = np.where(better[:, None], np.asarray(w.offsets, dtype=np.int64), offsets[at])
-        return _decode_bio(self.labels.tags, tag_id, tag_p, offsets)
+        return _decode_bio(text, self.labels.tags, tag_id, tag_p, offsets)
 
 
 def _edge_distance(w: Window, n_tokens: int) -> np.ndarray:
@@ -272,28 +274,11 @@ def _edge_distance(w: Window, n_tokens: int) -> np.ndarray:
     return distance
 
 
-def _decode_bio(tags: Sequence[tuple[bool, SpanType] | None], tag_id: np.ndarray, tag_p: np.ndarray,
-                offsets: np.ndarray) -> list[ModelSpan]:
-    """Merge B/I runs of one type into spans; an I without a B (or after another type) opens one."""
-    spans: list[ModelSpan] = []
-    run: list[int] = []  # token indices of the open span
-    tagged = np.array([tag is not None for tag in tags])[tag_id]
-    for t in (int(i) for i in np.flatnonzero(tagged)):
-        is_begin, kind = tags[int(tag_id[t])]  # type: ignore[misc]
-        if run and (is_begin or t != run[-1] + 1 or tags[int(tag_id[run[0]])][1] != kind):  # type: ignore[index]
-            spans.append(_span(run, tags, tag_id, tag_p, offsets))
-            run = []
-        run.append(t)
-    if run:
-        spans.append(_span(run, tags, tag_id, tag_p, offsets))
-    return spans
-
-
-def _span(run: list[int], tags: Sequence[tuple[bool, SpanType] | None], tag_id: np.ndarray,
-          tag_p: np.ndarray, offsets: np.ndarray) -> ModelSpan:
-    kind = tags[int(tag_id[run[0]])][1]  # type: ignore[index]
-    score = float(np.mean(tag_p[run]))
-    return ModelSpan(start=int(offsets[run[0], 0]), end=int(offsets[run[-1], 1]), type=kind, score=score)
+def _decode_bio(text: str, tags: Sequence[tuple[bool, SpanType] | None], tag_id: np.ndarray,
+                tag_p: np.ndarray, offsets: np.ndarray) -> list[ModelSpan]:
+    tokens = [TaggedToken(tags[int(i)], int(a), int(b), float(p))
+              for i, (a, b), p in zip(tag_id, offsets, tag_p, strict=True)]
+    return [ModelSpan(start, end, kind, score) for start, end, kind, score in decode_spans(text, tokens)]
 
 
 def _load_encoder(path: Path, labels: Labels) -> TextEncoder:

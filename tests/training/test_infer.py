@@ -3,37 +3,33 @@
 from __future__ import annotations
 
 from guard.taxonomy import TAGS
-from training.infer import decode_tags, trim
+from training.infer import decode_tags
 
 T = {t: i for i, t in enumerate(TAGS)}
 
 
 def test_b_then_i_is_one_span() -> None:
-    offsets = [(0, 1), (1, 4), (4, 8), (8, 10)]
-    tags = [T["O"], T["B-PHONE"], T["I-PHONE"], T["O"]]
-    assert decode_tags(tags, offsets) == [(1, 8, "PHONE")]
+    text = "a 010-1234 b"
+    assert decode_tags(text, [T["O"], T["B-PHONE"], T["I-PHONE"], T["O"]],
+                       [(0, 1), (1, 5), (5, 10), (10, 12)]) == [(2, 10, "PHONE")]
 
 
 def test_a_digit_run_with_mixed_types_stays_one_span_of_the_majority_type() -> None:
-    offsets = [(0, 3), (3, 10), (10, 14)]
+    text = "110-1234567-89"
     tags = [T["B-CARD"], T["I-ACCOUNT"], T["I-ACCOUNT"]]
-    assert decode_tags(tags, offsets) == [(0, 14, "ACCOUNT")]
+    assert decode_tags(text, tags, [(0, 3), (3, 11), (11, 14)]) == [(0, 14, "ACCOUNT")]
 
 
 def test_a_new_b_starts_a_new_span() -> None:
-    offsets = [(0, 3), (4, 7)]
-    assert decode_tags([T["B-PERSON"], T["B-PERSON"]], offsets) == [(0, 3, "PERSON"), (4, 7, "PERSON")]
+    assert decode_tags("김민수 이영희", [T["B-PERSON"], T["B-PERSON"]], [(0, 3), (3, 7)]) == [
+        (0, 3, "PERSON"), (4, 7, "PERSON")]
 
 
 def test_an_i_without_b_opens_a_span() -> None:
-    assert decode_tags([T["O"], T["I-EMAIL"]], [(0, 2), (2, 9)]) == [(2, 9, "EMAIL")]
+    assert decode_tags("메일 a@b.co.kr", [T["O"], T["I-EMAIL"]], [(0, 2), (2, 12)]) == [(3, 12, "EMAIL")]
 
 
-def test_trim_drops_the_space_and_brackets_a_piece_carries() -> None:
-    text = "연락처 (010-1234-5678) 김민수"
-    assert trim(text, [(3, 19, "PHONE"), (19, 23, "PERSON")]) == [(5, 18, "PHONE"), (20, 23, "PERSON")]
-
-
-def test_trim_keeps_punctuation_inside_a_password() -> None:
-    text = "비번 hello!"
-    assert trim(text, [(2, 9, "CREDENTIAL")]) == [(3, 9, "CREDENTIAL")]
+def test_edges_drop_the_space_and_brackets_but_a_password_keeps_its_punctuation() -> None:
+    text = "연락처 (010-1234-5678) 비번 hello!"
+    tags = [T["B-PHONE"], T["B-CREDENTIAL"]]
+    assert decode_tags(text, tags, [(3, 19), (22, 29)]) == [(5, 18, "PHONE"), (23, 29, "CREDENTIAL")]

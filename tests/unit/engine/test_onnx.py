@@ -15,6 +15,7 @@ from onnx import helper, numpy_helper
 from guard.config import EngineConfig
 from guard.engine.base import EngineInput, ModelSpan
 from guard.engine.onnx import OnnxEngine
+from guard.engine.tags import TaggedToken, decode_spans
 from guard.errors import ConfigError, ModelError
 from guard.taxonomy import CATEGORY_CODES, TAGS, Role, SpanType
 from tests.tinymodel import PLAIN_WORDS, base_score, build_tiny_model, tag_prob, trigger_score
@@ -73,10 +74,18 @@ def test_spans_in_character_offsets(engine: OnnxEngine) -> None:
 def test_bio_decoding(engine: OnnxEngine) -> None:
     text = "minsu minsu hello kim kim minsu 010-1234-5678 minsu"
     (out,) = engine.predict([EngineInput(text)])
-    # An I without a B opens a span; a B closes the open one; an I of another type opens a new one.
+    # An I without a B opens a span; a B closes the open one; an I of another type continues it, and the
+    # span takes the type covering most characters.
     assert _spans(text, out.spans) == [("minsu minsu", SpanType.PERSON), ("kim", SpanType.PERSON),
-                                       ("kim minsu", SpanType.PERSON), ("010-1234-5678", SpanType.PHONE),
-                                       ("minsu", SpanType.PERSON)]
+                                       ("kim minsu", SpanType.PERSON), ("010-1234-5678 minsu", SpanType.PHONE)]
+
+
+def test_span_edges_are_trimmed_of_spaces_and_brackets() -> None:
+    text = "전화 (010-1234-5678) 김민수!"
+    tokens = [TaggedToken((True, SpanType.PHONE), 2, 7, 0.9), TaggedToken((False, SpanType.PHONE), 7, 18, 0.7),
+              TaggedToken((True, SpanType.PERSON), 18, 22, 0.8), TaggedToken((True, SpanType.CREDENTIAL), 22, 23)]
+    assert decode_spans(text, tokens) == [(4, 17, SpanType.PHONE, pytest.approx(0.8)),
+                                         (19, 22, SpanType.PERSON, 0.8), (22, 23, SpanType.CREDENTIAL, 1.0)]
 
 
 def test_padding_is_masked(engine: OnnxEngine) -> None:
