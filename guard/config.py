@@ -31,8 +31,8 @@ class EngineConfig:
     inter_op_num_threads: int = 1
     providers: tuple[str, ...] = ()  # empty: CUDA when available, else CPU
     max_batch_tokens: int = 8192     # windows per onnxruntime call are capped by padded tokens
-    allow_spinning: bool = False     # idle onnxruntime threads spin: faster on idle cores, slower beside
-                                     # an event loop on shared ones (bench/RESULTS.md, tuning)
+    allow_spinning: bool = True      # idle onnxruntime threads spin: 1.5x faster on idle cores, slower when
+                                     # other processes share them (bench/RESULTS.md, tuning)
 
 
 @dataclass(frozen=True, kw_only=True)
