@@ -198,12 +198,24 @@ def _model_info_from_pb(msg: _pb.ModelInfo) -> ModelInfo:
 
 
 class _Base:
-    """Settings shared by the sync and async clients."""
+    """The constructor and settings shared by the sync and async clients (see GuardClient)."""
 
-    def __init__(self, target: str, *, timeout_s: float | None, retry: RetryPolicy | None) -> None:
+    _channels: Any  # the module whose secure_channel / insecure_channel open the channel
+
+    def __init__(self, target: str = DEFAULT_TARGET, *, timeout_s: float | None = 5.0,
+                 retry: RetryPolicy | None = None, tls: bool = False,
+                 root_certificates: bytes | str | Path | None = None,
+                 client_cert: bytes | str | Path | None = None, client_key: bytes | str | Path | None = None,
+                 server_name: str | None = None, max_message_bytes: int = 4 * 1024 * 1024,
+                 options: Sequence[tuple[str, Any]] = ()) -> None:
         self.target = _target(target)
         self.timeout_s = timeout_s
         self.retry = retry or RetryPolicy()
+        creds = _credentials(tls, root_certificates, client_cert, client_key)
+        args = _channel_args(max_message_bytes=max_message_bytes, server_name=server_name, options=options)
+        self._channel = (self._channels.secure_channel(self.target, creds, options=args) if creds
+                         else self._channels.insecure_channel(self.target, options=args))
+        self._stub = _pb_grpc.GuardStub(self._channel)  # type: ignore[no-untyped-call]
 
     def _deadline(self, timeout_s: float | None) -> float | None:
         timeout = self.timeout_s if timeout_s is None else timeout_s
@@ -238,18 +250,8 @@ class GuardClient(_Base):
         options: more gRPC channel arguments.
     """
 
-    def __init__(self, target: str = DEFAULT_TARGET, *, timeout_s: float | None = 5.0,
-                 retry: RetryPolicy | None = None, tls: bool = False,
-                 root_certificates: bytes | str | Path | None = None,
-                 client_cert: bytes | str | Path | None = None, client_key: bytes | str | Path | None = None,
-                 server_name: str | None = None, max_message_bytes: int = 4 * 1024 * 1024,
-                 options: Sequence[tuple[str, Any]] = ()) -> None:
-        super().__init__(target, timeout_s=timeout_s, retry=retry)
-        creds = _credentials(tls, root_certificates, client_cert, client_key)
-        args = _channel_args(max_message_bytes=max_message_bytes, server_name=server_name, options=options)
-        self._channel = (grpc.secure_channel(self.target, creds, options=args) if creds
-                         else grpc.insecure_channel(self.target, options=args))
-        self._stub = _pb_grpc.GuardStub(self._channel)  # type: ignore[no-untyped-call]
+    _channels = grpc  # grpc.secure_channel / insecure_channel
+
 
     def _call(self, method: Callable[..., _T], request: Any, timeout_s: float | None) -> _T:
         deadline = self._deadline(timeout_s)
@@ -315,18 +317,8 @@ class GuardClient(_Base):
 class AsyncGuardClient(_Base):
     """The sidecar for asyncio code; the same arguments and methods as GuardClient, awaited."""
 
-    def __init__(self, target: str = DEFAULT_TARGET, *, timeout_s: float | None = 5.0,
-                 retry: RetryPolicy | None = None, tls: bool = False,
-                 root_certificates: bytes | str | Path | None = None,
-                 client_cert: bytes | str | Path | None = None, client_key: bytes | str | Path | None = None,
-                 server_name: str | None = None, max_message_bytes: int = 4 * 1024 * 1024,
-                 options: Sequence[tuple[str, Any]] = ()) -> None:
-        super().__init__(target, timeout_s=timeout_s, retry=retry)
-        creds = _credentials(tls, root_certificates, client_cert, client_key)
-        args = _channel_args(max_message_bytes=max_message_bytes, server_name=server_name, options=options)
-        self._channel = (grpc.aio.secure_channel(self.target, creds, options=args) if creds
-                         else grpc.aio.insecure_channel(self.target, options=args))
-        self._stub = _pb_grpc.GuardStub(self._channel)  # type: ignore[no-untyped-call]
+    _channels = grpc.aio
+
 
     async def _call(self, method: Callable[..., Any], request: Any, timeout_s: float | None) -> Any:
         deadline = self._deadline(timeout_s)
