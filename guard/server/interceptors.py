@@ -130,7 +130,8 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]  # g
                     yield response
             except Exception as exc:
                 await self._abort(call, exc, context)
-            except asyncio.CancelledError:
+            except (asyncio.CancelledError, GeneratorExit):
+                # grpc cancels the task while we await, or closes the generator at a yield: both are the caller leaving
                 call.code = _cancel_code(context)
                 raise
             finally:
