@@ -2,6 +2,7 @@
 
 session    onnxruntime defaults against SkipLayerNormFusion disabled, and spinning off, through the
            real OnnxEngine: chat turns at batch 32, one 32-token message, AsyncGuard with 64 callers
+buckets    EngineConfig.bucket_width_ratio: one padded call per batch against length buckets
 threads    unbatched traffic: one session on all cores against one single-thread session per core,
            each driven by its own thread (onnxruntime releases the GIL in run)
 batcher    AsyncGuard max_batch_size x max_wait_s under 16 and 64 closed-loop callers
@@ -34,6 +35,7 @@ VARIANTS = {
     "SkipLayerNormFusion off": SessionTuning(),
     "SkipLayerNormFusion off, no spinning": SessionTuning.shared_cores(),
 }
+BUCKETS = {"off (one call per batch)": 1e9, "1.1": 1.1, "1.2 (default)": 1.2, "1.5": 1.5}
 BATCHER = ((16, 0.002), (32, 0.002), (64, 0.002), (32, 0.0005), (32, 0.005))
 
 
@@ -66,9 +68,9 @@ class SessionPool:
         finally:
             self._free.put(session)
 
-def tuned_engine(folder: Path, tuning: SessionTuning) -> OnnxEngine:
+def tuned_engine(folder: Path, tuning: SessionTuning, **engine: Any) -> OnnxEngine:
     """The real engine with its session rebuilt under `tuning` (bench only: no engine option yet)."""
-    engine = OnnxEngine(EngineConfig(model_dir=folder, intra_op_num_threads=tuning.intra_op_num_threads))
+    engine = OnnxEngine(EngineConfig(model_dir=folder, intra_op_num_threads=tuning.intra_op_num_threads, **engine))
     engine._session = ort.InferenceSession(
         str(folder / MODEL_FILE),
         providers=["CPUExecutionProvider"],  # noqa: SLF001
@@ -116,6 +118,17 @@ def session_variants(
             lat.append(time.perf_counter() - started)
         conc = asyncio.run(callers(engine, texts, 64, seconds))
         out[name] = {"batch32": rate, "single": percentiles(lat), "asyncguard64": conc}
+    return out
+
+
+def bucket_variants(folder: Path, texts: list[str], repeats: int) -> dict[str, Any]:
+    """Chat turns at batch 32 under each bucket_width_ratio; 'off' pads each batch to its longest."""
+    inputs = [EngineInput(t) for t in texts]
+    batches = [inputs[i : i + 32] for i in range(0, len(inputs), 32)]
+    out = {}
+    for name, ratio in BUCKETS.items():
+        engine = tuned_engine(folder, SessionTuning(), bucket_width_ratio=ratio)
+        out[name] = throughput(lambda engine=engine: sum(len(engine.predict(b)) for b in batches), repeats=repeats)
     return out
 
 
@@ -208,6 +221,7 @@ def main(argv: list[str] | None = None) -> None:
     texts = [r.text for r in chat]
     singles = [t for t in texts if 60 <= len(t) <= 80] or texts
     sessions = session_variants(folder, texts, singles, repeats, seconds)
+    buckets = bucket_variants(folder, texts, repeats)
     unbatched = unbatched_threads(folder, singles, seconds)
     grid = batcher_grid(folder, texts, seconds)
     variants = model_variants(folder, args.alt_model, texts, repeats) if args.alt_model else {}
@@ -237,6 +251,14 @@ def main(argv: list[str] | None = None) -> None:
                 ]
                 for n, v in sessions.items()
             ],
+        ),
+        "",
+        "**Length buckets** (OnnxEngine.predict on batches of 32 chat turns; last column: over 'off')",
+        "",
+        table(
+            ["bucket_width_ratio", "texts/s", "spread", "vs off"],
+            [[n, v["median"], f"{v['min']:.0f}-{v['max']:.0f}",
+              f"{v['median'] / buckets['off (one call per batch)']['median']:.2f}x"] for n, v in buckets.items()],
         ),
         "",
         "**Unbatched traffic** (one message per call into one OnnxEngine, SkipLayerNormFusion off)",
@@ -274,7 +296,7 @@ def main(argv: list[str] | None = None) -> None:
     print(text)
     report(
         "tuning",
-        {"model": str(folder), "sessions": sessions, "unbatched": unbatched, "batcher": grid,
+        {"model": str(folder), "sessions": sessions, "buckets": buckets, "unbatched": unbatched, "batcher": grid,
          "exports": variants},
         text,
         smoke=args.tiny,

@@ -2,7 +2,8 @@
 
 Split as infinity splits a model (pre / core / post):
     pre   each input -> windows (TextEncoder), all windows of a call sorted by length
-    core  sub-batches padded to their longest window, capped by `max_batch_tokens`, one session.run each
+    core  length buckets (no window more than `bucket_width_ratio` x the bucket's shortest), padded to
+          their longest window, capped by `max_batch_tokens`, one session.run each
     post  per input: category score = max over windows; token tags from the window where the token sits
           farthest from a cut; BIO tags -> ModelSpan in character offsets of the input text
 
@@ -138,6 +139,8 @@ class OnnxEngine:
     """
 
     def __init__(self, config: EngineConfig) -> None:
+        if config.max_batch_tokens < 1 or config.bucket_width_ratio < 1.0:
+            raise ConfigError("engine: max_batch_tokens must be >= 1 and bucket_width_ratio >= 1.0")
         self.config = config
         folder = Path(config.model_dir)
         if not folder.is_dir():
@@ -208,13 +211,18 @@ class OnnxEngine:
         return cats, tags
 
     def _chunks(self, order: list[int], windows: list[Window]) -> Iterator[list[int]]:
-        """Consecutive runs of the length-sorted order whose padded size fits max_batch_tokens."""
+        """Consecutive runs of the length-sorted order of similar widths whose padded size fits
+        max_batch_tokens (on CPU a padded token costs as much as a real one, a call very little)."""
         chunk: list[int] = []
+        shortest = 0
         for i in order:
             width = len(windows[i].input_ids)  # sorted ascending: the newest is the widest
-            if chunk and (len(chunk) + 1) * width > self.config.max_batch_tokens:
+            if chunk and ((len(chunk) + 1) * width > self.config.max_batch_tokens
+                          or width > shortest * self.config.bucket_width_ratio):
                 yield chunk
                 chunk = []
+            if not chunk:
+                shortest = width
             chunk.append(i)
         if chunk:
             yield chunk

@@ -126,6 +126,37 @@ def test_batched_equals_one_by_one(tiny_model_dir: Path) -> None:
     assert batched == [engine.predict([item])[0] for item in items]
 
 
+class _CountingSession:
+    """Records the padded shape of every onnxruntime call, then runs it."""
+
+    def __init__(self, session: object) -> None:
+        self.session, self.shapes = session, []
+
+    def run(self, names: list[str], feed: dict[str, np.ndarray]) -> list[np.ndarray]:
+        self.shapes.append(feed["input_ids"].shape)
+        return self.session.run(names, feed)  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(("ratio", "calls"), [(1.0, 3), (1.3, 2), (10.0, 1)])
+def test_windows_of_unlike_length_go_in_separate_calls(tiny_model_dir: Path, ratio: float, calls: int) -> None:
+    engine = OnnxEngine(EngineConfig(model_dir=tiny_model_dir, bucket_width_ratio=ratio))
+    counting = _CountingSession(engine._session)
+    engine._session = counting  # type: ignore[assignment]
+    items = [EngineInput(_filler(n)) for n in (20, 4, 5, 20)]  # two short windows, one width apart, two long
+    widths = sorted(len(engine.encoder.windows(item)[0].input_ids) for item in items)
+    outputs = engine.predict(items)
+    assert len(counting.shapes) == calls
+    padded = sum(rows * width for rows, width in counting.shapes)
+    assert padded == {1: 4 * widths[-1], 2: 2 * widths[1] + 2 * widths[-1], 3: sum(widths)}[calls]
+    assert outputs == [engine.predict([item])[0] for item in items]
+
+
+@pytest.mark.parametrize("change", [{"bucket_width_ratio": 0.9}, {"max_batch_tokens": 0}])
+def test_bad_batching_settings_are_refused(tiny_model_dir: Path, change: dict[str, float]) -> None:
+    with pytest.raises(ConfigError, match="engine"):
+        OnnxEngine(EngineConfig(model_dir=tiny_model_dir, **change))  # type: ignore[arg-type]
+
+
 def test_context_is_judged_with_the_answer(engine: OnnxEngine) -> None:
     near, far = engine.predict([EngineInput("hello", Role.ASSISTANT, context="주민번호 hello"),
                                 EngineInput("hello", Role.ASSISTANT, context=_filler(20) + " 주민번호")])
