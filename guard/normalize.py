@@ -258,8 +258,8 @@ def _hangul_numerals(text: str) -> str:
     """Turn Hangul numerals into digits inside digit-like runs; the length never changes.
 
     A run is a chain of groups (maximal stretches of numerals and digits) joined by `_SEP`. A group
-    with a numeral in it takes part only with at least three numerals and when it does not continue a
-    word ("번호공일공" does not start a run); a final "이" glued to more Hangul is read as the copula
+    with a numeral in it takes part only with at least three numerals, or three characters with digits
+    among them ("공일0", "63공92팔"), and when it does not continue a word ("번호공일공" does not start a run); a final "이" glued to more Hangul is read as the copula
     ("...오육칠팔이에요"). A run is converted when it holds at least four numerals and seven digits in
     all. These rules only count numerals and digits, so joining digits afterwards cannot change a
     decision: normalizing twice gives the same text.
@@ -301,7 +301,8 @@ def _group(text: str, a: int, b: int) -> tuple[bool, int]:
     if numerals == 0:
         return True, b
     glued = a > 0 and _HANGUL.match(text, a - 1) is not None
-    return numerals >= 3 and not glued, b
+    mixed = numerals < b - a and b - a >= 3  # "63공92팔": numerals among digits are a number, not a word
+    return (numerals >= 3 or mixed) and not glued, b
 
 
 def _convert_run(text: str, run: list[tuple[int, int]], chars: list[str] | None) -> list[str] | None:

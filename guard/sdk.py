@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import functools
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -17,6 +17,7 @@ from typing import Any
 from guard.batcher import BatchObserver, MicroBatcher
 from guard.config import GuardConfig, LimitsConfig, replace_engine_dir
 from guard.detectors.registry import DetectorRegistry
+from guard.detectors.retype import checked_type
 from guard.engine.base import Engine, EngineInput, EngineOutput, ModelInfo
 from guard.engine.null import NullEngine
 from guard.errors import ConfigError, GuardError, InputError
@@ -64,8 +65,9 @@ class _Pipeline:
         return _Prepared(normalized, judged_role, EngineInput(normalized.text, judged_role, ctx))
 
     def finish(self, item: _Prepared, output: EngineOutput, overrides: Overrides | None) -> Verdict:
-        evidence = Evidence(item.normalized, item.role, self.detectors.analyze(item.normalized.text),
-                            output.scores, output.spans)
+        text = item.normalized.text
+        spans = [replace(s, type=checked_type(s.type, text[s.start:s.end])) for s in output.spans]
+        evidence = Evidence(item.normalized, item.role, self.detectors.analyze(text), output.scores, spans)
         return decide(evidence, self.policy, model_thresholds=self.engine.info.thresholds,
                       overrides=overrides.validated() if overrides else None, hmac_key=self.hmac_key)
 

@@ -86,6 +86,43 @@ def span_prf(rows: list[dict], scored: list[Scored]) -> dict[str, PRF]:
     return {t.value: PRF(*counts[t.value]) for t in SpanType}
 
 
+def guard_pass(model_dir: Path, rows: list[dict]) -> tuple[list[set[str]], list[Scored]]:
+    """What users get: the Guard (detectors + this model + the default policy) on each row; flagged
+    categories, and every returned span as (start, end, type)."""
+    from guard.sdk import Guard
+
+    guard = Guard(model_dir)
+    preds: list[set[str]] = []
+    scored: list[Scored] = []
+    for r in rows:
+        v = guard.check(r["text"], role=r["role"], context=r.get("context") or None)
+        preds.append(set(v.categories))
+        scored.append(Scored(np.zeros(0), tuple(sorted((s.start, s.end, s.type) for s in v.spans))))
+    return preds, scored
+
+
+def summary(rows: list[dict], preds: list[set[str]], scored: list[Scored]) -> dict[str, object]:
+    """The headline figures for one way of predicting (the model alone, or the whole guard)."""
+    cats = category_prf(rows, preds)
+    spans = span_prf(rows, scored)
+    safe = lambda r: not r["labels"]  # noqa: E731
+    return {
+        "categories": {
+            c: vars(p) | {"precision": p.precision, "recall": p.recall, "f1": p.f1} for c, p in cats.items()
+        },
+        "macro_f1": float(np.mean([p.f1 for p in cats.values()])),
+        "fp_safe_all": rate(rows, preds, safe),
+        "fp_safe_ko": rate(rows, preds, lambda r: safe(r) and r["lang"] == "ko"),
+        "fp_benign_real_ko": rate(rows, preds, lambda r: r["kind"] == "benign" and r["lang"] == "ko"),
+        "fp_benign_real_en": rate(rows, preds, lambda r: r["kind"] == "benign" and r["lang"] == "en"),
+        "spans": {
+            t: vars(p) | {"precision": p.precision, "recall": p.recall, "f1": p.f1} for t, p in spans.items()
+        },
+        "identifier_span_f1": total([spans[t] for t in IDENTIFIERS]).f1,
+        "all_span_f1": total(list(spans.values())).f1,
+    }
+
+
 def total(prfs: list[PRF]) -> PRF:
     return PRF(sum(p.tp for p in prfs), sum(p.fp for p in prfs), sum(p.fn for p in prfs))
 
@@ -156,32 +193,19 @@ def evaluate(
     scored = score_rows(session(model_dir / "model.onnx"), encoder, rows)
     thresholds = labels["thresholds"]
     preds = [predicted(s, thresholds) for s in scored]
-    cats = category_prf(rows, preds)
-    spans = span_prf(rows, scored)
     obf = [i for i, r in enumerate(rows) if r["obfuscated"]]
     by_kind = {}
     for kind in sorted({r["kind"] for r in rows}):
         idx = [i for i, r in enumerate(rows) if r["kind"] == kind]
         exact = sum(1 for i in idx if preds[i] == set(rows[i]["labels"]))
         by_kind[kind] = (exact / len(idx), len(idx))
-    safe = lambda r: not r["labels"]  # noqa: E731
     ko_texts = [r["text"] for r in rows if r["lang"] == "ko" and r["role"] == "user"]
+    guard_preds, guard_spans = guard_pass(model_dir, rows)
     result = {
         "rows": len(rows),
         "thresholds": thresholds,
-        "categories": {
-            c: vars(p) | {"precision": p.precision, "recall": p.recall, "f1": p.f1} for c, p in cats.items()
-        },
-        "macro_f1": float(np.mean([p.f1 for p in cats.values()])),
-        "fp_safe_all": rate(rows, preds, safe),
-        "fp_safe_ko": rate(rows, preds, lambda r: safe(r) and r["lang"] == "ko"),
-        "fp_benign_real_ko": rate(rows, preds, lambda r: r["kind"] == "benign" and r["lang"] == "ko"),
-        "fp_benign_real_en": rate(rows, preds, lambda r: r["kind"] == "benign" and r["lang"] == "en"),
-        "spans": {
-            t: vars(p) | {"precision": p.precision, "recall": p.recall, "f1": p.f1} for t, p in spans.items()
-        },
-        "identifier_span_f1": total([spans[t] for t in IDENTIFIERS]).f1,
-        "all_span_f1": total(list(spans.values())).f1,
+        **summary(rows, preds, scored),
+        "guard": summary(rows, guard_preds, guard_spans),
         "obfuscated": {
             "rows": len(obf),
             "detected": sum(1 for i in obf if set(rows[i]["labels"]) <= preds[i]) / max(1, len(obf)),
@@ -245,6 +269,7 @@ def _pct(x: float) -> str:
 def report(res: dict) -> str:
     """EVALUATION.md from the figures."""
     lat = res["latency_ms"]
+    g = res["guard"]
     lines = [
         f"# Evaluation: {res['labels']['name']} {res['labels']['version']}",
         "",
@@ -256,26 +281,32 @@ def report(res: dict) -> str:
         "",
         "## Summary",
         "",
-        "| metric | value | target |",
-        "|---|---|---|",
-        f"| macro F1 over 14 categories | {res['macro_f1']:.3f} | >= 0.90 |",
-        f"| false-positive rate, safe Korean rows (hard negatives + benign) | "
-        f"{_pct(res['fp_safe_ko'][0])} (n={res['fp_safe_ko'][1]}) | <= 2% |",
-        f"| false-positive rate, real benign Korean text (gettext/vim/systemd) | "
-        f"{_pct(res['fp_benign_real_ko'][0])} (n={res['fp_benign_real_ko'][1]}) | <= 2% |",
-        f"| false-positive rate, all safe rows | {_pct(res['fp_safe_all'][0])} "
-        f"(n={res['fp_safe_all'][1]}) | |",
-        f"| span F1, identifiers (exact match) | {res['identifier_span_f1']:.3f} | >= 0.95 |",
-        f"| span F1, all span types (exact match) | {res['all_span_f1']:.3f} | |",
+        "Two columns: the model alone (its thresholds), and the guard as users run it (`Guard`: the "
+        "normalizer and validating detectors fused with this model under the default policy).",
+        "",
+        "| metric | model alone | guard | target |",
+        "|---|---|---|---|",
+        f"| macro F1 over 14 categories | {res['macro_f1']:.3f} | {g['macro_f1']:.3f} | >= 0.90 |",
+        *(f"| false-positive rate, {label} | {_pct(res[key][0])} (n={res[key][1]}) | {_pct(g[key][0])} | "
+          f"{target} |" for key, label, target in (
+              ("fp_safe_ko", "safe Korean rows (hard negatives + benign)", "<= 2%"),
+              ("fp_benign_real_ko", "real benign Korean text (gettext/vim/systemd)", "<= 2%"),
+              ("fp_safe_all", "all safe rows", ""))),
+        f"| span F1, identifiers (exact match) | {res['identifier_span_f1']:.3f} | "
+        f"{g['identifier_span_f1']:.3f} | >= 0.95 |",
+        f"| span F1, all span types (exact match) | {res['all_span_f1']:.3f} | {g['all_span_f1']:.3f} | |",
+        "",
+        "| model | value |",
+        "|---|---|",
         f"| obfuscated positives: all true categories flagged | {_pct(res['obfuscated']['detected'])} "
-        f"(n={res['obfuscated']['rows']}); span F1 {res['obfuscated']['span_f1']:.3f} | |",
-        f"| model.onnx (int8) | {res['size_mb']:.1f} MB (folder {res['folder_mb']:.1f} MB) | < 50 MB |",
+        f"(n={res['obfuscated']['rows']}); span F1 {res['obfuscated']['span_f1']:.3f} |",
+        f"| model.onnx (int8) | {res['size_mb']:.1f} MB (folder {res['folder_mb']:.1f} MB), budget < 50 MB |",
         f"| latency, batch 1, 32 tokens, p50 | {lat['t1_32_p50']:.1f} ms (1 thread), "
-        f"{lat['t2_32_p50']:.1f} ms (2 threads) | |",
+        f"{lat['t2_32_p50']:.1f} ms (2 threads) |",
         f"| latency, batch 1, 128 tokens, p50 | {lat['t1_128_p50']:.1f} ms (1 thread), "
-        f"{lat['t2_128_p50']:.1f} ms (2 threads) | |",
+        f"{lat['t2_128_p50']:.1f} ms (2 threads) |",
         f"| latency, one Korean test text incl. tokenization, p50 | {lat['t1_text_p50']:.1f} ms "
-        "(1 thread) | |",
+        "(1 thread) |",
         "",
         "Latency was measured on a shared 2-core machine under load from other jobs: read it as an upper "
         "bound; bench/ has the controlled numbers.",
@@ -301,25 +332,28 @@ def report(res: dict) -> str:
         "",
         "## Per category (test split)",
         "",
-        "| code | threshold | precision | recall | F1 | tp | fp | fn |",
-        "|---|---|---|---|---|---|---|---|",
+        "| code | threshold | precision | recall | F1 | tp | fp | fn | guard P | guard R | guard F1 |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for c, m in res["categories"].items():
+        gm = g["categories"][c]
         lines.append(
             f"| {c} | {res['thresholds'][c]:.2f} | {m['precision']:.3f} | {m['recall']:.3f} | "
-            f"{m['f1']:.3f} | {m['tp']} | {m['fp']} | {m['fn']} |"
+            f"{m['f1']:.3f} | {m['tp']} | {m['fp']} | {m['fn']} | {gm['precision']:.3f} | "
+            f"{gm['recall']:.3f} | {gm['f1']:.3f} |"
         )
     lines += [
         "",
         "## Spans (exact character match, per type)",
         "",
-        "| type | precision | recall | F1 | tp | fp | fn |",
-        "|---|---|---|---|---|---|---|",
+        "| type | precision | recall | F1 | tp | fp | fn | guard P | guard R | guard F1 |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for t, m in res["spans"].items():
+        gm = g["spans"][t]
         lines.append(
             f"| {t} | {m['precision']:.3f} | {m['recall']:.3f} | {m['f1']:.3f} | "
-            f"{m['tp']} | {m['fp']} | {m['fn']} |"
+            f"{m['tp']} | {m['fp']} | {m['fn']} | {gm['precision']:.3f} | {gm['recall']:.3f} | {gm['f1']:.3f} |"
         )
     lines += [
         "",

@@ -80,12 +80,20 @@ def export_onnx(model: GuardModel, path: Path, pad_id: int, opset: int = 17) -> 
 
 def optimize(src: Path, dst: Path, num_heads: int, hidden: int) -> Path:
     """onnxruntime's transformer optimizer (fused attention, LayerNorm, GELU); plain ORT graph
-    optimization when the fusion does not apply (e.g. a tiny test model)."""
+    optimization when the fusion does not apply (e.g. a tiny test model).
+
+    Add + LayerNormalization stay unfused: SkipLayerNormalization is the slowest kernel of the int8 graph
+    on AVX-512/AMX CPUs (1.25-1.35x texts/s at batch 32 without it, bench/RESULTS.md); the runtime
+    keeps it off at load too (guard.engine.tuning.SLOW_FUSIONS)."""
+    from onnxruntime.transformers.fusion_options import FusionOptions
     from onnxruntime.transformers.optimizer import optimize_model
 
+    options = FusionOptions("bert")
+    options.enable_skip_layer_norm = False
     try:
         opt = optimize_model(
-            str(src), model_type="bert", num_heads=num_heads, hidden_size=hidden, opt_level=1
+            str(src), model_type="bert", num_heads=num_heads, hidden_size=hidden, opt_level=1,
+            optimization_options=options,
         )
         opt.save_model_to_file(str(dst))
     except Exception as exc:  # the optimizer raises assorted errors on graphs it cannot fuse
