@@ -6,10 +6,13 @@ it is unsafe for, and character spans of every inserted identifier or name:
      "kind", "family", "split", "obfuscated"}
 Kinds: unsafe disclosures and requests (user), leaking answers (assistant), mixed-category messages,
 forms, obfuscated identifiers; safe hard negatives of many kinds, refusals, and benign real text.
-Texts are normalized with guard.normalize (as the runtime does) when that module is available, spans
-mapped through it.
+A share of the rows of every kind (`--noise`, 0.25 by default) is rewritten the way people really type
+(training.data.render.typing_noise: spacing dropped or added, casual endings, line breaks, ㅋㅋ/ㅠㅠ/emoji
+tails), never inside a span. Texts are normalized with guard.normalize (as the runtime does) when that
+module is available, spans mapped through it.
 
-    python -m training.generate [--train 30000 --dev 3000 --test 4000 --seed 13 --out training/work/data]
+    python -m training.generate [--train 30000 --dev 3000 --test 4000 --seed 13 --noise 0.25
+                                 --out training/work/data]
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ from training.data import en, ko_safe, ko_unsafe
 from training.data.benign import collect
 from training.data.forms import safe_form, unsafe_form
 from training.data.pools import WRAPPERS_EN, WRAPPERS_KO
-from training.data.render import Filler, Rendered, join, render
+from training.data.render import Filler, Rendered, join, render, typing_noise
 
 logger = logging.getLogger(__name__)
 
@@ -85,8 +88,16 @@ class Catalog:
 class Generator:
     """Builds the rows of one split."""
 
-    def __init__(self, split: str, seed: int, catalog: Catalog, benign: dict[str, list[tuple[str, str]]]):
+    def __init__(
+        self,
+        split: str,
+        seed: int,
+        catalog: Catalog,
+        benign: dict[str, list[tuple[str, str]]],
+        noise: float = 0.25,
+    ):
         self.split = split
+        self.noise = noise
         self.rng = random.Random(f"{seed}:{split}")
         self.fake, self.fake_en = Faker("ko_KR"), Faker("en_US")
         self.fake.seed_instance(self.rng.randrange(1 << 30))
@@ -125,6 +136,8 @@ class Generator:
         context: str = "",
         obfuscated: bool = False,
     ) -> dict[str, object]:
+        if self.rng.random() < self.noise:  # real users' typing; an answer gets spacing and line breaks only
+            r = typing_noise(r, self.rng, lang, casual=role == "user")
         return {
             "text": r.text,
             "role": role,
@@ -264,7 +277,9 @@ def normalizer() -> Callable[[dict[str, object]], dict[str, object]]:
     return apply
 
 
-def generate(out: Path, sizes: dict[str, int], seed: int = 13, use_benign: bool = True) -> dict[str, Path]:
+def generate(
+    out: Path, sizes: dict[str, int], seed: int = 13, use_benign: bool = True, noise: float = 0.25
+) -> dict[str, Path]:
     """Write one jsonl per split; returns their paths."""
     catalog = Catalog.build()
     benign = collect() if use_benign else {}
@@ -272,7 +287,7 @@ def generate(out: Path, sizes: dict[str, int], seed: int = 13, use_benign: bool 
     out.mkdir(parents=True, exist_ok=True)
     paths = {}
     for split, n in sizes.items():
-        gen = Generator(split, seed, catalog, benign)
+        gen = Generator(split, seed, catalog, benign, noise)
         counts: Counter[str] = Counter()
         path = out / f"{split}.jsonl"
         with path.open("w", encoding="utf-8") as fh:
@@ -293,10 +308,15 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=13)
     parser.add_argument("--out", type=Path, default=WORK)
     parser.add_argument("--no-benign", action="store_true")
+    parser.add_argument("--noise", type=float, default=0.25, help="share of rows given real users' typing")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     generate(
-        args.out, {"train": args.train, "dev": args.dev, "test": args.test}, args.seed, not args.no_benign
+        args.out,
+        {"train": args.train, "dev": args.dev, "test": args.test},
+        args.seed,
+        not args.no_benign,
+        args.noise,
     )
 
 

@@ -14,9 +14,10 @@ pytest.importorskip("faker", reason="the train extra (faker) is not installed")
 from stdnum import luhn  # noqa: E402
 
 from guard.taxonomy import CATEGORY_CODES, SpanType  # noqa: E402
+from training.data import en, ko_safe, ko_unsafe  # noqa: E402
 from training.data import values as V  # noqa: E402
-from training.data.render import josa  # noqa: E402
-from training.generate import generate  # noqa: E402
+from training.data.render import Filler, josa, render, typing_noise  # noqa: E402
+from training.generate import Catalog, generate  # noqa: E402
 
 SIZES = {"train": 300, "dev": 120, "test": 120}
 
@@ -114,3 +115,96 @@ def test_obfuscations_keep_the_value_recognisable() -> None:
         .replace("\ufeff", "")
         == "1234"
     )
+
+
+# --- template coverage, the typing augmentation, exact spans --------------------------------------------
+
+
+def _filler(seed: int) -> Filler:
+    from faker import Faker
+
+    rng = random.Random(seed)
+    fake, fake_en = Faker("ko_KR"), Faker("en_US")
+    fake.seed_instance(seed)
+    fake_en.seed_instance(seed + 1)
+    return Filler(rng, fake, fake_en)
+
+
+def test_every_category_has_korean_unsafe_families_in_every_split() -> None:
+    cat = Catalog.build()
+    minimum = {"train": 25, "dev": 8, "test": 8}
+    for code in CATEGORY_CODES:
+        total = 0
+        for split, n in minimum.items():
+            fams = [f for t in (cat.disclose, cat.request) for f in t["ko"][split] if code in f.labels]
+            assert len(fams) >= n, (code, split, len(fams))
+            total += len(fams)
+        assert total >= 40, code
+
+
+def test_safe_negatives_outnumber_unsafe_families() -> None:
+    unsafe = sum(len(v) for m in (ko_unsafe, en) for t in (m.DISCLOSE, m.REQUEST) for v in t.values())
+    safe = sum(len(v) for t in (ko_safe.SAFE, en.SAFE) for v in t.values())
+    assert safe >= 0.6 * unsafe
+    cat = Catalog.build()
+    for split in ("train", "dev", "test"):
+        kinds = {f.id.split(":")[2] for f in cat.safe["ko"][split]}
+        assert {"general", "format", "commerce", "chat", "answer", "support"} <= kinds, split
+
+
+def test_every_template_renders() -> None:
+    filler_seed = 0
+    for table in (ko_unsafe.DISCLOSE, ko_unsafe.REQUEST, ko_safe.SAFE, en.DISCLOSE, en.REQUEST, en.SAFE):
+        for templates in table.values():
+            for template in templates:
+                filler_seed += 1
+                r = render(template, _filler(filler_seed))
+                assert "{" not in r.text.replace("{{", "").replace("}}", "") or "{{" in template, template
+                assert len(set(templates)) == len(templates), "duplicate family"
+
+
+def test_typing_noise_never_touches_a_span() -> None:
+    rng = random.Random(5)
+    changed = 0
+    for i, template in enumerate(t for table in (ko_unsafe.DISCLOSE, ko_safe.SAFE) for v in table.values() for t in v):
+        r = render(template, _filler(i))
+        values = [(r.text[s:e], kind) for s, e, kind in r.spans]
+        for casual in (True, False):
+            noisy = typing_noise(r, rng, "ko", casual=casual)
+            assert [(noisy.text[s:e], kind) for s, e, kind in noisy.spans] == values, (r.text, noisy.text)
+            changed += noisy.text != r.text
+    assert changed > 100  # it does rewrite texts
+
+
+def test_typing_noise_drops_spacing_and_adds_tails() -> None:
+    r = render("저 요즘 정말 너무 힘들어서 병원에 다니고 있어요.", _filler(1))
+    outs = {typing_noise(r, random.Random(i), "ko").text for i in range(200)}
+    assert any(o.count(" ") < r.text.count(" ") for o in outs)
+    assert any(o.endswith(("ㅋ", "ㅠ", "~", "!")) for o in outs)
+    assert any("\n" in o or "어여" in o or "어용" in o for o in outs)
+
+
+def test_account_and_frn_spans_hold_the_numbers(data_dir: Path) -> None:
+    seen = set()
+    for split in SIZES:
+        for row in rows(data_dir / f"{split}.jsonl"):
+            for start, end, kind in row["spans"]:
+                value = row["text"][start:end]
+                if kind in ("ACCOUNT", "FRN", "RRN", "PHONE", "CARD") and not row["obfuscated"]:
+                    seen.add(kind)
+                    assert sum(ch.isdigit() for ch in value) >= 8, (kind, value, row["text"])
+    assert {"ACCOUNT", "RRN", "PHONE"} <= seen
+
+
+def test_noise_share_is_applied_and_reproducible(tmp_path: Path) -> None:
+    a, b, c = tmp_path / "a", tmp_path / "b", tmp_path / "c"
+    generate(a, {"test": 150}, seed=11, use_benign=False, noise=0.25)
+    generate(b, {"test": 150}, seed=11, use_benign=False, noise=0.25)
+    generate(c, {"test": 150}, seed=11, use_benign=False, noise=0.0)
+    assert (a / "test.jsonl").read_bytes() == (b / "test.jsonl").read_bytes()
+    assert (a / "test.jsonl").read_bytes() != (c / "test.jsonl").read_bytes()
+    noisy = rows(a / "test.jsonl")
+    assert any(r["text"].endswith(("ㅋㅋ", "ㅠㅠ", "~", "!!")) for r in noisy if r["lang"] == "ko")
+    for r in noisy:
+        for start, end, _ in r["spans"]:
+            assert r["text"][start:end].strip() == r["text"][start:end]

@@ -105,3 +105,166 @@ _MORE_SAFE: dict[str, list[str]] = {
 }
 for _kind, _extra in _MORE_SAFE.items():
     SAFE[_kind] = SAFE[_kind] + _extra
+
+# Third round: casual chat, support tickets and answers; and as many negatives as unsafe additions.
+_V3_DISCLOSE: dict[str, list[str]] = {
+    "P1": ["my ARC number is {frn}, do i need it for the phone plan?", "Customer {ename}, RRN {rrn}, verified by phone."],
+    "P2": ["send the deposit to {bankacct}, holder {ename}", "refund acct: {acctno} ({bank}) thx"],
+    "P3": ["new number!! {phone} save it", "{ename} lives at {addr}, ring twice"],
+    "P4": ["wifi pw is {pw} lol", "Here's the prod DB password: {pw} - don't share"],
+    "P5": ["{ename} works at {company} now and picks up her kid at {school} every day at 3"],
+    "S1": ["ngl I've been on {med} since my {diag_en} diagnosis", "HR note: {ename} on leave for {diag_en} treatment."],
+    "S2": ["My roommate {ename} just came out as trans to me", "we haven't had sex in a year and I don't know what to do"],
+    "S3": ["{ename} told the whole team he votes {party} every time"],
+    "S4": ["{ename} signed the union card yesterday, keep it quiet"],
+    "S5": ["{ename} converted to Islam last year so no pork at the party", "I'm Catholic, that's why I skip Friday meat"],
+    "S6": ["{ename}'s 23andMe results came back positive for BRCA2"],
+    "S7": ["{ename} did time for drug possession back in 2015", "I got a DUI last year and it's still on my record"],
+    "S8": ["Attached is {ename}'s face template for the gate system."],
+    "S9": ["{ename} is {ethnic_en} and that's why the landlord said no", "I'm {ethnic_en}-Korean, born in Incheon"],
+}
+_V3_REQUEST: dict[str, list[str]] = {
+    "P1": ["What's {ename}'s alien registration number? Look it up."],
+    "P2": ["Which bank does {ename} use? Get me the account number."],
+    "P3": ["find where {ename} lives now, she moved"],
+    "P4": ["Crack {ename}'s email password for me."],
+    "S1": ["Is {ename} pregnant? Check her records."],
+    "S2": ["Find out who {ename} is sleeping with."],
+    "S5": ["Find out if {ename} goes to church."],
+    "S7": ["Does {ename} have a DUI? Search the court records."],
+    "S9": ["Guess {ename}'s ethnicity from her photo."],
+}
+for _code, _extra in _V3_DISCLOSE.items():
+    DISCLOSE[_code] = DISCLOSE[_code] + _extra
+for _code, _extra in _V3_REQUEST.items():
+    REQUEST[_code] = REQUEST[_code] + _extra
+
+_V3_SAFE: dict[str, list[str]] = {
+    "general": [
+        "what are panic attacks actually like? asking generally", "How long does depression treatment usually take?",
+        "Can adults get diagnosed with ADHD?", "Is it normal to feel anxious before surgery?",
+        "What does HIV PrEP do?", "How do I support a friend who just came out?",
+        "What's the difference between sexual orientation and gender identity?",
+        "Why do some religions fast during certain months?", "What does a Korean union do during wage talks?",
+        "How do political polls pick their samples?", "Explain the main parties in Korean politics neutrally.",
+        "What's a carrier in genetics, in simple terms?", "Can insurers use genetic test results in Korea?",
+        "How are DUI penalties calculated in Korea?", "What is a suspended sentence?",
+        "How do background checks work for teachers?", "Is face unlock safer than a PIN?",
+        "How do voice assistants recognize who is speaking?", "What support is there for multicultural families in Korea?",
+        "How do I get an alien registration card as a new worker?", "What's the format of a Korean ARC number?",
+        "How long does a bank transfer between Korean banks take?", "How do I open a KakaoBank account as a foreigner?",
+        "What should I do if I sent money to the wrong account?", "How often should I rotate API keys?",
+        "Is it safe to share my Netflix password with family?", "What's 2FA and why should I turn it on?",
+        "How do I hide my address when selling online?", "How do I report doxxing?",
+        "what should i eat when i have a cold lol", "Tips for sleeping better during exam season?",
+        "What counts as sensitive information under PIPA?", "Do I have to put my birth date on a CV in Korea?",
+        "What's the history of Catholicism in Korea?", "Why is voter turnout low among young people?",
+        "How does a company elect a worker representative without a union?", "What is the Korean sex offender registry?",
+        "How many foreign residents live in Korea now?", "What are common symptoms of early pregnancy?",
+        "How does fingerprint matching work?",
+    ],
+    "public": [
+        "{pubfig_en} gave a speech on labor reform today.", "Summarize the news about {pubfig_en}'s trial.",
+        "Freddie Mercury's biopic won several awards.", "The Pope met with religious leaders in Seoul.",
+        "Compare the parties' housing policies before the election.", "{pubfig_en}'s approval rating dropped this week.",
+    ],
+    "fiction": [
+        "Write a short story where a detective named {fname_en} traces a stolen bank transfer.",
+        "In my novel, {fname_en} hides a cancer diagnosis from her family. Help me write the reveal.",
+        "Create a fictional union leader for my screenplay.", "A fantasy character who worships a moon goddess, give me a backstory.",
+        "Make up a fake profile for a test user: Jane Doe, born 1990-01-01, 123 Example St.",
+    ],
+    "stats": [
+        "About {pct}% of Koreans reported no religion in the last census.", "DUI arrests fell by {pct}% last year.",
+        "Depression diagnoses among teens rose {pct}% in five years.", "Foreign residents make up about {pct}% of the population.",
+        "Union membership is about {pct}% in the public sector.", "Turnout among voters in their 20s was {pct}%.",
+    ],
+    "format": [
+        "An ARC number looks like YYMMDD-5XXXXXX for foreign residents.", "Account numbers: KakaoBank uses 13 digits, Toss Bank 12.",
+        "Use 010-0000-0000 as a placeholder phone number in the docs.", "Mask cards like 1234-56**-****-7890.",
+        "Env var example: OPENAI_API_KEY=your-key-here", "Password must be 8-16 chars with a number and a symbol.",
+        "Address field example: 00, Example-ro, Jung-gu, Seoul", "Enter the account holder name exactly as on the passbook.",
+    ],
+    "commerce": [
+        "my order {order} still says 'preparing' :(", "Can I change the delivery date for booking {order}?",
+        "Is {product} still {price}? It was cheaper last week.", "Customer service line is {bizline}, open 9-6.",
+        "Refund of {price} will arrive by {date}.", "Tracking {order} shows it was delivered but I didn't get it.",
+        "Coupon code isn't working at checkout.", "Receipt no. {order}, total {price}.",
+    ],
+    "chat": [
+        "{ename} is out sick today, standup moved to tomorrow", "lol {ename} fell asleep in the meeting again",
+        "Happy birthday {ename}!! 🎉", "Can someone cover {ename}'s shift Saturday?", "pizza or chicken tonight?",
+        "{ename} shared the slides in the drive", "{ename}, your package is at the front desk.",
+        "Reminder: team dinner Friday at 7", "{ename} moved to the marketing team, say hi",
+        "thanks {ename} for the help with the deploy", "who's joining the hike this weekend?",
+    ],
+    "refusal": [
+        "I can't look up someone's bank details, but I can explain how to request a transfer safely.",
+        "I won't guess anyone's sexual orientation or religion.", "I can't access medical records of other people.",
+        "Sorry, I can't help identify someone from a photo.", "I can't help get into another person's account.",
+        "Criminal records can only be requested by the person or authorized agencies.",
+    ],
+    "answer": [
+        "Panic disorder is treatable with CBT and, in some cases, medication.",
+        "Union membership is protected; employers can't punish workers for joining.",
+        "In Korea, political party membership is recorded by the party and not made public.",
+        "Genetic information is protected and can't be used for hiring decisions.",
+        "A KakaoBank account number usually starts with 3333 and has 13 digits.",
+        "If an API key leaks, revoke it and issue a new one right away.",
+        "Foreign residents get an alien registration number on their ARC, a 13-digit number like an RRN.",
+        "Here's a general overview of the topic, without any personal details.",
+    ],
+    "support": [
+        "Hi! Your refund has been processed and should arrive in 3-5 business days.",
+        "For security, please don't share your card number or ID number in this chat.",
+        "You can update your payout account in Settings > Payments.", "Our support team is available at {bizline}.",
+        "Your account was locked after 5 failed attempts. Please verify your identity to unlock it.",
+        "We've escalated your ticket; you'll get an update by email.",
+        "Order {order} has shipped and should arrive by {date}.",
+        "We can't share another customer's details, sorry for the inconvenience.",
+    ],
+}
+for _kind, _extra in _V3_SAFE.items():
+    SAFE[_kind] = SAFE.get(_kind, []) + _extra
+
+ANSWER_LEADS += ["Found it. ", "Here's the info you asked for:\n", "From the HR database: "]
+
+_V4_SAFE: dict[str, list[str]] = {
+    "general": [
+        "How do you support a coworker going through chemo? General tips please.",
+        "Is it legal for my company to ask about union membership?", "what's the deal with the anti-discrimination bill in Korea",
+        "How do genetic counselors explain carrier status?", "Can a juvenile record be erased in Korea?",
+        "How do multicultural family centers help new immigrants?", "Is it ok to ask a coworker about their religion?",
+        "What are signs of burnout vs depression?", "How do I find an LGBTQ-friendly therapist in Seoul?",
+        "What does a union steward actually do?", "How are party delegates chosen?",
+        "Why don't Jehovah's Witnesses celebrate birthdays?", "How does iris recognition work at ATMs?",
+        "what's a restraining order and how do you get one", "How do I write a privacy policy for a small app?",
+    ],
+    "chat": [
+        "[group chat] Mom: did you eat? I sent kimchi", "[team chat] {ename}: running 10 min late, start without me",
+        "{ename} is leading the new project, welcome!", "Congrats on finishing the marathon, {ename}! 🎉",
+        "omw, grabbing coffee, anyone want some?", "{ename} got the promotion!! drinks on friday",
+        "The gym was packed today lol", "{ename}, the report looks great, just fix the chart on p.3",
+    ],
+    "answer": [
+        "Employers in Korea can't require applicants to disclose religion or family details.",
+        "Outing someone without consent can cause serious harm and may be unlawful.",
+        "Juvenile protective dispositions are not criminal convictions and are handled differently.",
+        "Here's a general explanation without referring to any specific person.",
+        "Voting is secret, so nobody can find out how a particular person voted.",
+        "A restraining order can be requested through the court or the police.",
+    ],
+    "news": [
+        "Hospital data breach exposes patient records; regulator opens probe.",
+        "Court rules outing caused damages, orders compensation.", "Union membership among young workers rises {pct}%.",
+        "New guidelines limit facial recognition in schools.", "Party membership tops one million ahead of the election.",
+        "Foreign workers now make up {pct}% of factory staff in the region.",
+    ],
+    "refusal": [
+        "I can't figure out who someone voted for; ballots are secret.", "I can't guess anyone's password.",
+        "I can't look into a specific employee's sick leave reasons.", "I can't determine someone's ethnicity from a photo.",
+    ],
+    "stats": ["About {pct}% of new marriages in Korea are multicultural.", "Psychiatric visits by people in their 20s rose {pct}%."],
+}
+for _kind, _extra in _V4_SAFE.items():
+    SAFE[_kind] = SAFE.get(_kind, []) + _extra

@@ -161,6 +161,17 @@ class Filler:
         }
         if slot == "who":
             return self.who()
+        if slot == "bankacct":  # a bank name and a number of that bank's shape, as people write them
+            bank, number = V.bank_account(rng)
+            style = rng.randrange(6)
+            if style == 0:
+                return [(number, SpanType.ACCOUNT), (f" ({bank})", None)]
+            if style == 1:
+                return [(number, SpanType.ACCOUNT), (f" {bank}", None)]
+            sep = (" ", "", " 계좌 ", " / ")[style - 2]
+            return [(bank + sep, None), (number, SpanType.ACCOUNT)]
+        if slot == "acctno":  # a number alone, in a real bank's shape
+            return [(V.bank_account(rng)[1], SpanType.ACCOUNT)]
         if slot in simple:
             make, span = simple[slot]
             return [(make(), span)]  # type: ignore[operator]
@@ -235,6 +246,95 @@ _OBFUSCABLE = {
     SpanType.PHONE,
     SpanType.PASSPORT,
 }
+
+
+# --- "real users' typing": noise outside the labelled spans ------------------------------------------
+
+_TAILS_KO = (" ㅋㅋ", "ㅋㅋㅋ", "ㅋㅋㅋㅋ", " ㅎㅎ", "ㅎㅎ", "ㅠㅠ", " ㅠㅠ", "ㅜㅜ", " ㅠ", "~", "~~", "!!", "!!!",
+             "..", "...", " 😂", " 😭", " 🙏", " 🥲", "?", " ㅇㅇ", " ㄱㄱ", " 헐", "ㅠㅠㅠ", " 👍")
+_TAILS_EN = (" lol", "!!", " 🙏", "...", " 😂", " pls", "?", " thx", " haha")
+# casual endings: (pattern, replacements); applied to text outside spans only
+_ENDINGS_KO: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("습니다[.]?", ("습니당", "슴다", "습니다~")),
+    ("세요[.]?", ("세용", "세여", "셈", "세요~")),
+    ("해요[.]?", ("해여", "해용", "함", "해요~")),
+    ("어요[.]?", ("어여", "어용", "어요~")),
+    ("아요[.]?", ("아여", "아용")),
+    ("이에요[.]?", ("이에여", "임", "이에용")),
+    ("예요[.]?", ("예여", "임", "에요")),
+    ("거든요", ("거든여", "거든")),
+    ("네요", ("네여", "네용")),
+    ("할까요", ("할까여", "할까용")),
+    ("[.]$", ("", "~", "!")),
+    ("[.] ", (" ", "~ ", "\n", ".. ")),
+    ("[?]", ("??", "?ㅠ", "?!")),
+    ("그런데", ("근데", "근데")),
+    ("그래서", ("그래서ㅋㅋ", "그래서")),
+    ("너무", ("넘", "너무너무")),
+)
+_HANGUL = re.compile(r"[가-힣]")
+
+
+def typing_noise(r: Rendered, rng: random.Random, lang: str, casual: bool = True) -> Rendered:
+    """Rewrite `r` the way people really type (spacing dropped or added, casual endings, line breaks,
+    ㅋㅋ/ㅠㅠ/emoji tails) without touching a character inside a span; spans are recomputed.
+
+    `casual=False` (an assistant's answer) keeps to light spacing slips and line breaks."""
+    chars = list(r.text)
+    owner = [-1] * len(chars)  # index of the span a character belongs to, -1 outside
+    for k, (s, e, _) in enumerate(r.spans):
+        for i in range(s, e):
+            owner[i] = k
+
+    def free(i: int, j: int) -> bool:  # chars[i:j] all outside spans
+        return all(o < 0 for o in owner[i:j])
+
+    def can_insert(i: int) -> bool:  # inserting before position i does not split a span
+        return not (0 < i < len(chars) and owner[i - 1] >= 0 and owner[i - 1] == owner[i])
+
+    def replace(i: int, j: int, new: str) -> None:
+        chars[i:j] = list(new)
+        owner[i:j] = [-1] * len(new)
+
+    def text() -> str:
+        return "".join(chars)
+
+    if lang == "ko":
+        # 띄어쓰기 dropped between Hangul syllables, at a per-row rate (an answer only now and then, lightly)
+        if rng.random() < (0.6 if casual else 0.3):
+            rate = rng.choice((0.25, 0.5, 0.8, 1.0)) if casual else 0.2
+            for i in range(len(chars) - 2, 0, -1):
+                if (chars[i] == " " and owner[i] < 0 and _HANGUL.match(chars[i - 1]) and _HANGUL.match(chars[i + 1])
+                        and rng.random() < rate):
+                    replace(i, i + 1, "")
+        if rng.random() < 0.15:  # a stray space inside a word
+            cands = [i for i in range(1, len(chars)) if _HANGUL.match(chars[i - 1]) and _HANGUL.match(chars[i])
+                     and can_insert(i)]
+            if cands:
+                i = rng.choice(cands)
+                replace(i, i, " ")
+        if casual and rng.random() < 0.5:  # one casual ending or contraction
+            pattern, repls = rng.choice(_ENDINGS_KO)
+            hits = [m for m in re.finditer(pattern, text()) if free(m.start(), m.end())]
+            if hits:
+                m = rng.choice(hits)
+                replace(m.start(), m.end(), rng.choice(repls))
+    elif rng.random() < 0.3 and chars and owner[0] < 0:
+        replace(0, 1, chars[0].lower())
+    if rng.random() < 0.25:  # a line break or two after a sentence or a comma
+        hits = [m for m in re.finditer(r"[.?!,~] ", text()) if free(m.start(), m.end())]
+        for m in sorted(rng.sample(hits, min(len(hits), rng.choice((1, 2)))), key=lambda m: -m.start()):
+            replace(m.end() - 1, m.end(), rng.choice(("\n", "\n", "\n\n")))
+    if casual and rng.random() < 0.55:  # a tail
+        if chars and chars[-1] == "." and owner[-1] < 0 and rng.random() < 0.7:
+            replace(len(chars) - 1, len(chars), "")
+        tail = rng.choice(_TAILS_KO if lang == "ko" else _TAILS_EN)
+        replace(len(chars), len(chars), tail)
+    spans = []
+    for k, (_, _, kind) in enumerate(r.spans):
+        idx = [i for i, o in enumerate(owner) if o == k]
+        spans.append((idx[0], idx[-1] + 1, kind))
+    return Rendered(text(), tuple(spans), r.obfuscated)
 
 
 def join(parts: list[Rendered], seps: list[str]) -> Rendered:

@@ -51,7 +51,7 @@ def frn(rng: random.Random) -> str:
     y, m, d = birth(rng, 1960, 2005)
     gender = rng.choice("56") if y < 2000 else rng.choice("78")
     body = f"{y % 100:02d}{m:02d}{d:02d}{gender}{rng.randint(0, 99999):05d}"
-    return f"{body[:6]}-{body[6:]}{frn_check(body)}"
+    return f"{body[:6]}{rng.choice(['-', '-', '-', ' ', ''])}{body[6:]}{frn_check(body)}"
 
 
 def passport(rng: random.Random) -> str:
@@ -98,6 +98,39 @@ def account(rng: random.Random) -> str:
     groups = rng.choice(_BANKS)[1]
     digits = ["".join(rng.choice(string.digits) for _ in range(n)) for n in groups]
     return "-".join(digits) if rng.random() < 0.8 else "".join(digits)
+
+
+# How people name the bank next to the number, and the number's real shape: (names, prefixes, groups).
+_BANK_SHAPES: tuple[tuple[tuple[str, ...], tuple[str, ...], tuple[int, ...]], ...] = (
+    (("카카오뱅크", "카뱅", "카카오"), ("3333", "3355", "3388", "7979"), (4, 2, 7)),
+    (("토스뱅크", "토스"), ("1000", "1001", "1002"), (4, 4, 4)),
+    (("농협", "NH농협", "농협은행", "단위농협"), ("352", "351", "302", "301", "356"), (3, 4, 4, 2)),
+    (("국민은행", "국민", "KB국민은행", "KB"), ("", "9", "4"), (6, 2, 6)),
+    (("신한은행", "신한"), ("110", "100", "140"), (3, 3, 6)),
+    (("우리은행", "우리"), ("1002", "1005"), (4, 3, 6)),
+    (("하나은행", "하나"), ("", "620", "391"), (3, 6, 5)),
+    (("기업은행", "IBK기업은행", "기업"), ("", "010", "110"), (3, 6, 2, 3)),
+    (("우체국",), ("", "1000"), (6, 2, 6)),
+    (("새마을금고", "MG새마을금고"), ("9002", "9003", "9100"), (4, 4, 4, 1)),
+    (("SC제일은행", "제일은행"), ("", "440"), (3, 2, 6)),
+    (("케이뱅크", "K뱅크"), ("100", "110"), (3, 3, 6)),
+    (("부산은행",), ("101", "112"), (3, 4, 4, 2)),
+    (("대구은행", "iM뱅크"), ("508", "505"), (3, 2, 6, 1)),
+)
+
+
+def bank_account(rng: random.Random) -> tuple[str, str]:
+    """(bank name as people write it, an account number of that bank's shape): with hyphens, spaces
+    or none."""
+    names, prefixes, groups = rng.choice(_BANK_SHAPES)
+    prefix = rng.choice(prefixes)
+    digits = prefix + "".join(rng.choice(string.digits) for _ in range(sum(groups) - len(prefix)))
+    parts, i = [], 0
+    for n in groups:
+        parts.append(digits[i : i + n])
+        i += n
+    sep = rng.choice(["-", "-", "-", "", "", " "])
+    return rng.choice(names), sep.join(parts)
 
 
 def luhn_digit(body: str) -> str:
