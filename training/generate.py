@@ -21,6 +21,7 @@ import argparse
 import json
 import logging
 import random
+import subprocess
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -29,8 +30,9 @@ from pathlib import Path
 from faker import Faker
 
 from guard.taxonomy import CATEGORY_CODES
+from training.base_model import fetch_wheel
 from training.data import en, ko_safe, ko_unsafe
-from training.data.benign import collect
+from training.data.benign import KONLPY, collect
 from training.data.forms import safe_form, unsafe_form
 from training.data.pools import WRAPPERS_EN, WRAPPERS_KO
 from training.data.render import Filler, Rendered, join, render, typing_noise
@@ -311,6 +313,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--noise", type=float, default=0.25, help="share of rows given real users' typing")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    if not args.no_benign:
+        try:
+            fetch_wheel(*KONLPY)  # konlpy's corpora join the benign text
+        except (OSError, RuntimeError, subprocess.CalledProcessError) as exc:
+            logger.warning("konlpy corpora left out: %s", exc)
     generate(
         args.out,
         {"train": args.train, "dev": args.dev, "test": args.test},

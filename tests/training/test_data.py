@@ -16,6 +16,7 @@ from stdnum import luhn  # noqa: E402
 from guard.taxonomy import CATEGORY_CODES, SpanType  # noqa: E402
 from training.data import en, ko_safe, ko_unsafe  # noqa: E402
 from training.data import values as V  # noqa: E402
+from training.data.benign import konlpy_corpora, sentences  # noqa: E402
 from training.data.render import Filler, josa, render, typing_noise  # noqa: E402
 from training.generate import Catalog, generate  # noqa: E402
 
@@ -208,3 +209,14 @@ def test_noise_share_is_applied_and_reproducible(tmp_path: Path) -> None:
     for r in noisy:
         for start, end, _ in r["spans"]:
             assert r["text"][start:end].strip() == r["text"][start:end]
+
+
+def test_sentences_of_a_hard_wrapped_document() -> None:
+    bill = ("제안이유\n\n  육아휴직이 가능한 자녀의 연령을 만 8세 이하로 개정하려\n\n는 것임. 이 법은 공포한 날부터"
+            " 시행한다. ② ----------\n문의 02-788-4649 로 연락 바랍니다.")
+    assert sentences(bill) == ["제안이유육아휴직이 가능한 자녀의 연령을 만 8세 이하로 개정하려는 것임.",
+                               "이 법은 공포한 날부터 시행한다."]
+
+
+def test_konlpy_corpora_need_the_fetched_wheel(tmp_path: Path) -> None:
+    assert konlpy_corpora(tmp_path) == {}
