@@ -36,7 +36,7 @@ VARIANTS = {
     "SkipLayerNormFusion off, no spinning": SessionTuning.shared_cores(),
 }
 BUCKETS = {"off (one call per batch)": 1e9, "1.1": 1.1, "1.2 (default)": 1.2, "1.5": 1.5}
-BATCHER = ((16, 0.002), (32, 0.002), (64, 0.002), (32, 0.0005), (32, 0.005))
+BATCHER = ((16, 0.002), (32, 0.002), (64, 0.002), (32, 0.0), (32, 0.0005), (32, 0.005))
 
 
 
