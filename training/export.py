@@ -187,7 +187,45 @@ def choose_thresholds(
     return out
 
 
-def retune(model_dir: Path, dev: Path, target_precision: float = 0.9, rows: int = 1500) -> dict[str, float]:
+def cap_false_positives(
+    probs: np.ndarray,
+    truth: np.ndarray,
+    thresholds: dict[str, float],
+    max_rate: float,
+    hi: float = 0.95,
+) -> dict[str, float]:
+    """Raise thresholds until at most `max_rate` of the safe dev rows (no true category) are flagged.
+
+    Greedy: each round raises the one category whose next threshold step clears the most flagged safe
+    rows per true positive it loses (the issue's false-positive target is per row, across categories)."""
+    t = np.array([thresholds[c] for c in CATEGORY_CODES])
+    safe = truth.sum(axis=1) == 0
+    grid = np.round(np.arange(0.2, hi + 1e-9, 0.01), 2)
+
+    def flagged_safe(th: np.ndarray) -> int:
+        return int(np.sum((probs[safe] >= th).any(axis=1)))
+
+    while flagged_safe(t) > max_rate * max(1, int(safe.sum())):
+        base, best, best_gain = flagged_safe(t), None, 0.0
+        for c in range(len(CATEGORY_CODES)):
+            for step in grid[grid > t[c]]:
+                trial = t.copy()
+                trial[c] = step
+                cleared = base - flagged_safe(trial)
+                if cleared > 0:
+                    lost = np.sum((probs[:, c] >= t[c]) & (probs[:, c] < step) & (truth[:, c] == 1))
+                    gain = cleared / (float(lost) + 1.0)
+                    if gain > best_gain:
+                        best, best_gain = (c, float(step)), gain
+                    break
+        if best is None:  # no raise left clears a safe row
+            break
+        t[best[0]] = best[1]
+    return {c: float(t[i]) for i, c in enumerate(CATEGORY_CODES)}
+
+
+def retune(model_dir: Path, dev: Path, target_precision: float = 0.9, rows: int = 3000,
+           max_safe_fp: float | None = None) -> dict[str, float]:
     """Choose thresholds again for an exported folder (its own graph and tokenizer) and rewrite labels.json."""
     labels = json.loads((model_dir / "labels.json").read_text())
     encoder = TextEncoder.from_file(
@@ -199,7 +237,10 @@ def retune(model_dir: Path, dev: Path, target_precision: float = 0.9, rows: int 
     dev_rows = load_rows(dev)[:rows]
     scored = score_rows(session(model_dir / "model.onnx"), encoder, dev_rows)
     truth = np.array([[1 if c in r["labels"] else 0 for c in CATEGORY_CODES] for r in dev_rows])
-    labels["thresholds"] = choose_thresholds(np.stack([s.probs for s in scored]), truth, target_precision)
+    probs = np.stack([s.probs for s in scored])
+    labels["thresholds"] = choose_thresholds(probs, truth, target_precision)
+    if max_safe_fp is not None:
+        labels["thresholds"] = cap_false_positives(probs, truth, labels["thresholds"], max_safe_fp)
     (model_dir / "labels.json").write_text(json.dumps(labels, indent=2, ensure_ascii=False) + "\n")
     return labels["thresholds"]  # type: ignore[no-any-return]
 
@@ -229,10 +270,11 @@ def export(
     ckpt: Path,
     out: Path,
     work: Path,
-    dev_rows: int = 1500,
+    dev_rows: int = 3000,
     max_atol: float = 0.5,
     mean_atol: float = 0.015,
     target_precision: float = 0.9,
+    max_safe_fp: float | None = None,
 ) -> dict[str, object]:
     """The whole export; returns labels.json's content plus the parity figures under "parity"."""
     model, cfg, encoder = load_checkpoint(ckpt)
@@ -247,7 +289,10 @@ def export(
     p = parity([s.probs for s in s32], [s.probs for s in s8], [s.spans for s in s32], [s.spans for s in s8])
     check_parity(p, max_atol, mean_atol)
     truth = np.array([[1 if c in r["labels"] else 0 for c in CATEGORY_CODES] for r in rows])  # type: ignore[operator]
-    thresholds = choose_thresholds(np.stack([s.probs for s in s8]), truth, target_precision)
+    probs = np.stack([s.probs for s in s8])
+    thresholds = choose_thresholds(probs, truth, target_precision)
+    if max_safe_fp is not None:
+        thresholds = cap_false_positives(probs, truth, thresholds, max_safe_fp)
     out.mkdir(parents=True, exist_ok=True)
     shutil.copy(int8, out / "model.onnx")
     shutil.copy(tokenizer_path(cfg), out / "tokenizer.json")
@@ -264,16 +309,19 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--ckpt", type=Path, default=WORK / "ckpt")
     parser.add_argument("--out", type=Path, default=ROOT / "models" / NAME)
     parser.add_argument("--work", type=Path, default=WORK / "onnx")
-    parser.add_argument("--dev-rows", type=int, default=1500)
+    parser.add_argument("--dev-rows", type=int, default=3000)
     parser.add_argument("--target-precision", type=float, default=0.9)
+    parser.add_argument("--max-safe-fp", type=float, default=None,
+                        help="then raise thresholds until at most this share of safe dev rows is flagged")
     parser.add_argument("--thresholds-only", action="store_true", help="re-tune labels.json of --out on dev")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     if args.thresholds_only:
         dev = Path(json.loads((args.ckpt / "train_config.json").read_text())["data"]) / "dev.jsonl"
-        print(json.dumps(retune(args.out, dev, args.target_precision), indent=2))
+        print(json.dumps(retune(args.out, dev, args.target_precision, args.dev_rows, args.max_safe_fp), indent=2))
         return
-    result = export(args.ckpt, args.out, args.work, args.dev_rows, target_precision=args.target_precision)
+    result = export(args.ckpt, args.out, args.work, args.dev_rows, target_precision=args.target_precision,
+                    max_safe_fp=args.max_safe_fp)
     print(json.dumps({"thresholds": result["thresholds"], "parity": result["parity"]}, indent=2))
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 pytest.importorskip("torch", reason="the train extra (torch) is not installed")
@@ -21,7 +22,7 @@ from guard.config import EngineConfig  # noqa: E402
 from guard.engine.base import EngineInput  # noqa: E402
 from guard.engine.onnx import OnnxEngine  # noqa: E402
 from guard.taxonomy import CATEGORY_CODES, TAGS, Role  # noqa: E402
-from training.export import choose_thresholds, export  # noqa: E402
+from training.export import cap_false_positives, choose_thresholds, export  # noqa: E402
 from training.generate import generate  # noqa: E402
 from training.train import TrainConfig, encode_row, train, window_tags  # noqa: E402
 
@@ -171,3 +172,24 @@ def test_evaluation_report_is_written(pipeline: dict[str, Path]) -> None:
     assert "macro F1" in text and "| P1 |" in text and "Parity fp32 vs int8" in text
     assert 0.0 <= res["macro_f1"] <= 1.0  # type: ignore[operator]
     assert "MIT" in model_card(res)
+
+
+def test_false_positive_cap_raises_the_noisy_category_only() -> None:
+    rng = np.random.default_rng(0)
+    n = 400
+    truth = np.zeros((n, len(CATEGORY_CODES)), dtype=int)
+    truth[:100, 0] = 1                    # 100 P1 rows, 300 safe rows
+    probs = rng.uniform(0.0, 0.1, size=truth.shape)
+    probs[:100, 0] = rng.uniform(0.7, 1.0, 100)
+    probs[100:160, 0] = rng.uniform(0.3, 0.6, 60)   # P1 fires on 60 safe rows below its true scores
+    probs[160:166, 5] = 0.9                          # S1 fires on 6 safe rows at a true-looking score
+    truth[300:310, 5] = 1
+    probs[300:310, 5] = 0.9                          # ... the score of its 10 true rows
+    start = {c: 0.25 for c in CATEGORY_CODES}
+    capped = cap_false_positives(probs, truth, start, max_rate=0.03)
+    safe = truth.sum(axis=1) == 0
+    flagged = (probs[safe] >= np.array([capped[c] for c in CATEGORY_CODES])).any(axis=1).mean()
+    assert flagged <= 0.03
+    assert capped["P1"] > 0.5                  # raised past most false positives ...
+    assert (probs[:100, 0] >= capped["P1"]).all()  # ... and no true one lost
+    assert capped["S1"] == 0.25                # raising S1 would cost true rows; P1 alone meets the budget
