@@ -10,7 +10,7 @@
                         whose tokens' lemmas are set to their text so its context words can fire
 Also the recall of both identifier paths on the workload's planted identifiers, by type.
 
-    python -m bench.baselines [--model DIR] [--ckpt DIR] [--texts N] [--long] [--tiny] [--skip-torch]
+    python -m bench.baselines [--model DIR] [--ckpt DIR ...] [--texts N] [--long] [--tiny] [--skip-torch]
 """
 
 from __future__ import annotations
@@ -49,10 +49,10 @@ PRESIDIO_TYPES = {
 # naive baseline -------------------------------------------------------------------------------
 
 
-def torch_model(layers: int, ckpt: Path) -> tuple[Any, str]:
+def torch_model(layers: int, ckpts: list[Path]) -> tuple[Any, str]:
     """GuardModel on `layers` layers in fp32 eval mode, and where its weights came from.
 
-    The fine-tuned checkpoint is used whole when it has this depth. Otherwise the encoder comes from the
+    A fine-tuned checkpoint of this depth is used whole when one is given. Otherwise the encoder comes from the
     base model and the heads from the checkpoint (random heads if there is none): speed does not depend
     on the weights, only on the architecture.
     """
@@ -65,10 +65,11 @@ def torch_model(layers: int, ckpt: Path) -> tuple[Any, str]:
     encoder = TextEncoder.from_file(BASE_MODEL / "tokenizer.json")
     model = build_model(BASE_MODEL, layers, encoder.sep_id)
     source = f"base encoder {layers} layers, random heads"
-    cfg_file, weights = ckpt / "train_config.json", ckpt / "model.pt"
-    if weights.is_file() and cfg_file.is_file():
-        state = torch.load(weights, map_location="cpu")
-        if json.loads(cfg_file.read_text()).get("layers") == layers:
+    found = [c for c in ckpts if (c / "model.pt").is_file() and (c / "train_config.json").is_file()]
+    same = [c for c in found if json.loads((c / "train_config.json").read_text()).get("layers") == layers]
+    if found:
+        state = torch.load((same or found)[0] / "model.pt", map_location="cpu")
+        if same:
             model.load_state_dict(state)
             source = f"fine-tuned checkpoint, {layers} layers"
         else:
@@ -222,7 +223,7 @@ def model_path(args: argparse.Namespace, chat: list[Row], repeats: int) -> dict[
     windows = [encoder.windows(i)[0] for i in inputs]
     out["mean_window_tokens"] = sum(len(w.input_ids) for w in windows) / len(windows)
     for layers in (12, 6):
-        model, source = torch_model(layers, Path(args.ckpt))
+        model, source = torch_model(layers, [Path(c) for c in args.ckpt or [CKPT]])
         out[f"torch_{layers}_source"] = source
         for sort in (False, True):
             label = f"naive: torch fp32 eager {layers} layers, batch 32{', sorted by length' if sort else ''}"
@@ -322,7 +323,8 @@ def markdown(model: dict[str, Any], ids: dict[str, Any]) -> str:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", help="model folder (default: the shipped model)")
-    parser.add_argument("--ckpt", default=str(CKPT), help="fine-tuned checkpoint folder (training.train)")
+    parser.add_argument("--ckpt", action="append", help="fine-tuned checkpoint folder (training.train); "
+                        "repeat for several depths (default training/work/ckpt)")
     parser.add_argument("--texts", type=int, default=None, help="chat turns to use (default 1000)")
     parser.add_argument("--skip-torch", action="store_true", help="leave out the torch baseline")
     parser.add_argument("--long", action="store_true", help="all 2,000 chat turns, more repeats")
