@@ -259,10 +259,10 @@ def _hangul_numerals(text: str) -> str:
 
     A run is a chain of groups (maximal stretches of numerals and digits) joined by `_SEP`. A group
     with a numeral in it takes part only with at least three numerals, or three characters with digits
-    among them ("공일0", "63공92팔"), and when it does not continue a word ("번호공일공" does not start a run); a final "이" glued to more Hangul is read as the copula
-    ("...오육칠팔이에요"). A run is converted when it holds at least four numerals and seven digits in
-    all. These rules only count numerals and digits, so joining digits afterwards cannot change a
-    decision: normalizing twice gives the same text.
+    among them ("공일0", "63공92팔"), and when it does not continue a word ("번호공일공" does not start
+    a run); a final "이" glued to more Hangul is read as the copula ("...오육칠팔이에요"). A run is
+    converted when it holds at least four numerals and seven digits in all; numerals are never created
+    by later steps, so normalizing twice gives the same text (a property test checks it).
     """
     if not _NUMERAL_ANCHOR.search(text):
         return text

@@ -315,7 +315,8 @@ def report(res: dict) -> str:
     if res["parity"]:
         p = res["parity"]
         lines += [
-            f"Parity fp32 vs int8 on {p['rows']} dev rows: max |dprob| {p['max_abs']:.4f}, "
+            f"Parity fp32 vs int8 on {p['rows']} dev rows: max |dprob| {p['max_abs']:.4f} "
+            f"({_pct(p.get('large_share', float('nan')))} of probabilities moved more than 0.3), "
             f"mean {p['mean_abs']:.5f}; category decisions at 0.5 agree on "
             f"{_pct(p.get('decision_agreement', float('nan')))}; identical span sets on "
             f"{_pct(p['tag_agreement'])} of rows.",

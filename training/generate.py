@@ -302,6 +302,15 @@ def generate(
     return paths
 
 
+def fetch_corpora() -> None:
+    """Fetch konlpy's wheel (sha256-pinned) so its corpora join the benign text; without a package index
+    they are left out with a warning."""
+    try:
+        fetch_wheel(*KONLPY)
+    except (OSError, RuntimeError, subprocess.CalledProcessError) as exc:
+        logger.warning("konlpy corpora left out: %s", exc)
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="generate the guard model's training data")
     parser.add_argument("--train", type=int, default=30000)
@@ -314,10 +323,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     if not args.no_benign:
-        try:
-            fetch_wheel(*KONLPY)  # konlpy's corpora join the benign text
-        except (OSError, RuntimeError, subprocess.CalledProcessError) as exc:
-            logger.warning("konlpy corpora left out: %s", exc)
+        fetch_corpora()
     generate(
         args.out,
         {"train": args.train, "dev": args.dev, "test": args.test},

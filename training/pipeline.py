@@ -1,6 +1,6 @@
 """The whole pipeline in one command: data, base model, training, export, evaluation.
 
-    python -m training.pipeline [--source intfloat/multilingual-e5-small] [--steps 1300] [--layers 6]
+    python -m training.pipeline [--source intfloat/multilingual-e5-small] [--steps 4000] [--layers 6]
 
 Each step caches its output under training/work/ (the base model and the data are reused when present;
 training and export always run). The model folder lands in models/kguard-ko-small/.
@@ -23,7 +23,7 @@ logger = logging.getLogger(__name__)
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--source", default=None, help="hub id or folder instead of the pinned wheels")
-    parser.add_argument("--steps", type=int, default=1300)
+    parser.add_argument("--steps", type=int, default=4000)
     parser.add_argument("--layers", type=int, default=6)
     parser.add_argument("--max-minutes", type=float, default=0.0)
     parser.add_argument("--seed", type=int, default=13)
@@ -31,13 +31,14 @@ def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     data = generate.WORK
     if not (data / "test.jsonl").exists():
+        generate.fetch_corpora()
         generate.generate(data, {"train": 30000, "dev": 3000, "test": 4000}, seed=args.seed)
     base = base_model.build(args.source, sorted(Path(data).glob("*.jsonl")))
     cfg = train.TrainConfig(base=str(base), data=str(data), layers=args.layers, steps=args.steps,
                             seed=args.seed, log_every=25, max_minutes=args.max_minutes)
     ckpt = train.train(cfg).parent
     model_dir = export.ROOT / "models" / export.NAME
-    export.export(ckpt, model_dir, train.WORK / "onnx")
+    export.export(ckpt, model_dir, train.WORK / "onnx", max_safe_fp=export.MAX_SAFE_FP)
     evaluate.main(["--model", str(model_dir), "--data", str(data)])
 
 

@@ -49,7 +49,7 @@ class TrainConfig:
     out: str = str(WORK / "ckpt")
     tokenizer: str = ""  # default: <base>/tokenizer.json
     layers: int = 6
-    steps: int = 1300
+    steps: int = 4000
     batch: int = 16
     lr: float = 8e-5
     head_lr: float = 2e-3

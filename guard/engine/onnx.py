@@ -284,8 +284,14 @@ def _edge_distance(w: Window, n_tokens: int) -> np.ndarray:
 
 def _decode_bio(text: str, tags: Sequence[tuple[bool, SpanType] | None], tag_id: np.ndarray,
                 tag_p: np.ndarray, offsets: np.ndarray) -> list[ModelSpan]:
+    is_span_tag = np.array([t is not None for t in tags])
+    tagged = np.flatnonzero(is_span_tag[tag_id])
+    if tagged.size == 0:  # most texts: nothing to decode
+        return []
+    # "O" tokens before the first tag and after the last cannot change a span: decode only between.
+    at = slice(int(tagged[0]), int(tagged[-1]) + 1)
     tokens = [TaggedToken(tags[int(i)], int(a), int(b), float(p))
-              for i, (a, b), p in zip(tag_id, offsets, tag_p, strict=True)]
+              for i, (a, b), p in zip(tag_id[at], offsets[at], tag_p[at], strict=True)]
     return [ModelSpan(start, end, kind, score) for start, end, kind, score in decode_spans(text, tokens)]
 
 

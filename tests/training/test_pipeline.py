@@ -71,7 +71,7 @@ def pipeline(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     )
     train(cfg)
     model_dir = root / "model"
-    result = export(root / "ckpt", model_dir, root / "onnx", dev_rows=80, max_atol=0.5, mean_atol=0.1)
+    result = export(root / "ckpt", model_dir, root / "onnx", dev_rows=80, max_large_share=0.05, mean_atol=0.1)
     return {"root": root, "model": model_dir, "data": data, "result": result}  # type: ignore[dict-item]
 
 
