@@ -294,7 +294,10 @@ def report(res: dict) -> str:
               ("fp_safe_all", "all safe rows", ""))),
         f"| span F1, identifiers (exact match) | {res['identifier_span_f1']:.3f} | "
         f"{g['identifier_span_f1']:.3f} | >= 0.95 |",
-        f"| span F1, all span types (exact match) | {res['all_span_f1']:.3f} | {g['all_span_f1']:.3f} | |",
+        f"| span F1, all span types (exact match) | {res['all_span_f1']:.3f} | {g['all_span_f1']:.3f} (1) | |",
+        "",
+        "(1) The guard returns a span only when its category is flagged: a name in a health disclosure is "
+        "gold PERSON but stays unreturned unless P5 is flagged, so the guard's all-types figure is low by design.",
         "",
         "| model | value |",
         "|---|---|",

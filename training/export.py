@@ -32,7 +32,7 @@ logger = logging.getLogger(__name__)
 
 ROOT = Path(__file__).resolve().parent.parent
 NAME = "kguard-ko-small"
-VERSION = "0.1.0"
+VERSION = "0.2.0"
 BASE_MODEL = "intfloat/multilingual-e5-small"
 
 
