@@ -32,7 +32,7 @@ class EngineConfig:
     providers: tuple[str, ...] = ()  # empty: CUDA when available, else CPU
     max_batch_tokens: int = 8192     # windows per onnxruntime call are capped by padded tokens
     bucket_width_ratio: float = 1.2  # a call takes windows up to this x its shortest one's length: padding
-                                     # costs more than extra calls (1.4x texts/s on chat turns, bench/tuning)
+                                     # costs more than extra calls (1.27x texts/s on chat turns, bench/tuning)
     allow_spinning: bool = True      # idle onnxruntime threads spin: 1.5x faster on idle cores, slower when
                                      # other processes share them (bench/RESULTS.md, tuning)
 
