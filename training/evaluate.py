@@ -26,7 +26,7 @@ import numpy as np  # noqa: E402
 from guard.engine.tokenize import TextEncoder  # noqa: E402
 from guard.taxonomy import CATEGORY_CODES, SpanType  # noqa: E402
 from training.card import model_card  # noqa: E402
-from training.infer import Scored, score_rows, session  # noqa: E402
+from training.infer import Scored, model_folder, score_rows, session  # noqa: E402
 from training.train import WORK, load_rows  # noqa: E402
 
 logger = logging.getLogger(__name__)
@@ -182,13 +182,7 @@ def evaluate(
     parity_path: Path = WORK / "onnx" / "parity.json",
 ) -> dict[str, object]:
     """All figures of the report, as a dict (also written as json beside the markdown)."""
-    labels = json.loads((model_dir / "labels.json").read_text())
-    encoder = TextEncoder.from_file(
-        model_dir / "tokenizer.json",
-        max_length=labels["max_length"],
-        stride=labels["stride"],
-        context_tokens=labels["context_tokens"],
-    )
+    labels, encoder = model_folder(model_dir)
     rows = load_rows(data_dir / "test.jsonl")
     scored = score_rows(session(model_dir / "model.onnx"), encoder, rows)
     thresholds = labels["thresholds"]

@@ -22,10 +22,9 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-from guard.engine.tokenize import TextEncoder  # noqa: E402
 from guard.errors import ModelError  # noqa: E402
 from guard.taxonomy import CATEGORY_CODES, TAGS  # noqa: E402
-from training.infer import score_rows, session  # noqa: E402
+from training.infer import model_folder, score_rows, session  # noqa: E402
 from training.train import WORK, GuardModel, load_checkpoint, load_rows, tokenizer_path  # noqa: E402
 
 logger = logging.getLogger(__name__)
@@ -239,13 +238,7 @@ def cap_false_positives(
 def retune(model_dir: Path, dev: Path, target_precision: float = 0.9, rows: int = 3000,
            max_safe_fp: float | None = None) -> dict[str, float]:
     """Choose thresholds again for an exported folder (its own graph and tokenizer) and rewrite labels.json."""
-    labels = json.loads((model_dir / "labels.json").read_text())
-    encoder = TextEncoder.from_file(
-        model_dir / "tokenizer.json",
-        max_length=labels["max_length"],
-        stride=labels["stride"],
-        context_tokens=labels["context_tokens"],
-    )
+    labels, encoder = model_folder(model_dir)
     dev_rows = load_rows(dev)[:rows]
     scored = score_rows(session(model_dir / "model.onnx"), encoder, dev_rows)
     truth = np.array([[1 if c in r["labels"] else 0 for c in CATEGORY_CODES] for r in dev_rows])

@@ -6,9 +6,11 @@ score is the maximum over its windows, and token tags are decoded back to charac
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import onnxruntime as ort
@@ -25,6 +27,14 @@ class Scored:
 
     probs: np.ndarray
     spans: tuple[tuple[int, int, str], ...]
+
+
+def model_folder(model_dir: Path) -> tuple[dict[str, Any], TextEncoder]:
+    """An exported folder's labels.json and the TextEncoder its window settings describe."""
+    labels = json.loads((model_dir / "labels.json").read_text())
+    encoder = TextEncoder.from_file(model_dir / "tokenizer.json", max_length=labels["max_length"],
+                                    stride=labels["stride"], context_tokens=labels["context_tokens"])
+    return labels, encoder
 
 
 def session(path: Path, threads: int = 2) -> ort.InferenceSession:

@@ -149,6 +149,7 @@ class OnnxEngine:
             if not (folder / name).is_file():
                 raise ModelError(f"{name} missing in model folder {folder}")
         self.labels = load_labels(folder / LABELS_FILE)
+        self._is_span_tag = np.array([t is not None for t in self.labels.tags])  # per tag id: not "O"
         self.encoder = _load_encoder(folder / TOKENIZER_FILE, self.labels)
         self._session = _load_session(folder / MODEL_FILE, config)
         self._feeds_token_type_ids = _check_signature(self._session, self.labels)
@@ -269,7 +270,7 @@ class OnnxEngine:
             tag_id[at] = np.where(better, probs.argmax(axis=1), tag_id[at])
             tag_p[at] = np.where(better, probs.max(axis=1), tag_p[at])
             offsets[at] = np.where(better[:, None], np.asarray(w.offsets, dtype=np.int64), offsets[at])
-        return _decode_bio(text, self.labels.tags, tag_id, tag_p, offsets)
+        return _decode_bio(text, self.labels.tags, self._is_span_tag, tag_id, tag_p, offsets)
 
 
 def _edge_distance(w: Window, n_tokens: int) -> np.ndarray:
@@ -282,9 +283,8 @@ def _edge_distance(w: Window, n_tokens: int) -> np.ndarray:
     return distance
 
 
-def _decode_bio(text: str, tags: Sequence[tuple[bool, SpanType] | None], tag_id: np.ndarray,
-                tag_p: np.ndarray, offsets: np.ndarray) -> list[ModelSpan]:
-    is_span_tag = np.array([t is not None for t in tags])
+def _decode_bio(text: str, tags: Sequence[tuple[bool, SpanType] | None], is_span_tag: np.ndarray,
+                tag_id: np.ndarray, tag_p: np.ndarray, offsets: np.ndarray) -> list[ModelSpan]:
     tagged = np.flatnonzero(is_span_tag[tag_id])
     if tagged.size == 0:  # most texts: nothing to decode
         return []
