@@ -1,6 +1,7 @@
 """The whole pipeline in one command: data, base model, training, export, evaluation.
 
     python -m training.pipeline [--source intfloat/multilingual-e5-small] [--steps 4000] [--layers 6]
+    python -m training.pipeline --teacher-layers 12 --teacher-steps 2000 --steps 3000   # distilled
 
 Each step caches its output under training/work/ (the base model and the data are reused when present;
 training and export always run). The model folder lands in models/kguard-ko-small/.
@@ -11,6 +12,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+from dataclasses import replace
 from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -27,6 +29,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--layers", type=int, default=6)
     parser.add_argument("--max-minutes", type=float, default=0.0)
     parser.add_argument("--seed", type=int, default=13)
+    parser.add_argument("--teacher-layers", type=int, default=0,
+                        help="> 0: first train a teacher this deep, then distil it into --layers")
+    parser.add_argument("--teacher-steps", type=int, default=2000)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     data = generate.WORK
@@ -36,6 +41,10 @@ def main(argv: list[str] | None = None) -> None:
     base = base_model.build(args.source, sorted(Path(data).glob("*.jsonl")))
     cfg = train.TrainConfig(base=str(base), data=str(data), layers=args.layers, steps=args.steps,
                             seed=args.seed, log_every=25, max_minutes=args.max_minutes)
+    if args.teacher_layers:
+        teacher = replace(cfg, layers=args.teacher_layers, steps=args.teacher_steps,
+                          out=str(train.WORK / "ckpt_teacher"))
+        cfg = replace(cfg, teacher=str(train.train(teacher).parent))
     ckpt = train.train(cfg).parent
     model_dir = export.ROOT / "models" / export.NAME
     export.export(ckpt, model_dir, train.WORK / "onnx", max_safe_fp=export.MAX_SAFE_FP)

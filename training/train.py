@@ -7,7 +7,14 @@ Heads (one graph, exported as-is by training.export):
   * tag_logits [batch, seq, n_tags]: BIO tags per token. Loss: cross-entropy on segment-A tokens.
 Inputs are built by guard.engine.tokenize.TextEncoder, the runtime's own encoder.
 
-    python -m training.train [--layers 6] [--steps 1300] [--batch 16] [--base training/work/base/me5s-koen]
+Distillation (`--teacher DIR`, a deeper checkpoint trained on the same data and tokenizer): the student
+starts from the teacher's embeddings, heads and evenly spaced layers (the last one included), and
+learns from both the labels and the teacher's softened outputs, computed once before training:
+    loss = (1 - distill_weight) * label loss + distill_weight * T^2 * (BCE to the teacher's category
+           probabilities + KL to its tag distributions), both at temperature T.
+
+    python -m training.train [--layers 6] [--steps 4000] [--batch 16] [--base training/work/base/me5s-koen]
+    python -m training.train --teacher training/work/ckpt12 --out training/work/ckpt_kd --steps 3000
 """
 
 from __future__ import annotations
@@ -63,6 +70,9 @@ class TrainConfig:
     threads: int = 2
     log_every: int = 50
     max_minutes: float = 0.0  # > 0: stop (and save) when training has run this long
+    teacher: str = ""  # a checkpoint folder: distil it into this (shallower) model
+    distill_weight: float = 0.7
+    temperature: float = 2.0
 
 
 @dataclass(frozen=True)
@@ -107,10 +117,8 @@ def encode_row(encoder: TextEncoder, row: dict[str, object], all_windows: bool =
     return out
 
 
-def batches(
-    examples: list[Example], batch: int, pad_id: int, rng: random.Random
-) -> Iterator[tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]]:
-    """Endless shuffled batches; examples of similar length go together so little is padding."""
+def batches(examples: list[Example], batch: int, rng: random.Random) -> Iterator[list[int]]:
+    """Endless shuffled batches of example indices; similar lengths go together so little is padding."""
     while True:
         order = list(range(len(examples)))
         rng.shuffle(order)
@@ -120,8 +128,7 @@ def batches(
             part = sorted(order[s : s + chunk], key=lambda i: len(examples[i].input_ids))
             groups += [part[i : i + batch] for i in range(0, len(part), batch)]
         rng.shuffle(groups)
-        for group in groups:
-            yield collate([examples[i] for i in group], pad_id)
+        yield from groups
 
 
 def collate(
@@ -183,6 +190,62 @@ def build_model(base: str | Path, layers: int, sep_id: int) -> GuardModel:
     return GuardModel(encoder, encoder.config.hidden_size, sep_id)
 
 
+def teacher_layers(student: int, teacher: int) -> list[int]:
+    """Evenly spaced teacher layers for a student's initialisation, ending with the teacher's last."""
+    return [round((i + 1) * teacher / student) - 1 for i in range(student)]
+
+
+def init_from_teacher(student: GuardModel, teacher: GuardModel) -> None:
+    """Copy the teacher's embeddings, heads and evenly spaced layers into the student."""
+    picked = teacher_layers(len(student.encoder.encoder.layer), len(teacher.encoder.encoder.layer))
+    student.encoder.embeddings.load_state_dict(teacher.encoder.embeddings.state_dict())
+    for mine, theirs in zip(student.encoder.encoder.layer, picked, strict=True):
+        mine.load_state_dict(teacher.encoder.encoder.layer[theirs].state_dict())
+    student.category.load_state_dict(teacher.category.state_dict())
+    student.tags.load_state_dict(teacher.tags.state_dict())
+
+
+@dataclass(frozen=True)
+class SoftTargets:
+    """The teacher's outputs for one example: category logits [n_cat], tag logits [len, n_tags] (fp16)."""
+
+    cats: torch.Tensor
+    tags: torch.Tensor
+
+
+@torch.no_grad()
+def teacher_targets(teacher: GuardModel, examples: list[Example], pad_id: int,
+                    batch: int = 64) -> list[SoftTargets]:
+    """The teacher's outputs for every example, computed once (length-sorted batches)."""
+    teacher.eval()
+    order = sorted(range(len(examples)), key=lambda i: len(examples[i].input_ids))
+    out: list[SoftTargets | None] = [None] * len(examples)
+    for s in range(0, len(order), batch):
+        group = order[s : s + batch]
+        ids, mask, _, _ = collate([examples[i] for i in group], pad_id)
+        cat, tag = teacher(ids, mask)
+        for row, i in enumerate(group):
+            out[i] = SoftTargets(cat[row].clone(), tag[row, : len(examples[i].input_ids)].half())
+    return [t for t in out if t is not None]
+
+
+def distill_loss(cat: torch.Tensor, tag: torch.Tensor, soft: list[SoftTargets], tags: torch.Tensor,
+                 temperature: float) -> torch.Tensor:
+    """T^2-scaled BCE to the teacher's category probabilities plus KL to its tag distributions,
+    over the tokens the label loss uses."""
+    t = temperature
+    t_cat = torch.stack([x.cats for x in soft])
+    t_tag = torch.zeros_like(tag)
+    for row, x in enumerate(soft):
+        t_tag[row, : x.tags.shape[0]] = x.tags.float()
+    cat_loss = nn.functional.binary_cross_entropy_with_logits(cat / t, torch.sigmoid(t_cat / t))
+    keep = tags.reshape(-1) != IGNORE
+    s_log = nn.functional.log_softmax(tag.reshape(-1, tag.shape[-1])[keep] / t, dim=-1)
+    t_log = nn.functional.log_softmax(t_tag.reshape(-1, tag.shape[-1])[keep] / t, dim=-1)
+    tag_loss = nn.functional.kl_div(s_log, t_log, log_target=True, reduction="batchmean")
+    return t * t * (cat_loss + tag_loss)
+
+
 def tokenizer_path(cfg: TrainConfig) -> Path:
     return Path(cfg.tokenizer) if cfg.tokenizer else Path(cfg.base) / "tokenizer.json"
 
@@ -210,6 +273,14 @@ def train(cfg: TrainConfig, encoder: TextEncoder | None = None) -> Path:
     examples = encode_split(encoder, Path(cfg.data) / "train.jsonl", all_windows=True)
     logger.info("train examples: %d", len(examples))
     model = build_model(cfg.base, cfg.layers, encoder.sep_id)
+    soft: list[SoftTargets] = []
+    if cfg.teacher:
+        teacher, _, _ = load_checkpoint(Path(cfg.teacher))
+        init_from_teacher(model, teacher)
+        started = time.perf_counter()
+        soft = teacher_targets(teacher, examples, encoder.pad_id)
+        logger.info("teacher outputs for %d examples in %.0f s", len(soft), time.perf_counter() - started)
+        del teacher
     if cfg.freeze_embeddings:
         for p in model.encoder.embeddings.parameters():
             p.requires_grad_(False)
@@ -225,14 +296,18 @@ def train(cfg: TrainConfig, encoder: TextEncoder | None = None) -> Path:
     out = Path(cfg.out)
     out.mkdir(parents=True, exist_ok=True)
     model.train()
-    it = batches(examples, cfg.batch, encoder.pad_id, random.Random(cfg.seed))
+    it = batches(examples, cfg.batch, random.Random(cfg.seed))
     started, run_loss = time.perf_counter(), 0.0
     for step in range(cfg.steps):
-        ids, mask, tags, cats = next(it)
+        group = next(it)
+        ids, mask, tags, cats = collate([examples[i] for i in group], encoder.pad_id)
         cat_logits, tag_logits = model(ids, mask)
         loss = bce(cat_logits, cats) + cfg.tag_weight * ce(
             tag_logits.reshape(-1, len(TAGS)), tags.reshape(-1)
         )
+        if soft:
+            kd = distill_loss(cat_logits, tag_logits, [soft[i] for i in group], tags, cfg.temperature)
+            loss = (1 - cfg.distill_weight) * loss + cfg.distill_weight * kd
         opt.zero_grad()
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)

@@ -7,6 +7,7 @@ vocabulary with the XLM-R special tokens), so CI needs only the train extra."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -15,7 +16,7 @@ import pytest
 pytest.importorskip("torch", reason="the train extra (torch) is not installed")
 pytest.importorskip("faker", reason="the train extra (faker) is not installed")
 pytest.importorskip("transformers", reason="the train extra (transformers) is not installed")
-
+import torch  # noqa: E402
 from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, trainers  # noqa: E402
 
 from guard.config import EngineConfig  # noqa: E402
@@ -24,7 +25,16 @@ from guard.engine.onnx import OnnxEngine  # noqa: E402
 from guard.taxonomy import CATEGORY_CODES, TAGS, Role  # noqa: E402
 from training.export import cap_false_positives, choose_thresholds, export  # noqa: E402
 from training.generate import generate  # noqa: E402
-from training.train import TrainConfig, encode_row, train, window_tags  # noqa: E402
+from training.train import (  # noqa: E402
+    IGNORE,
+    SoftTargets,
+    TrainConfig,
+    distill_loss,
+    encode_row,
+    teacher_layers,
+    train,
+    window_tags,
+)
 
 pytestmark = [pytest.mark.train, pytest.mark.slow]
 
@@ -193,3 +203,42 @@ def test_false_positive_cap_raises_the_noisy_category_only() -> None:
     assert capped["P1"] > 0.5                  # raised past most false positives ...
     assert (probs[:100, 0] >= capped["P1"]).all()  # ... and no true one lost
     assert capped["S1"] == 0.25                # raising S1 would cost true rows; P1 alone meets the budget
+
+
+def test_teacher_layers_are_evenly_spaced_and_end_with_the_last() -> None:
+    assert teacher_layers(6, 12) == [1, 3, 5, 7, 9, 11]
+    assert teacher_layers(4, 12) == [2, 5, 8, 11]
+    assert teacher_layers(2, 2) == [0, 1]
+
+
+def test_distill_loss_has_no_gradient_when_the_student_matches_the_teacher() -> None:
+    gen = torch.Generator().manual_seed(0)
+    cat = torch.randn(3, len(CATEGORY_CODES), generator=gen)
+    tag = torch.randn(3, 5, len(TAGS), generator=gen)
+    tags = torch.zeros(3, 5, dtype=torch.long)
+    tags[:, 0] = IGNORE
+    soft = [SoftTargets(cat[r].clone(), tag[r].half()) for r in range(3)]
+    student_cat = cat.clone().requires_grad_(True)
+    student_tag = tag.half().float().requires_grad_(True)  # the teacher's tags are stored in fp16
+    distill_loss(student_cat, student_tag, soft, tags, temperature=2.0).backward()
+    assert student_cat.grad is not None and student_tag.grad is not None
+    assert float(student_cat.grad.abs().max()) < 1e-6
+    assert float(student_tag.grad.abs().max()) < 1e-6
+    moved = (cat + 1.0).requires_grad_(True)
+    distill_loss(moved, student_tag.detach(), soft, tags, temperature=2.0).backward()
+    assert moved.grad is not None and float(moved.grad.abs().max()) > 1e-3
+
+
+def test_a_distilled_student_starts_from_the_teachers_layers_and_trains(pipeline: dict[str, Path]) -> None:
+    root = pipeline["root"]
+    teacher_cfg = json.loads((root / "ckpt" / "train_config.json").read_text())
+    teacher_state = torch.load(root / "ckpt" / "model.pt")
+    start = TrainConfig(**{**teacher_cfg, "layers": 1, "steps": 0, "teacher": str(root / "ckpt"),
+                           "out": str(root / "student0")})
+    student = torch.load(train(start))
+    for name, value in student.items():  # layer 0 of the student is layer 1 of the teacher
+        assert torch.equal(value, teacher_state[name.replace("layer.0.", "layer.1.")]), name
+    trained = torch.load(train(replace(start, steps=6, out=str(root / "student"))))
+    assert trained.keys() == student.keys()
+    assert any(not torch.equal(trained[k], student[k]) for k in student if k.startswith("encoder.encoder"))
+    assert all(bool(torch.isfinite(v).all()) for v in trained.values())
