@@ -380,12 +380,15 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--model", type=Path, default=ROOT / "models" / "kguard-ko-small")
     parser.add_argument("--data", type=Path, default=WORK / "data")
     parser.add_argument("--repeats", type=int, default=200)
+    parser.add_argument("--parity", type=Path, default=WORK / "onnx" / "parity.json",
+                        help="parity.json written by the export of this model (its --work folder)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    res = evaluate(args.model, args.data, args.repeats)
+    res = evaluate(args.model, args.data, args.repeats, args.parity)
     (args.model / "EVALUATION.md").write_text(report(res), encoding="utf-8")
     (args.model / "README.md").write_text(model_card(res), encoding="utf-8")
-    (WORK / "evaluation.json").write_text(json.dumps(res, indent=2, default=str))
+    # one json per model folder, so evaluating a candidate keeps the shipped model's figures
+    (WORK / f"evaluation-{args.model.name}.json").write_text(json.dumps(res, indent=2, default=str))
     print(
         json.dumps(
             {
