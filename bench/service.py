@@ -10,8 +10,10 @@ the final verdict after the last chunk). Batch sizes come from the server's own 
 histogram (metrics endpoint, difference before/after each phase); resident memory from /proc. The same
 run measures in-process AsyncGuard saturation first, for the service/in-process ratio.
 Client and server share the machine's cores: the generator's own CPU use is part of every figure.
+`--max-concurrent-batches N` is passed to `kguard serve` (and used for the in-process figure): run the
+command once per setting to compare them (each run rewrites the same results).
 
-    python -m bench.service [--model DIR] [--seconds S] [--long] [--tiny]
+    python -m bench.service [--model DIR] [--seconds S] [--long] [--tiny] [--max-concurrent-batches N]
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ from typing import Any
 
 from bench.common import Row, load_workload, model_dir, percentiles, report, rss_mb, table
 from guard.client import AsyncGuardClient
-from guard.config import EngineConfig, GuardConfig
+from guard.config import BatcherConfig, EngineConfig, GuardConfig, serve_defaults
 from guard.sdk import AsyncGuard
 from guard.server.app import probe
 
@@ -44,7 +46,7 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def start_server(folder: Path, port: int, metrics_port: int) -> subprocess.Popen[bytes]:
+def start_server(folder: Path, port: int, metrics_port: int, concurrent: int) -> subprocess.Popen[bytes]:
     cmd = [
         sys.executable,
         "-m",
@@ -58,6 +60,8 @@ def start_server(folder: Path, port: int, metrics_port: int) -> subprocess.Popen
         str(port),
         "--metrics-port",
         str(metrics_port),
+        "--max-concurrent-batches",
+        str(concurrent),
     ]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 120
@@ -203,8 +207,11 @@ async def streams(target: str, answers: list[Row], n: int, chunk_chars: int, pac
     }
 
 
-async def inprocess_saturation(folder: Path, texts: list[str], callers: int, seconds: float) -> float:
-    async with AsyncGuard(folder, config=GuardConfig(engine=EngineConfig(model_dir=folder))) as guard:
+async def inprocess_saturation(folder: Path, texts: list[str], callers: int, seconds: float,
+                               concurrent: int) -> float:
+    config = GuardConfig(engine=EngineConfig(model_dir=folder),
+                         batcher=BatcherConfig(max_concurrent_batches=concurrent))
+    async with AsyncGuard(folder, config=config) as guard:
         done, stop_at = 0, time.perf_counter() + seconds
 
         async def caller(k: int) -> None:
@@ -225,13 +232,17 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     texts = [r.text for r in load_workload("chat", 64 if args.tiny else 2000)]
     answers = load_workload("answers", 8 if args.tiny else 300)
     sec = args.seconds or (0.5 if args.tiny else 20.0 if args.long else 5.0)
-    inproc = await inprocess_saturation(folder, texts, 64, sec)
+    concurrent = args.max_concurrent_batches
+    if concurrent is None:
+        concurrent = serve_defaults().batcher.max_concurrent_batches
+    inproc = await inprocess_saturation(folder, texts, 64, sec, concurrent)
     port, metrics_port = free_port(), free_port()
-    proc = start_server(folder, port, metrics_port)
+    proc = start_server(folder, port, metrics_port, concurrent)
     target = f"127.0.0.1:{port}"
     out: dict[str, Any] = {
         "model": str(folder),
         "seconds_per_phase": sec,
+        "max_concurrent_batches": concurrent,
         "inprocess_asyncguard_64_rps": inproc,
         "phases": [],
         "memory": {"at_rest": rss_mb(proc.pid)},
@@ -299,7 +310,8 @@ def markdown(res: dict[str, Any]) -> str:
     mem = res["memory"]
     return "\n".join(
         [
-            "Server: `kguard serve` on loopback, one process; "
+            f"Server: `kguard serve --max-concurrent-batches {res['max_concurrent_batches']}` on loopback, "
+            "one process; "
             "load: AsyncGuardClient, one channel per client, "
             f"{res['seconds_per_phase']:.0f} s per phase, in this process (same 2 cores).",
             "",
@@ -341,6 +353,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seconds", type=float, help="seconds per phase (default 5)")
     parser.add_argument("--long", action="store_true", help="20 s per phase")
     parser.add_argument("--tiny", action="store_true", help="short phases: keeps the command working")
+    parser.add_argument("--max-concurrent-batches", type=int,
+                        help="batches the server computes at once (default: the server's)")
     args = parser.parse_args(argv)
     res = asyncio.run(run(args))
     text = markdown(res)

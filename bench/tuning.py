@@ -6,6 +6,8 @@ buckets    EngineConfig.bucket_width_ratio: one padded call per batch against le
 threads    unbatched traffic: one session on all cores against one single-thread session per core,
            each driven by its own thread (onnxruntime releases the GIL in run)
 batcher    AsyncGuard max_batch_size x max_wait_s under 16 and 64 closed-loop callers
+concurrent AsyncGuard with max_concurrent_batches 1 and 2 x intra_op_num_threads 0 (all cores) and 1,
+           under 1, 16 and 64 closed-loop callers (two batches at once on single-thread runs)
 
 python -m bench.tuning [--model DIR] [--seconds S] [--tiny]
 """
@@ -15,6 +17,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import statistics
 import threading
 import time
 from dataclasses import replace
@@ -23,7 +26,7 @@ from typing import Any
 
 import onnxruntime as ort
 
-from bench.common import load_workload, model_dir, percentiles, report, table, throughput
+from bench.common import load_workload, model_dir, percentiles, report, spread, table, throughput
 from guard.config import BatcherConfig, EngineConfig, GuardConfig
 from guard.engine.base import EngineInput
 from guard.engine.onnx import MODEL_FILE, OnnxEngine
@@ -37,6 +40,9 @@ VARIANTS = {
 }
 BUCKETS = {"off (one call per batch)": 1e9, "1.1": 1.1, "1.2 (default)": 1.2, "1.5": 1.5}
 BATCHER = ((16, 0.002), (32, 0.002), (64, 0.002), (32, 0.0), (32, 0.0005), (32, 0.005))
+#: (max_concurrent_batches, intra_op_num_threads); the first is the reference of the concurrency table.
+CONCURRENCY = ((1, 0), (1, 1), (2, 0), (2, 1))
+CONCURRENCY_CALLERS = (1, 16, 64)
 
 
 
@@ -207,12 +213,47 @@ def batcher_grid(folder: Path, texts: list[str], seconds: float) -> list[dict[st
     return rows
 
 
+def concurrent_batches(folder: Path, texts: list[str], seconds: float, rounds: int) -> list[dict[str, Any]]:
+    """AsyncGuard under closed-loop callers for each (batches at once, session threads). For each number
+    of callers the settings take turns for `rounds` rounds, so the host's drift (often +-30% within
+    minutes here) falls on all of them alike; each row quotes the medians over its rounds."""
+    engines = {intra: tuned_engine(folder, SessionTuning(intra_op_num_threads=intra))
+               for intra in sorted({intra for _, intra in CONCURRENCY})}
+    rows = []
+    for n in CONCURRENCY_CALLERS:
+        runs: dict[tuple[int, int], list[dict[str, Any]]] = {combo: [] for combo in CONCURRENCY}
+        for _ in range(rounds):
+            for batches, intra in CONCURRENCY:
+                cfg = replace(BatcherConfig(), max_concurrent_batches=batches)
+                runs[batches, intra].append(asyncio.run(callers(engines[intra], texts, n, seconds, cfg)))
+        for (batches, intra), done in runs.items():
+            rows.append({"max_concurrent_batches": batches, "intra_op_num_threads": intra, "callers": n,
+                         "texts_per_s": spread([r["texts_per_s"] for r in done]),
+                         "p50_ms": statistics.median(r["latency"]["p50_ms"] for r in done),
+                         "p99_ms": statistics.median(r["latency"]["p99_ms"] for r in done)})
+    return rows
+
+
+def concurrency_table(rows: list[dict[str, Any]]) -> str:
+    base = {r["callers"]: r["texts_per_s"]["median"] for r in rows
+            if (r["max_concurrent_batches"], r["intra_op_num_threads"]) == CONCURRENCY[0]}
+    return table(
+        ["callers", "batches at once", "intra_op_num_threads", "texts/s", "spread", "p50 ms", "p99 ms",
+         "vs 1 batch, all cores"],
+        [[r["callers"], r["max_concurrent_batches"], r["intra_op_num_threads"] or "0 (all cores)",
+          r["texts_per_s"]["median"], f"{r['texts_per_s']['min']:.0f}-{r['texts_per_s']['max']:.0f}",
+          r["p50_ms"], r["p99_ms"], f"{r['texts_per_s']['median'] / base[r['callers']]:.2f}x"]
+         for r in rows],
+    )
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", help="model folder (default: the shipped model)")
     parser.add_argument("--seconds", type=float, help="seconds per concurrent run (default 4)")
     parser.add_argument("--alt-model", action="append", default=[], help="another export to compare")
     parser.add_argument("--tiny", action="store_true", help="a few texts only: keeps the command working")
+    parser.add_argument("--only", choices=["concurrent"], help="run one section only (no report written)")
     args = parser.parse_args(argv)
     folder = model_dir(args.model, tiny=args.tiny)
     seconds = args.seconds or (0.3 if args.tiny else 4.0)
@@ -220,10 +261,14 @@ def main(argv: list[str] | None = None) -> None:
     chat = load_workload("chat", 32 if args.tiny else 1000)
     texts = [r.text for r in chat]
     singles = [t for t in texts if 60 <= len(t) <= 80] or texts
+    if args.only == "concurrent":  # a quick look; the report needs the whole run
+        print(concurrency_table(concurrent_batches(folder, texts, seconds, repeats)))
+        return
     sessions = session_variants(folder, texts, singles, repeats, seconds)
     buckets = bucket_variants(folder, texts, repeats)
     unbatched = unbatched_threads(folder, singles, seconds)
     grid = batcher_grid(folder, texts, seconds)
+    concurrency = concurrent_batches(folder, texts, seconds, repeats)
     variants = model_variants(folder, args.alt_model, texts, repeats) if args.alt_model else {}
     base = sessions["onnxruntime defaults (current OnnxEngine)"]
     md = [
@@ -285,6 +330,12 @@ def main(argv: list[str] | None = None) -> None:
                 for g in grid
             ],
         ),
+        "",
+        "**Batches at once** (AsyncGuard `max_concurrent_batches` x session `intra_op_num_threads`, "
+        "SkipLayerNormFusion off, closed-loop callers, the settings in turn, medians of rounds; last column: "
+        "texts/s over 1 batch at a time on all cores)",
+        "",
+        concurrency_table(concurrency),
     ]
     if variants:
         md += ["", "**Exports of the same model** (SkipLayerNormFusion off; score diff: largest category "
@@ -297,7 +348,7 @@ def main(argv: list[str] | None = None) -> None:
     report(
         "tuning",
         {"model": str(folder), "sessions": sessions, "buckets": buckets, "unbatched": unbatched, "batcher": grid,
-         "exports": variants},
+         "concurrent_batches": concurrency, "exports": variants},
         text,
         smoke=args.tiny,
     )

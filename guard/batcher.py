@@ -1,10 +1,12 @@
 """MicroBatcher: gathers single requests from many callers into batches for one batch function.
 
 The pattern of infinity's batch handler and ray serve's `@serve.batch`: the batcher owns only a bounded
-queue and one future per item. A collector task waits for the first item, then gathers more until
-`max_batch_size` or `max_wait_s`; it drops items whose caller gave up (cancelled) or whose deadline
-passed, sorts the rest by `sort_key` (token count: similar lengths pad less), and runs the batch function
-on one dedicated executor thread. The result list must match the batch; a failure fails only that batch.
+queue and one future per item. A collector task waits for a free batch slot (`max_concurrent_batches`),
+then for the first item, then gathers more until `max_batch_size` or `max_wait_s`; it drops items whose
+caller gave up (cancelled) or whose deadline passed, sorts the rest by `sort_key` (token count: similar
+lengths pad less), and runs the batch function on a dedicated executor thread while it gathers the next
+batch. Waiting for the slot before gathering keeps items accumulating into one bigger batch while every
+slot is busy. The result list must match the batch; a failure fails only that batch.
 It knows nothing of ONNX or gRPC.
 """
 
@@ -50,36 +52,44 @@ class MicroBatcher(Generic[In, Out]):
     """Batches `submit` calls across callers for `fn`.
 
     Args:
-        fn: takes a batch, returns one result per item in the same order; runs on one executor thread.
+        fn: takes a batch, returns one result per item in the same order; runs on an executor thread,
+            on up to `max_concurrent_batches` threads at once (it must be thread-safe when that is > 1).
         max_batch_size: most items per call of `fn`.
         max_wait_s: how long to wait for more items after the first one of a batch.
         max_queue: most items waiting; `submit` raises OverloadedError beyond it.
         sort_key: items of a batch are sorted by it before `fn` (e.g. token count); results are
             still returned to each caller.
         observer: told about queue depth and every batch run.
+        max_concurrent_batches: most calls of `fn` running at once (ray serve's name), each on its own
+            executor thread; the next batch is gathered only when one of them is free.
     """
 
     def __init__(self, fn: Callable[[Sequence[In]], list[Out]], *, max_batch_size: int = 32,
                  max_wait_s: float = 0.002, max_queue: int = 2048,
-                 sort_key: Callable[[In], int] | None = None, observer: BatchObserver | None = None) -> None:
-        if max_batch_size < 1 or max_queue < 1 or max_wait_s < 0:
-            raise ConfigError("max_batch_size and max_queue must be >= 1, max_wait_s >= 0")
+                 sort_key: Callable[[In], int] | None = None, observer: BatchObserver | None = None,
+                 max_concurrent_batches: int = 1) -> None:
+        if max_batch_size < 1 or max_queue < 1 or max_wait_s < 0 or max_concurrent_batches < 1:
+            raise ConfigError("max_batch_size, max_queue and max_concurrent_batches must be >= 1, "
+                              "max_wait_s >= 0")
         self._fn = fn
         self._max_batch_size = max_batch_size
         self._max_wait_s = max_wait_s
         self._max_queue = max_queue
         self._sort_key = sort_key
         self._observer = observer
+        self._max_concurrent = max_concurrent_batches
         # Unbounded asyncio queue with the bound enforced in submit, so stop() can always add _STOP.
         self._queue: asyncio.Queue[_Item[In, Out] | object] = asyncio.Queue()
         self._waiting = 0  # items in the queue (without _STOP)
+        self._slots = asyncio.Semaphore(max_concurrent_batches)  # free batch slots
+        self._running: set[asyncio.Task[None]] = set()  # batches being computed
         self._executor: ThreadPoolExecutor | None = None
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
 
     @property
     def depth(self) -> int:
-        """Items waiting in the queue (not counting the batch being computed)."""
+        """Items waiting in the queue (not counting the batches being computed)."""
         return self._waiting
 
     @property
@@ -87,7 +97,7 @@ class MicroBatcher(Generic[In, Out]):
         return self._task is not None and not self._stopping
 
     async def start(self) -> None:
-        """Start the collector task and the executor thread; a no-op when already running."""
+        """Start the collector task and the executor threads; a no-op when already running."""
         if self.running:
             return
         if self._task is not None:  # a stop() is still draining
@@ -95,11 +105,13 @@ class MicroBatcher(Generic[In, Out]):
         self._queue = asyncio.Queue()
         self._waiting = 0
         self._stopping = False
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="guard-batcher")
+        self._slots = asyncio.Semaphore(self._max_concurrent)
+        self._executor = ThreadPoolExecutor(max_workers=self._max_concurrent, thread_name_prefix="guard-batcher")
         self._task = asyncio.get_running_loop().create_task(self._collect(), name="guard-batcher")
 
     async def stop(self) -> None:
-        """Refuse new items, compute everything already queued, then end the collector and thread."""
+        """Refuse new items, compute everything already queued and in flight, then end the collector
+        and the threads."""
         task, executor = self._task, self._executor
         if task is None:
             return
@@ -113,7 +125,7 @@ class MicroBatcher(Generic[In, Out]):
                 if self._task is task:  # a start() after the drain may have begun anew
                     self._task = None
                 if executor is not None:
-                    executor.shutdown(wait=False)  # idle: the collector awaited its last job
+                    executor.shutdown(wait=False)  # idle: the collector awaited its last batches
                 if self._executor is executor:
                     self._executor = None
 
@@ -154,18 +166,26 @@ class MicroBatcher(Generic[In, Out]):
         loop = asyncio.get_running_loop()
         try:
             while True:
+                # A free slot first: while all are busy, arrivals pile up for one bigger batch.
+                await self._slots.acquire()
                 first = await self._queue.get()
                 if first is _STOP:
-                    return
+                    break
                 item = self._take(first)
                 batch = [item] if item is not None else []
                 stop_seen = await self._gather(batch, loop.time() + self._max_wait_s)
-                await self._run(batch)
+                task = loop.create_task(self._run_in_slot(batch, self._slots), name="guard-batch")
+                self._running.add(task)
+                task.add_done_callback(self._running.discard)
                 if stop_seen:
-                    return
+                    break
+            if self._running:  # drain: every batch in flight answers its callers
+                await asyncio.wait(set(self._running))
         except BaseException:
             # Only a bug or a cancelled loop gets here: refuse new items and release every waiting caller.
             self._stopping = True
+            for task in self._running:
+                task.cancel()  # _run cancels its callers' futures
             while not self._queue.empty():
                 entry = self._queue.get_nowait()
                 if entry is not _STOP:
@@ -196,10 +216,21 @@ class MicroBatcher(Generic[In, Out]):
         return False
 
     def _take(self, entry: object) -> _Item[In, Out] | None:
-        """A dequeued entry as an item, or None when its caller has gone (it takes no batch slot)."""
+        """A dequeued entry as an item, or None when its caller has gone (it takes no place in a batch)."""
         self._waiting -= 1
         item: _Item[In, Out] = entry  # type: ignore[assignment]
         return None if item.future.done() else item
+
+    async def _run_in_slot(self, batch: list[_Item[In, Out]], slots: asyncio.Semaphore) -> None:
+        try:
+            await self._run(batch)
+        except Exception:  # a bug in _run: never leave a caller waiting or the slot taken
+            logger.exception("batch runner failed")
+            for item in batch:
+                if not item.future.done():
+                    item.future.cancel()
+        finally:
+            slots.release()  # the semaphore it was taken from, even if a restart made a new one
 
     async def _run(self, batch: list[_Item[In, Out]]) -> None:
         now = time.monotonic()
@@ -230,7 +261,7 @@ class MicroBatcher(Generic[In, Out]):
                 if not item.future.done():
                     item.future.set_exception(exc)
             return
-        except asyncio.CancelledError:  # the collector itself is cancelled: do not leave callers hanging
+        except asyncio.CancelledError:  # the batcher is torn down: do not leave callers hanging
             for item in live:
                 item.future.cancel()
             raise

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -47,9 +48,9 @@ class _Pipeline:
     """The parts shared by Guard and AsyncGuard: input checks before the model, fusion after it."""
 
     def __init__(self, model: str | Path | None, engine: Engine | None, policy: Policy | None,
-                 config: GuardConfig | None) -> None:
+                 config: GuardConfig | None, concurrent_runs: int = 1) -> None:
         self.config = config or GuardConfig()
-        self.engine = engine if engine is not None else _load_engine(self.config, model)
+        self.engine = engine if engine is not None else _load_engine(self.config, model, concurrent_runs)
         self.policy = policy or (Policy.from_file(self.config.policy_file) if self.config.policy_file
                                  else Policy.default())
         self.hmac_key = load_hmac_key(self.config.hmac_key_file)
@@ -154,16 +155,21 @@ class AsyncGuard:
     """Guard for asyncio services: requests from all callers are gathered by one MicroBatcher.
 
     Use `async with AsyncGuard() as g:` or call start() and stop() (stop drains the queue).
+    With `config.batcher.max_concurrent_batches` > 1, that many batches run through the engine at once;
+    a model it loads itself with `intra_op_num_threads` 0 (all cores) then gets the cores split between
+    the concurrent runs (2 batches on 2 cores: one thread each) instead of each run asking for all.
     """
 
     def __init__(self, model: str | Path | None = None, *, engine: Engine | None = None,
                  policy: Policy | None = None, config: GuardConfig | None = None,
                  observer: BatchObserver | None = None) -> None:
-        self._p = _Pipeline(model, engine, policy, config)
-        b = self._p.config.batcher
+        config = config or GuardConfig()
+        b = config.batcher
+        self._p = _Pipeline(model, engine, policy, config, concurrent_runs=b.max_concurrent_batches)
         self._batcher: MicroBatcher[EngineInput, EngineOutput] = MicroBatcher(
             self._p.engine.predict, max_batch_size=b.max_batch_size, max_wait_s=b.max_wait_s,
-            max_queue=b.max_queue, sort_key=lambda item: len(item.text), observer=observer)
+            max_queue=b.max_queue, sort_key=lambda item: len(item.text), observer=observer,
+            max_concurrent_batches=b.max_concurrent_batches)
 
     @classmethod
     def detectors_only(cls, *, policy: Policy | None = None, config: GuardConfig | None = None,
@@ -250,11 +256,22 @@ def _size(text: object, messages: object) -> int:
     return 0
 
 
-def _load_engine(config: GuardConfig, model: str | Path | None) -> Engine:
+def _load_engine(config: GuardConfig, model: str | Path | None, concurrent_runs: int = 1) -> Engine:
     from guard.engine.onnx import OnnxEngine  # onnxruntime loads only when a model is wanted
 
     engine_config = replace_engine_dir(config.engine, model)
+    if concurrent_runs > 1 and engine_config.intra_op_num_threads == 0:
+        # "All cores" for each of several runs at once oversubscribes them: split the cores instead.
+        threads = max(1, _cores() // concurrent_runs)
+        engine_config = replace(engine_config, intra_op_num_threads=threads)
     return OnnxEngine(engine_config)
+
+
+def _cores() -> int:
+    """Cores this process may run on (its affinity where the OS reports one)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
 
 
 def _judged(text: str | bytes | None, messages: Sequence[Message] | None, role: str | None,

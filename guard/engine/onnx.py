@@ -134,8 +134,13 @@ def choose_providers(configured: Sequence[str]) -> list[str]:
 class OnnxEngine:
     """Runs a model folder with onnxruntime; implements `guard.engine.base.Engine`.
 
-    `predict` is meant for one thread at a time (the batcher's executor thread); onnxruntime's own
-    threads (intra_op_num_threads) parallelise inside each run.
+    `predict` is safe to call from several threads at once (the batcher's `max_concurrent_batches`):
+    after construction the engine's state is read-only. Each call keeps its windows, feeds and outputs in
+    locals; `InferenceSession.run` is thread-safe (onnxruntime's documented guarantee for concurrent
+    runs on one session); the `tokenizers.Tokenizer` is only read (`encode`, a shared borrow) and never
+    reconfigured after TextEncoder's copy, so no "Already borrowed" clash. Concurrent runs share the
+    session's intra-op thread pool: with two at once on two cores use intra_op_num_threads=1, so each run
+    computes on its caller's thread (AsyncGuard does that split when the setting is 0).
     """
 
     def __init__(self, config: EngineConfig) -> None:

@@ -32,7 +32,7 @@ from prometheus_client import CollectorRegistry, start_http_server
 from guard._proto.v1 import guard_pb2 as _pb
 from guard._proto.v1 import guard_pb2_grpc as _pb_grpc
 from guard.batcher import BatchObserver
-from guard.config import GuardConfig, ServerConfig, from_env
+from guard.config import GuardConfig, ServerConfig, from_env, serve_defaults
 from guard.errors import ConfigError, GuardError, ModelError
 from guard.metrics import GuardMetrics
 from guard.sdk import AsyncGuard
@@ -93,7 +93,7 @@ class GuardServer:
     """One sidecar instance. `await start()` binds and loads; `await stop()` drains.
 
     Args:
-        config: all settings (server, batcher, limits, engine, policy file).
+        config: all settings (server, batcher, limits, engine, policy file); default serve_defaults().
         guard: an AsyncGuard to serve (not started yet); its batch metrics are not recorded unless it
             was built with `observer=server.metrics`.
         guard_factory: builds the AsyncGuard from the metrics observer, off the event loop (default:
@@ -104,7 +104,7 @@ class GuardServer:
     def __init__(self, config: GuardConfig | None = None, *, guard: AsyncGuard | None = None,
                  guard_factory: GuardFactory | None = None,
                  registry: CollectorRegistry | None = None) -> None:
-        self.config = config or GuardConfig()
+        self.config = config or serve_defaults()
         self.metrics = GuardMetrics(registry or CollectorRegistry())
         self._given = guard
         self._factory = guard_factory or (lambda observer: AsyncGuard(config=self.config, observer=observer))
@@ -270,17 +270,19 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
     add("--max-message-bytes", type=int, help="largest request or response")
     add("--grace", type=float, dest="grace_s", help="seconds to finish accepted calls on shutdown")
     add("--max-batch-size", type=int, help="texts per model call")
+    add("--max-concurrent-batches", type=int,
+        help="model calls computed at once, each on its own thread (default 2)")
     add("--max-wait-ms", type=float, help="how long the batcher gathers a batch")
     add("--max-queue", type=int, help="queued texts before RESOURCE_EXHAUSTED")
 
 
 def config_from_args(args: argparse.Namespace, base: GuardConfig | None = None) -> GuardConfig:
-    """KGUARD_* variables (or `base`), overridden by the options given on the command line."""
-    cfg = base or from_env()
+    """KGUARD_* variables over the sidecar's defaults (or `base`), overridden by the command line."""
+    cfg = base or from_env(base=serve_defaults())
     server_fields = ("host", "port", "unix_socket", "metrics_host", "metrics_port", "tls_cert", "tls_key",
                      "tls_client_ca", "max_message_bytes", "grace_s")
     server = {f: getattr(args, f) for f in server_fields if getattr(args, f, None) is not None}
-    batcher = {f: getattr(args, f) for f in ("max_batch_size", "max_queue")
+    batcher = {f: getattr(args, f) for f in ("max_batch_size", "max_queue", "max_concurrent_batches")
                if getattr(args, f, None) is not None}
     if getattr(args, "max_wait_ms", None) is not None:
         batcher["max_wait_s"] = args.max_wait_ms / 1000.0
