@@ -280,6 +280,12 @@ class AsyncStreamModerator:
     def role(self) -> str:
         return self._core.role.value
 
+    def add(self, chunk: str) -> StreamUpdate:
+        """Add a chunk without a check, when a later chunk is already waiting: the next feed() (or
+        finish()) checks both at once. Returns an update that releases nothing."""
+        self._core.push(chunk)
+        return self._core.nothing()
+
     async def feed(self, chunk: str, *, deadline: float | None = None) -> StreamUpdate:
         core = self._core
         core.push(chunk)

@@ -6,6 +6,7 @@ touches status codes or metrics.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterator, Callable
 
@@ -20,6 +21,28 @@ from guard.server import convert
 from guard.server.interceptors import status_name_of
 from guard.stream import DEFAULT_MAX_HOLD, AsyncStreamModerator
 from guard.taxonomy import CATEGORIES
+
+#: Stream messages read ahead of the checks; beyond it gRPC's flow control holds the client back.
+_READ_AHEAD = 256
+
+
+async def _read_ahead(requests: AsyncIterator[_pb.StreamRequest],
+                      inbox: asyncio.Queue[_pb.StreamRequest | Exception | None]) -> None:
+    """Move the client's requests into `inbox`, then None; a reading error goes in as itself."""
+    try:
+        async for request in requests:
+            await inbox.put(request)
+    except Exception as exc:  # handed to the handler, which raises it
+        await inbox.put(exc)
+        return
+    await inbox.put(None)
+
+
+async def _next(inbox: asyncio.Queue[_pb.StreamRequest | Exception | None]) -> _pb.StreamRequest | None:
+    item = await inbox.get()
+    if isinstance(item, Exception):
+        raise item
+    return item
 
 
 def _deadline(context: grpc.aio.ServicerContext) -> float | None:
@@ -60,24 +83,34 @@ class GuardService(_pb_grpc.GuardServicer):
 
     async def CheckStream(self, request_iterator: AsyncIterator[_pb.StreamRequest],
                           context: grpc.aio.ServicerContext) -> AsyncIterator[_pb.StreamResponse]:
+        # Requests are read ahead into `inbox`: chunks that arrive while a check runs are answered with
+        # empty updates and checked together with the latest one, so a fast producer cannot build a
+        # backlog of checks (the protocol's "append what each response releases" still holds).
         guard = self._get_guard()
         moderator: AsyncStreamModerator | None = None
-        async for request in request_iterator:
+        inbox: asyncio.Queue[_pb.StreamRequest | Exception | None] = asyncio.Queue(_READ_AHEAD)
+        reader = asyncio.create_task(_read_ahead(request_iterator, inbox))
+        try:
+            while (request := await _next(inbox)) is not None:
+                if moderator is None:
+                    role, prompt, overrides = convert.stream_config(request)
+                    moderator = AsyncStreamModerator(guard, role=role, context=prompt, overrides=overrides,
+                                                     max_hold=self._max_hold,
+                                                     max_chars=self._limits.max_text_chars)
+                    if request.HasField("config") and not request.chunk:
+                        continue  # a config-only opening message has nothing to answer
+                elif request.HasField("config"):
+                    raise InputError("config is allowed in the first stream message only")
+                if inbox.empty():
+                    update = await moderator.feed(request.chunk, deadline=_deadline(context))
+                else:  # a later chunk (or the end) is already here: one check covers both
+                    update = moderator.add(request.chunk)
+                yield convert.update_to_pb(update)
             if moderator is None:
-                role, prompt, overrides = convert.stream_config(request)
-                moderator = AsyncStreamModerator(guard, role=role, context=prompt, overrides=overrides,
-                                                 max_hold=self._max_hold,
-                                                 max_chars=self._limits.max_text_chars)
-                if request.HasField("config") and not request.chunk:
-                    continue  # a config-only opening message has nothing to answer
-            elif request.HasField("config"):
-                raise InputError("config is allowed in the first stream message only")
-            update = await moderator.feed(request.chunk, deadline=_deadline(context))
-            yield convert.update_to_pb(update)
-        if moderator is None:
-            raise InputError("the stream sent no messages")
-        yield convert.update_to_pb(await moderator.finish(deadline=_deadline(context)))
-
+                raise InputError("the stream sent no messages")
+            yield convert.update_to_pb(await moderator.finish(deadline=_deadline(context)))
+        finally:
+            reader.cancel()
     async def ListCategories(self, request: _pb.ListCategoriesRequest,
                              context: grpc.aio.ServicerContext) -> _pb.ListCategoriesResponse:
         return convert.categories_to_pb(CATEGORIES)
