@@ -83,8 +83,10 @@ class GuardServicer:
     def CheckStream(self, request_iterator, context):
         """Moderate an answer streamed in chunks: one StreamRequest per chunk, the first one optionally with
         `config`; half-close when the answer is complete. Each chunk is answered with the text that is
-        safe to show so far (a first message with config and no chunk is not answered); after the
-        half-close, one last response releases the rest and carries the verdict of the whole text.
+        safe to show so far (a first message with config and no chunk is not answered); a chunk that
+        arrives while an earlier one is being checked is answered at once with empty text and checked
+        together with the next. After the half-close, one last response releases the rest and carries the
+        verdict of the whole text.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
