@@ -108,7 +108,8 @@ class Policy:
         """Load a TOML policy file; raises ConfigError naming the file and the problem."""
         path = Path(path)
         try:
-            data = tomllib.loads(path.read_text(encoding="utf-8"))
+            # bytes, not read_text: its newline translation would turn an invalid bare CR into "\n"
+            data = tomllib.loads(path.read_bytes().decode("utf-8"))
         except OSError as exc:
             raise ConfigError(f"cannot read policy file {path}: {exc.strerror}") from None
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
