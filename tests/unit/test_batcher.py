@@ -6,6 +6,7 @@ import asyncio
 import threading
 import time
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import pytest
 
@@ -48,7 +49,7 @@ class Recorder:
         self.batches.append((size, queue_wait_s, inference_s))
 
 
-async def _until_depth(batcher: MicroBatcher[EngineInput, EngineOutput], depth: int) -> None:
+async def until_depth(batcher: MicroBatcher[Any, Any], depth: int) -> None:
     for _ in range(10_000):  # submits are tasks: let them reach the queue
         if batcher.depth >= depth:
             return
@@ -95,7 +96,7 @@ async def test_overload_is_refused_before_enqueue() -> None:
         first = asyncio.create_task(batcher.submit(_item(0)))
         await gate.wait_entered()
         queued = [asyncio.create_task(batcher.submit(_item(i))) for i in (1, 2)]
-        await _until_depth(batcher, 2)
+        await until_depth(batcher, 2)
         with pytest.raises(OverloadedError):
             await batcher.submit(_item(3))
         assert batcher.depth == 2
@@ -124,7 +125,7 @@ async def test_deadline_passing_while_queued() -> None:
         await gate.wait_entered()
         deadline = time.monotonic() + 0.05
         late = asyncio.create_task(batcher.submit(_item(1), deadline=deadline))
-        await _until_depth(batcher, 1)
+        await until_depth(batcher, 1)
         while time.monotonic() < deadline:  # let the deadline pass while the item waits
             await asyncio.sleep(0.01)
         gate.released.set()
@@ -144,7 +145,7 @@ async def test_failure_fails_only_its_batch() -> None:
         doomed = [asyncio.create_task(batcher.submit(t)) for t in
                   (_item(1), EngineInput("boom"), _item(2), _item(3))]
         fine = [asyncio.create_task(batcher.submit(_item(i))) for i in (4, 5)]
-        await _until_depth(batcher, 6)
+        await until_depth(batcher, 6)
         gate.released.set()
         assert isinstance(await first, EngineOutput)
         errors = await asyncio.gather(*doomed, return_exceptions=True)
@@ -185,7 +186,7 @@ async def test_stop_drains_the_queue() -> None:
     tasks = [asyncio.create_task(batcher.submit(_item(0)))]
     await gate.wait_entered()
     tasks += [asyncio.create_task(batcher.submit(_item(i))) for i in range(1, 6)]
-    await _until_depth(batcher, 5)
+    await until_depth(batcher, 5)
     stopping = asyncio.create_task(batcher.stop())
     await asyncio.sleep(0)
     with pytest.raises(OverloadedError):
@@ -207,7 +208,7 @@ async def test_cancelled_callers_are_skipped() -> None:
         await gate.wait_entered()
         gone = asyncio.create_task(batcher.submit(_item(1)))
         kept = asyncio.create_task(batcher.submit(_item(2)))
-        await _until_depth(batcher, 2)
+        await until_depth(batcher, 2)
         gone.cancel()
         gate.released.set()
         await asyncio.gather(first, kept)

@@ -12,7 +12,6 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -25,7 +24,7 @@ from guard.engine.fake import FakeEngine
 from guard.errors import ConfigError, DeadlineError, OverloadedError
 from guard.sdk import AsyncGuard
 from guard.server.app import add_serve_arguments, config_from_args
-from tests.unit.test_batcher import Recorder
+from tests.unit.test_batcher import Recorder, until_depth
 
 
 def _times_ten(xs: Sequence[int]) -> list[int]:
@@ -71,14 +70,6 @@ class Held:
         assert await asyncio.to_thread(wait), f"{n} calls never ran at once"
 
 
-async def _until_depth(batcher: MicroBatcher[Any, Any], depth: int) -> None:
-    for _ in range(10_000):  # submits are tasks: let them reach the queue
-        if batcher.depth >= depth:
-            return
-        await asyncio.sleep(0)
-    raise AssertionError("items never queued")
-
-
 async def _settle() -> None:
     for _ in range(100):  # give a (wrong) collector every chance to take more work
         await asyncio.sleep(0)
@@ -99,7 +90,7 @@ async def test_one_slot_runs_one_batch_at_a_time() -> None:
     async with MicroBatcher(held, max_batch_size=1) as batcher:
         tasks = [asyncio.create_task(batcher.submit(i)) for i in (1, 2)]
         await held.wait_entered(1)
-        await _until_depth(batcher, 1)
+        await until_depth(batcher, 1)
         await _settle()
         assert held.entered == 1 and batcher.depth == 1
         held.release.set()
@@ -112,7 +103,7 @@ async def test_never_more_than_the_limit() -> None:
     async with MicroBatcher(held, max_batch_size=1, max_concurrent_batches=3) as batcher:
         tasks = [asyncio.create_task(batcher.submit(i)) for i in range(10)]
         await held.wait_entered(3)
-        await _until_depth(batcher, 7)
+        await until_depth(batcher, 7)
         await _settle()
         assert held.entered == 3 and batcher.depth == 7  # the collector waits for a slot, takes nothing
         held.release.set()
@@ -136,7 +127,7 @@ async def test_items_accumulate_into_one_batch_while_all_slots_are_busy() -> Non
             await _settle()
         gone = asyncio.create_task(batcher.submit(8))
         late = asyncio.create_task(batcher.submit(9, deadline=time.monotonic() - 1))
-        await _until_depth(batcher, 7)
+        await until_depth(batcher, 7)
         gone.cancel()
         held.release.set()
         assert await asyncio.gather(*busy, *queued) == [i * 10 for i in range(1, 8)]
@@ -156,7 +147,7 @@ async def test_stop_drains_in_flight_and_queued_batches() -> None:
         tasks.append(asyncio.create_task(batcher.submit(i)))
         await held.wait_entered(i)
     tasks += [asyncio.create_task(batcher.submit(i)) for i in range(3, 8)]
-    await _until_depth(batcher, 5)
+    await until_depth(batcher, 5)
     stopping = asyncio.create_task(batcher.stop())
     await asyncio.sleep(0)
     with pytest.raises(OverloadedError):
