@@ -51,7 +51,8 @@ class BatcherConfig:
     #     (149-157 vs 107 and 252-302 vs 167-199 texts/s; 2 wins only at 64: 1.11x); Guard never batches.
     #   sidecar 2 (serve_defaults): 16 gRPC clients saturate at 260-274 req/s against 167-215; 300/s
     #     offered: 228-257 achieved, p99 75-102 ms against 156-213 and 90-137 ms. Costs: one client's p50
-    #     9-11.5 against 8.4-9 ms, a CheckStream verdict lags 1.0-1.2 s against 0.64-0.78 s.
+    #     9-11.5 against 8.4-9 ms, a CheckStream verdict lagged 1.0-1.2 s against 0.64-0.78 s
+    #     (before CheckStream read ahead: 65 ms p50 since, with 2).
     max_concurrent_batches: int = 1
 
 
