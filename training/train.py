@@ -71,6 +71,7 @@ class TrainConfig:
     log_every: int = 50
     max_minutes: float = 0.0  # > 0: stop (and save) when training has run this long
     teacher: str = ""  # a checkpoint folder: distil it into this (shallower) model
+    init: str = ""  # a checkpoint folder of the same depth to continue from (after the teacher's init)
     distill_weight: float = 0.7
     temperature: float = 2.0
 
@@ -281,6 +282,8 @@ def train(cfg: TrainConfig, encoder: TextEncoder | None = None) -> Path:
         soft = teacher_targets(teacher, examples, encoder.pad_id)
         logger.info("teacher outputs for %d examples in %.0f s", len(soft), time.perf_counter() - started)
         del teacher
+    if cfg.init:
+        model.load_state_dict(torch.load(Path(cfg.init) / "model.pt", map_location="cpu"))
     if cfg.freeze_embeddings:
         for p in model.encoder.embeddings.parameters():
             p.requires_grad_(False)
