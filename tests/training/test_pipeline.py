@@ -242,3 +242,13 @@ def test_a_distilled_student_starts_from_the_teachers_layers_and_trains(pipeline
     assert trained.keys() == student.keys()
     assert any(not torch.equal(trained[k], student[k]) for k in student if k.startswith("encoder.encoder"))
     assert all(bool(torch.isfinite(v).all()) for v in trained.values())
+
+
+def test_init_continues_from_a_checkpoint(pipeline: dict[str, Path]) -> None:
+    root = pipeline["root"]
+    cfg = json.loads((root / "ckpt" / "train_config.json").read_text())
+    again = torch.load(train(TrainConfig(**{**cfg, "steps": 0, "init": str(root / "ckpt"),
+                                            "out": str(root / "continued")})))
+    saved = torch.load(root / "ckpt" / "model.pt")
+    assert again.keys() == saved.keys()
+    assert all(torch.equal(again[k], saved[k]) for k in saved)
