@@ -27,12 +27,17 @@ _READ_AHEAD = 256
 
 
 async def _read_ahead(requests: AsyncIterator[_pb.StreamRequest],
-                      inbox: asyncio.Queue[_pb.StreamRequest | Exception | None]) -> None:
-    """Move the client's requests into `inbox`, then None; a reading error goes in as itself."""
+                      inbox: asyncio.Queue[_pb.StreamRequest | Exception | None], max_chars: int) -> None:
+    """Move the client's requests into `inbox`, then None; a reading error goes in as itself. Reading
+    stops past `max_chars` of chunks, so what waits in memory is bounded by the stream limit."""
+    received = 0
     try:
         async for request in requests:
+            received += len(request.chunk)
+            if received > max_chars:
+                raise InputError(f"the stream exceeds the limit of {max_chars} characters")
             await inbox.put(request)
-    except Exception as exc:  # handed to the handler, which raises it
+    except Exception as exc:  # handed to the handler, which raises it after the chunks before it
         await inbox.put(exc)
         return
     await inbox.put(None)
@@ -89,7 +94,7 @@ class GuardService(_pb_grpc.GuardServicer):
         guard = self._get_guard()
         moderator: AsyncStreamModerator | None = None
         inbox: asyncio.Queue[_pb.StreamRequest | Exception | None] = asyncio.Queue(_READ_AHEAD)
-        reader = asyncio.create_task(_read_ahead(request_iterator, inbox))
+        reader = asyncio.create_task(_read_ahead(request_iterator, inbox, self._limits.max_text_chars))
         try:
             while (request := await _next(inbox)) is not None:
                 if moderator is None:

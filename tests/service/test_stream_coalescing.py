@@ -9,9 +9,12 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 
+import pytest
+
 from guard._proto.v1 import guard_pb2 as pb
 from guard.config import LimitsConfig
 from guard.engine.fake import FakeEngine
+from guard.errors import InputError
 from guard.sdk import AsyncGuard
 from guard.server.service import GuardService
 from tests.service.conftest import RRN, Gate
@@ -43,7 +46,7 @@ async def test_chunks_that_arrive_during_a_check_are_checked_once_together() -> 
         service = GuardService(lambda: guard, LimitsConfig())
         stream = service.CheckStream(requests(), _Context())  # type: ignore[arg-type]
         first_update = asyncio.ensure_future(anext(stream))
-        await asyncio.to_thread(gate.entered.wait, 30)  # the first chunk's check is in the engine
+        assert await asyncio.to_thread(gate.entered.wait, 30)  # the first chunk's check is in the engine
         more.set()
         await sent_all.wait()  # the reader has taken every request (and the end) off the stream
         gate.open()
@@ -56,3 +59,32 @@ async def test_chunks_that_arrive_during_a_check_are_checked_once_together() -> 
     shown = "".join(u.text for u in updates)
     assert RRN not in shown and shown.startswith(first) and shown.endswith("확인되었습니다.")
     assert updates[-1].HasField("verdict") and "P1" in updates[-1].verdict.categories
+
+
+async def test_reading_ahead_stops_at_the_stream_limit() -> None:
+    gate = Gate()
+    more = asyncio.Event()
+    pulled = 0
+    chunk = "가" * 59 + " "
+
+    async def requests() -> AsyncIterator[pb.StreamRequest]:
+        nonlocal pulled
+        for k in range(50):  # 50 x 60 characters against a limit of 100
+            if k == 1:
+                await more.wait()
+            pulled += 1
+            yield pb.StreamRequest(chunk=chunk)
+
+    async with AsyncGuard(engine=FakeEngine(fail_on=gate)) as guard:
+        service = GuardService(lambda: guard, LimitsConfig(max_text_chars=100))
+        stream = service.CheckStream(requests(), _Context())  # type: ignore[arg-type]
+        first_update = asyncio.ensure_future(anext(stream))
+        assert await asyncio.to_thread(gate.entered.wait, 30)  # the first chunk's check is in the engine
+        more.set()
+        for _ in range(100):  # let the reader run as far as it will
+            await asyncio.sleep(0)
+        assert pulled == 2  # the chunk past the limit is the last one read; nothing more waits in memory
+        gate.open()
+        assert (await first_update).text == chunk
+        with pytest.raises(InputError, match="exceeds the limit of 100"):
+            await anext(stream)
