@@ -116,6 +116,7 @@ class GuardService(_pb_grpc.GuardServicer):
             yield convert.update_to_pb(await moderator.finish(deadline=_deadline(context)))
         finally:
             reader.cancel()
+
     async def ListCategories(self, request: _pb.ListCategoriesRequest,
                              context: grpc.aio.ServicerContext) -> _pb.ListCategoriesResponse:
         return convert.categories_to_pb(CATEGORIES)
