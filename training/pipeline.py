@@ -1,7 +1,7 @@
 """The whole pipeline in one command: data, base model, training, export, evaluation.
 
     python -m training.pipeline [--source intfloat/multilingual-e5-small] [--steps 4000] [--layers 6]
-    python -m training.pipeline --teacher-layers 12 --teacher-steps 2000 --steps 3000   # distilled
+    python -m training.pipeline --teacher-layers 12   # then a 12-layer teacher, 2000 steps of distillation
 
 Each step caches its output under training/work/ (the base model and the data are reused when present;
 training and export always run). The model folder lands in models/kguard-ko-small/.
@@ -30,8 +30,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--max-minutes", type=float, default=0.0)
     parser.add_argument("--seed", type=int, default=13)
     parser.add_argument("--teacher-layers", type=int, default=0,
-                        help="> 0: first train a teacher this deep, then distil it into --layers")
+                        help="> 0: then train a teacher this deep and continue the model with it")
     parser.add_argument("--teacher-steps", type=int, default=2000)
+    parser.add_argument("--distill-steps", type=int, default=2000)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     data = generate.WORK
@@ -41,11 +42,12 @@ def main(argv: list[str] | None = None) -> None:
     base = base_model.build(args.source, sorted(Path(data).glob("*.jsonl")))
     cfg = train.TrainConfig(base=str(base), data=str(data), layers=args.layers, steps=args.steps,
                             seed=args.seed, log_every=25, max_minutes=args.max_minutes)
-    if args.teacher_layers:
-        teacher = replace(cfg, layers=args.teacher_layers, steps=args.teacher_steps,
-                          out=str(train.WORK / "ckpt_teacher"))
-        cfg = replace(cfg, teacher=str(train.train(teacher).parent))
     ckpt = train.train(cfg).parent
+    if args.teacher_layers:  # training/README.md, run 9: the trained model goes on learning from a deeper one
+        teacher = train.train(replace(cfg, layers=args.teacher_layers, steps=args.teacher_steps,
+                                      out=str(train.WORK / "ckpt_teacher"))).parent
+        ckpt = train.train(replace(cfg, steps=args.distill_steps, teacher=str(teacher), init=str(ckpt),
+                                   out=str(train.WORK / "ckpt_distilled"))).parent
     model_dir = export.ROOT / "models" / export.NAME
     export.export(ckpt, model_dir, train.WORK / "onnx", max_safe_fp=export.MAX_SAFE_FP)
     evaluate.main(["--model", str(model_dir), "--data", str(data)])

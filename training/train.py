@@ -15,6 +15,8 @@ learns from both the labels and the teacher's softened outputs, computed once be
 
     python -m training.train [--layers 6] [--steps 4000] [--batch 16] [--base training/work/base/me5s-koen]
     python -m training.train --teacher training/work/ckpt12 --out training/work/ckpt_kd --steps 3000
+    python -m training.train --teacher training/work/ckpt12 --init training/work/ckpt --steps 2000 \
+        --out training/work/ckpt_kdc    # continue a trained model with the teacher (README, run 9)
 """
 
 from __future__ import annotations
