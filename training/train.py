@@ -222,14 +222,14 @@ def teacher_targets(teacher: GuardModel, examples: list[Example], pad_id: int,
     """The teacher's outputs for every example, computed once (length-sorted batches)."""
     teacher.eval()
     order = sorted(range(len(examples)), key=lambda i: len(examples[i].input_ids))
-    out: list[SoftTargets | None] = [None] * len(examples)
+    out: dict[int, SoftTargets] = {}
     for s in range(0, len(order), batch):
         group = order[s : s + batch]
         ids, mask, _, _ = collate([examples[i] for i in group], pad_id)
         cat, tag = teacher(ids, mask)
         for row, i in enumerate(group):
             out[i] = SoftTargets(cat[row].clone(), tag[row, : len(examples[i].input_ids)].half())
-    return [t for t in out if t is not None]
+    return [out[i] for i in range(len(examples))]  # example order: soft[i] belongs to examples[i]
 
 
 def distill_loss(cat: torch.Tensor, tag: torch.Tensor, soft: list[SoftTargets], tags: torch.Tensor,
