@@ -17,9 +17,10 @@ from typing import Any
 
 from guard.batcher import BatchObserver, MicroBatcher
 from guard.config import GuardConfig, LimitsConfig, replace_engine_dir
+from guard.detectors.base import Match
 from guard.detectors.registry import DetectorRegistry
-from guard.detectors.retype import checked_type
-from guard.engine.base import Engine, EngineInput, EngineOutput, ModelInfo
+from guard.detectors.retype import checked_type, rejected
+from guard.engine.base import Engine, EngineInput, EngineOutput, ModelInfo, ModelSpan
 from guard.engine.null import NullEngine
 from guard.errors import ConfigError, GuardError, InputError
 from guard.masking import MaskOperator, apply_masks, load_hmac_key
@@ -67,8 +68,9 @@ class _Pipeline:
 
     def finish(self, item: _Prepared, output: EngineOutput, overrides: Overrides | None) -> Verdict:
         text = item.normalized.text
-        spans = [replace(s, type=checked_type(s.type, text[s.start:s.end])) for s in output.spans]
-        evidence = Evidence(item.normalized, item.role, self.detectors.analyze(text), output.scores, spans)
+        matches = self.detectors.analyze(text)
+        spans, scores = _validated_model_evidence(text, output, matches)
+        evidence = Evidence(item.normalized, item.role, matches, scores, spans)
         return decide(evidence, self.policy, model_thresholds=self.engine.info.thresholds,
                       overrides=overrides.validated() if overrides else None, hmac_key=self.hmac_key)
 
@@ -87,6 +89,29 @@ class _Pipeline:
             except InputError as exc:
                 out.append(InputError(f"item {index}: {exc}"))
         return out
+
+
+def _validated_model_evidence(text: str, output: EngineOutput, matches: Sequence[Match],
+                              ) -> tuple[list[ModelSpan], dict[str, float]]:
+    """The model's spans through the identifier rules, and its scores with what the rules ruled out.
+
+    A category whose only identifier evidence is model spans the validators reject (a company number
+    tagged RRN, a 1588 line tagged PHONE) is not flagged on the model's word: its score drops to 0.
+    """
+    kept: list[ModelSpan] = []
+    rejected_codes: set[str] = set()
+    for s in output.spans:
+        value = text[s.start:s.end]
+        kind = checked_type(s.type, value)
+        if rejected(kind, value):
+            rejected_codes.add(kind.category.value)
+        else:
+            kept.append(replace(s, type=kind))
+    supported = {s.type.category.value for s in kept} | {m.category.value for m in matches}
+    scores = dict(output.scores)
+    for code in rejected_codes - supported:
+        scores[code] = 0.0
+    return kept, scores
 
 
 class Guard:

@@ -17,6 +17,7 @@ from stdnum import luhn as _luhn
 
 from guard.detectors.base import Match, Validity
 from guard.detectors.context import NOT_AFTER, NOT_BEFORE
+from guard.detectors.nonpersonal import is_test_card
 from guard.taxonomy import SpanType
 
 __all__ = ["CardDetector", "issuer_fits"]
@@ -63,6 +64,7 @@ class CardDetector:
         out: list[Match] = []
         for m in _SHAPE.finditer(text):
             digits = re.sub(r"[- ]", "", m.group())
-            if len(set(digits)) > 1 and issuer_fits(digits) and _luhn.is_valid(digits):
+            if (len(set(digits)) > 1 and issuer_fits(digits) and _luhn.is_valid(digits)
+                    and not is_test_card(digits)):
                 out.append(Match(m.start(), m.end(), self.span_type, SCORE, Validity.VALID, self.name))
         return out

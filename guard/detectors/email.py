@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 
 from guard.detectors.base import Match, Validity
+from guard.detectors.nonpersonal import is_role_mailbox
 from guard.taxonomy import SpanType
 
 __all__ = ["EmailDetector"]
@@ -50,6 +51,6 @@ class EmailDetector:
     def find(self, text: str) -> list[Match]:
         out: list[Match] = []
         for m in _SHAPE.finditer(text):
-            if _plausible(m.group(), m.group(1), m.group(2)):
+            if _plausible(m.group(), m.group(1), m.group(2)) and not is_role_mailbox(m.group()):
                 out.append(Match(m.start(), m.end(), self.span_type, SCORE, Validity.VALID, self.name))
         return out

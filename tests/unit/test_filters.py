@@ -67,7 +67,7 @@ class _FakeCompletions:
 
     def create(self, *, messages: list[dict[str, Any]], **kwargs: Any) -> Any:
         self.requests.append(messages)
-        message = SimpleNamespace(role="assistant", content="카드번호는 4111-1111-1111-1111 입니다")
+        message = SimpleNamespace(role="assistant", content="카드번호는 4532-0151-1283-0366 입니다")
         return SimpleNamespace(choices=[SimpleNamespace(index=0, message=message)], model=kwargs["model"])
 
 
@@ -78,7 +78,7 @@ def test_openai_style_client_is_guarded(guard: Guard) -> None:
     response = client.chat.completions.create(model="m", messages=messages)
     assert inner.requests[0][-1]["content"] == "제 번호 010-****-6789"
     assert messages[-1]["content"] == "제 번호 010-2345-6789"  # the caller's list is not changed
-    assert response.choices[0].message.content == "카드번호는 4111-****-****-1111 입니다"
+    assert response.choices[0].message.content == "카드번호는 4532-****-****-0366 입니다"
 
 
 async def test_async_openai_style_client_is_guarded() -> None:
@@ -90,4 +90,4 @@ async def test_async_openai_style_client_is_guarded() -> None:
     async with AsyncGuard(engine=FakeEngine()) as g:
         client = GuardedChatClient(SimpleNamespace(chat=SimpleNamespace(completions=inner)), g, is_async=True)
         response = await client.chat.completions.create(model="m", messages=[{"role": "user", "content": "안녕"}])
-    assert response.choices[0].message.content == "카드번호는 4111-****-****-1111 입니다"
+    assert response.choices[0].message.content == "카드번호는 4532-****-****-0366 입니다"

@@ -39,7 +39,7 @@ def test_default_has_every_detector() -> None:
         ("ｋｉｍ＠ｎａｖｅｒ．ｃｏｍ", [("EMAIL", "ｋｉｍ＠ｎａｖｅｒ．ｃｏｍ")]),
         ("번호 010\u200b-1234-5678", [("PHONE", "010\u200b-1234-5678")]),
         # a card number that passes Luhn beats the account shape next to 계좌 / the bank word
-        ("카드 4111-1111-1111-1111 계좌", [("CARD", "4111-1111-1111-1111")]),
+        ("카드 4532-0151-1283-0366 계좌", [("CARD", "4532-0151-1283-0366")]),
         # a phone number is VALID, the account reading of the same digits is not
         ("입금 확인은 010-1234-5678로", [("PHONE", "010-1234-5678")]),
         ("연락처 010-1234-5678, 메일 a.b@daum.net, 비번 qwer1234",

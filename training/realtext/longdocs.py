@@ -1,0 +1,53 @@
+"""Long documents for the dilution test, built only from labelled dev rows (seeded).
+
+Benign documents join real sentences that the labellers marked safe until at least `min_chars`;
+planted documents are benign documents with one labelled unsafe user message put in at a sentence
+boundary. A planted disclosure counts as caught when one of its own categories is flagged.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+
+from training.realtext.devset import DevRow
+
+CARRIER_REGISTERS = ("news", "report", "encyclopedia", "government", "review", "mixed", "translated")
+
+
+@dataclass(frozen=True)
+class LongDoc:
+    text: str
+    labels: tuple[str, ...]  # the planted row's categories; empty for a benign document
+    planted_id: str = ""
+
+
+def benign_docs(rows: list[DevRow], n: int, min_chars: int = 1500, seed: int = 7) -> list[LongDoc]:
+    pool = [r for r in rows if r.origin == "corpus" and not r.labels and r.register in CARRIER_REGISTERS
+            and len(r.text) >= 20]
+    rng = random.Random(seed)
+    docs = []
+    for _ in range(n):
+        order = rng.sample(pool, len(pool))
+        parts: list[str] = []
+        for row in order:
+            parts.append(row.text)
+            if sum(len(p) + 1 for p in parts) >= min_chars:
+                break
+        docs.append(LongDoc(" ".join(parts), ()))
+    return docs
+
+
+def planted_docs(rows: list[DevRow], carriers: list[LongDoc], seed: int = 11) -> list[LongDoc]:
+    """One document per unsafe user row, each in a carrier taken in turn, at a random sentence gap."""
+    rng = random.Random(seed)
+    unsafe = [r for r in rows if r.labels and r.role == "user"]
+    docs = []
+    for k, row in enumerate(unsafe):
+        sentences = carriers[k % len(carriers)].text.split(" ")
+        # split on spaces only to find a gap; rejoin on the same spaces so the carrier text is unchanged
+        gaps = [i + 1 for i, w in enumerate(sentences[:-1]) if w.endswith((".", "!", "?", "다"))] or [0]
+        at = rng.choice(gaps)
+        text = " ".join([*sentences[:at], row.text, *sentences[at:]])
+        docs.append(LongDoc(text, row.labels, row.id))
+    return docs

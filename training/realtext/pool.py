@@ -1,0 +1,81 @@
+"""The corpus rows training may use, and which of them still need a person's label.
+
+Real text can hold real disclosures, so no row is assumed safe because it is real. A sentence row goes
+into training as a benign negative only when (a) it is not in the dev set, (b) it carries no topic hint
+(health, religion, politics, ...), and (c) the shipped guard does not flag it. Rows that fail (c) are
+read and labelled by a person (labels/trainpool_*.jsonl, same format as the dev set's corpus rows) and
+then used with those labels; flagged rows nobody has read are left out.
+
+    python -m training.realtext.pool --sample 40000   # writes training/work/realtext/pool.jsonl
+                                                       # and batches of flagged rows to label
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+from pathlib import Path
+
+from training.realtext.corpora import CorpusRow, all_rows
+from training.realtext.devset import LABELS, excluded_refs
+
+SEED = 20261207
+WORK = Path(__file__).resolve().parents[1] / "work" / "realtext"
+TRAINPOOL_LABELS = "trainpool_*.jsonl"
+
+
+def candidates(sample: int) -> list[CorpusRow]:
+    """A seeded sample of sentence rows outside the dev set."""
+    dev = excluded_refs()
+    rows = [r for r in all_rows() if not r.passage and r.ref not in dev]
+    return random.Random(SEED).sample(rows, min(sample, len(rows)))
+
+
+def flag(rows: list[CorpusRow]) -> list[bool]:
+    from guard import Guard
+
+    guard = Guard()
+    out: list[bool] = []
+    for k in range(0, len(rows), 128):
+        out += [not v.safe for v in guard.check_batch([r.text for r in rows[k:k + 128]], role="user")]
+    return out
+
+
+def labelled_trainpool() -> dict[str, dict[str, object]]:
+    """Person-read labels of flagged training rows, by reference."""
+    out: dict[str, dict[str, object]] = {}
+    for path in sorted(LABELS.parent.glob(f"trainpool_labels/{TRAINPOOL_LABELS}")):
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if line.strip():
+                raw = json.loads(line)
+                out[raw["ref"]] = raw
+    return out
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--sample", type=int, default=40000)
+    ap.add_argument("--to-label", type=int, default=900)
+    ap.add_argument("--batch", type=int, default=300)
+    args = ap.parse_args(argv)
+    rows = candidates(args.sample)
+    flags = flag(rows)
+    WORK.mkdir(parents=True, exist_ok=True)
+    with (WORK / "pool.jsonl").open("w", encoding="utf-8") as fh:
+        for row, flagged in zip(rows, flags, strict=True):
+            fh.write(json.dumps({"ref": row.ref, "flagged": flagged}) + "\n")
+    hits = [r for r, f in zip(rows, flags, strict=True) if f]
+    chosen = random.Random(SEED).sample(hits, min(args.to_label, len(hits)))
+    out = WORK / "trainpool_to_label"
+    out.mkdir(parents=True, exist_ok=True)
+    for k in range(0, len(chosen), args.batch):
+        with (out / f"batch_{k // args.batch:02d}.jsonl").open("w", encoding="utf-8") as fh:
+            for row in chosen[k:k + args.batch]:
+                fh.write(json.dumps({"ref": row.ref, "register": row.register, "text": row.text},
+                                    ensure_ascii=False) + "\n")
+    print(f"{len(rows)} rows, {len(hits)} flagged, {len(chosen)} to label under {out}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,140 @@
+"""The whole guard (model, detectors, policy, as users run it) on the real-text dev set.
+
+    python -m training.realtext.report --model models/kguard-ko-small --split tune
+    python -m training.realtext.report --model DIR --split tune --retune   # thresholds chosen on tune
+    python -m training.realtext.report --model DIR --split heldout --json out.json
+
+Figures: per-category precision/recall/F1 and macro F1 (categories with a positive row), unsafe recall
+(unsafe rows flagged at all), benign real rows flagged (corpus rows labelled safe), all safe rows
+flagged, and the long-document test (training.realtext.longdocs).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from guard import Guard
+from guard.detectors.base import Validity
+from guard.detectors.registry import DetectorRegistry
+from guard.normalize import normalize
+from guard.taxonomy import CATEGORY_CODES
+from training.realtext import devset, longdocs
+
+_BATCH = 64
+
+
+@dataclass
+class Scored:
+    probs: np.ndarray  # [n, 14] fused scores, 1.0 where a validated detector fired (flags at any threshold)
+    truth: np.ndarray  # [n, 14] 0/1
+
+
+def score(guard: Guard, texts: list[str], roles: list[str], contexts: list[str],
+          labels: list[tuple[str, ...]]) -> Scored:
+    registry = DetectorRegistry.default()
+    probs = np.zeros((len(texts), len(CATEGORY_CODES)))
+    for i, (text, role, context) in enumerate(zip(texts, roles, contexts, strict=True)):
+        verdict = guard.check(text, role=role, context=context or None)
+        probs[i] = [verdict.scores[c] for c in CATEGORY_CODES]
+        for m in registry.analyze(normalize(text).text):
+            if m.validity is Validity.VALID:
+                probs[i, CATEGORY_CODES.index(m.category.value)] = 1.0
+    truth = np.array([[1 if c in ls else 0 for c in CATEGORY_CODES] for ls in labels])
+    return Scored(probs, truth)
+
+
+def score_rows(guard: Guard, rows: list[devset.DevRow]) -> Scored:
+    return score(guard, [r.text for r in rows], [r.role for r in rows], [r.context for r in rows],
+                 [r.labels for r in rows])
+
+
+def metrics(s: Scored, thresholds: dict[str, float], benign: np.ndarray) -> dict[str, object]:
+    t = np.array([thresholds.get(c, 0.5) for c in CATEGORY_CODES])
+    flags = s.probs >= t
+    per: dict[str, dict[str, float]] = {}
+    for c, code in enumerate(CATEGORY_CODES):
+        tp = int(np.sum(flags[:, c] & (s.truth[:, c] == 1)))
+        fp = int(np.sum(flags[:, c] & (s.truth[:, c] == 0)))
+        fn = int(np.sum(~flags[:, c] & (s.truth[:, c] == 1)))
+        p = tp / max(1, tp + fp)
+        r = tp / max(1, tp + fn)
+        per[code] = {"support": tp + fn, "precision": round(p, 4), "recall": round(r, 4),
+                     "f1": round(2 * p * r / max(1e-9, p + r), 4), "fp": fp}
+    unsafe = s.truth.sum(axis=1) > 0
+    any_flag = flags.any(axis=1)
+    supported = [v["f1"] for v in per.values() if v["support"] > 0]
+    return {
+        "rows": int(len(s.truth)), "unsafe_rows": int(unsafe.sum()), "benign_real_rows": int(benign.sum()),
+        "macro_f1": round(float(np.mean(supported)), 4) if supported else 0.0,
+        "unsafe_recall": round(float(any_flag[unsafe].mean()), 4) if unsafe.any() else 0.0,
+        "benign_real_flagged": round(float(any_flag[benign].mean()), 4) if benign.any() else 0.0,
+        "safe_flagged": round(float(any_flag[~unsafe].mean()), 4) if (~unsafe).any() else 0.0,
+        "per_category": per,
+    }
+
+
+def long_document_figures(guard: Guard, rows: list[devset.DevRow], thresholds: dict[str, float],
+                          n_benign: int = 100) -> dict[str, object]:
+    t = np.array([thresholds.get(c, 0.5) for c in CATEGORY_CODES])
+    carriers = longdocs.benign_docs(rows, n_benign)
+    planted = longdocs.planted_docs(rows, carriers)
+    unsafe = [r for r in rows if r.labels and r.role == "user"]
+    alone = score(guard, [r.text for r in unsafe], ["user"] * len(unsafe), [""] * len(unsafe),
+                  [r.labels for r in unsafe])
+    caught_alone = ((alone.probs >= t) & (alone.truth == 1)).any(axis=1)
+    docs = score(guard, [d.text for d in planted], ["user"] * len(planted), [""] * len(planted),
+                 [d.labels for d in planted])
+    caught_doc = ((docs.probs >= t) & (docs.truth == 1)).any(axis=1)
+    benign = score(guard, [d.text for d in carriers], ["user"] * len(carriers), [""] * len(carriers),
+                   [() for _ in carriers])
+    return {
+        "benign_docs": len(carriers), "mean_chars": int(np.mean([len(d.text) for d in carriers])),
+        "benign_docs_flagged": round(float((benign.probs >= t).any(axis=1).mean()), 4),
+        "planted_caught_alone": int(caught_alone.sum()),
+        "still_caught_in_doc": round(float(caught_doc[caught_alone].mean()), 4) if caught_alone.any() else 0.0,
+    }
+
+
+def retune(s: Scored, max_safe_fp: float) -> dict[str, float]:
+    from training.export import cap_false_positives, choose_thresholds
+
+    thresholds = choose_thresholds(s.probs, s.truth, target_precision=0.9)
+    return cap_false_positives(s.probs, s.truth, thresholds, max_safe_fp, hi=0.97)
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--model", type=Path, default=None)
+    ap.add_argument("--split", choices=devset.SPLITS, default="tune")
+    ap.add_argument("--retune", action="store_true", help="choose thresholds on this split, write labels.json")
+    ap.add_argument("--max-safe-fp", type=float, default=0.01)
+    ap.add_argument("--no-long", action="store_true")
+    ap.add_argument("--json", type=Path, default=None)
+    args = ap.parse_args(argv)
+    rows = devset.load(args.split)
+    guard = Guard(args.model)
+    thresholds = dict(guard.info.thresholds)
+    s = score_rows(guard, rows)
+    if args.retune:
+        thresholds = retune(s, args.max_safe_fp)
+        labels_path = Path(args.model) / "labels.json"
+        labels = json.loads(labels_path.read_text())
+        labels["thresholds"] = thresholds
+        labels_path.write_text(json.dumps(labels, indent=2, ensure_ascii=False) + "\n")
+    benign = np.array([r.origin == "corpus" and not r.labels for r in rows])
+    out = {"split": args.split, "thresholds": thresholds, **metrics(s, thresholds, benign)}
+    if not args.no_long:
+        out["long_documents"] = long_document_figures(guard, rows, thresholds)
+    text = json.dumps(out, indent=1, ensure_ascii=False)
+    if args.json:
+        args.json.write_text(text + "\n")
+    print(text)
+
+
+if __name__ == "__main__":
+    main()
