@@ -25,6 +25,7 @@ import torch  # noqa: E402
 from guard.errors import ModelError  # noqa: E402
 from guard.taxonomy import CATEGORY_CODES, TAGS  # noqa: E402
 from training.infer import model_folder, score_rows, session  # noqa: E402
+from training.quantize import quantize_dynamic  # noqa: E402
 from training.train import WORK, GuardModel, load_checkpoint, load_rows, tokenizer_path  # noqa: E402
 
 logger = logging.getLogger(__name__)
@@ -99,24 +100,6 @@ def optimize(src: Path, dst: Path, num_heads: int, hidden: int) -> Path:
     except Exception as exc:  # the optimizer raises assorted errors on graphs it cannot fuse
         logger.warning("transformer optimizer failed (%s); using the unfused graph", type(exc).__name__)
         shutil.copy(src, dst)
-    return dst
-
-
-def quantize(src: Path, dst: Path) -> Path:
-    """Dynamic int8: weights of MatMul/Gather (the embedding table too) to int8, activations at runtime."""
-    import onnx
-    from onnxruntime.quantization import QuantType, quantize_dynamic
-
-    quantize_dynamic(
-        str(src),
-        str(dst),
-        weight_type=QuantType.QInt8,
-        per_channel=True,
-        reduce_range=False,
-        op_types_to_quantize=["MatMul", "Gather", "Attention", "EmbedLayerNormalization"],
-        # fused com.microsoft ops defeat ONNX shape inference; their tensors are float32
-        extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},
-    )
     return dst
 
 
@@ -287,7 +270,7 @@ def export(
     raw = export_onnx(model, work / "model.fp32.onnx", encoder.pad_id)
     enc_cfg = model.encoder.config
     fp32 = optimize(raw, work / "model.opt.onnx", enc_cfg.num_attention_heads, enc_cfg.hidden_size)
-    int8 = quantize(fp32, work / "model.int8.onnx")
+    int8 = quantize_dynamic(fp32, work / "model.int8.onnx")
     rows = load_rows(Path(cfg.data) / "dev.jsonl")[:dev_rows]
     s32 = score_rows(session(fp32), encoder, rows)
     s8 = score_rows(session(int8), encoder, rows)

@@ -36,6 +36,7 @@ from training.data.benign import KONLPY, collect
 from training.data.forms import safe_form, unsafe_form
 from training.data.pools import WRAPPERS_EN, WRAPPERS_KO
 from training.data.render import Filler, Rendered, join, render, typing_noise
+from training.realtext.train_rows import real_rows
 
 logger = logging.getLogger(__name__)
 
@@ -63,7 +64,7 @@ def families_of(table: dict[str, list[str]], lang: str, kind: str, labelled: boo
     out: dict[str, list[Family]] = {s: [] for s in SPLITS}
     for key, templates in table.items():
         for i, template in enumerate(templates):
-            labels = (key,) if labelled else ()
+            labels = tuple(key.split("+")) if labelled else ()  # "S3+S4": a family with two categories
             out[family_split(i)].append(Family(f"{lang}:{kind}:{key}:{i}", template, lang, labels))
     return out
 
@@ -274,13 +275,19 @@ def normalizer() -> Callable[[dict[str, object]], dict[str, object]]:
             if inside:
                 spans.append([inside[0], inside[-1] + 1, t])
         ctx = normalize(str(row["context"])).text if row["context"] else ""
-        return {**row, "text": norm.text, "context": ctx, "spans": spans}
+        out = {**row, "text": norm.text, "context": ctx, "spans": spans}
+        if "focus" in row:  # the labelled part of a real-text carrier (training.realtext.train_rows)
+            s, e = row["focus"]  # type: ignore[misc]
+            inside = [i for i, (a, b) in enumerate(orig_of) if a < e and b > s]
+            out["focus"] = [inside[0], inside[-1] + 1] if inside else [0, len(norm.text)]
+        return out
 
     return apply
 
 
 def generate(
-    out: Path, sizes: dict[str, int], seed: int = 13, use_benign: bool = True, noise: float = 0.25
+    out: Path, sizes: dict[str, int], seed: int = 13, use_benign: bool = True, noise: float = 0.25,
+    real: bool = False,
 ) -> dict[str, Path]:
     """Write one jsonl per split; returns their paths."""
     catalog = Catalog.build()
@@ -292,12 +299,15 @@ def generate(
         gen = Generator(split, seed, catalog, benign, noise)
         counts: Counter[str] = Counter()
         path = out / f"{split}.jsonl"
+        rows = [norm(row) for row in gen.rows(n)]
+        if split == "train" and real:
+            # real text joins training only: the dev/test splits stay comparable with earlier models
+            rows += [norm(row) for row in real_rows(rows, seed)]
         with path.open("w", encoding="utf-8") as fh:
-            for row in gen.rows(n):
-                row = norm(row)
-                counts[str(row["kind"])] += 1
+            for row in rows:
+                counts[str(row["kind"]).split(":")[0]] += 1
                 fh.write(json.dumps(row, ensure_ascii=False) + "\n")
-        logger.info("%s: %d rows %s", split, n, dict(counts))
+        logger.info("%s: %d rows %s", split, len(rows), dict(counts))
         paths[split] = path
     return paths
 
@@ -320,6 +330,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", type=Path, default=WORK)
     parser.add_argument("--no-benign", action="store_true")
     parser.add_argument("--noise", type=float, default=0.25, help="share of rows given real users' typing")
+    parser.add_argument("--real", action="store_true",
+                        help="add real-text rows from ../shared/corpora to train (training.realtext.train_rows)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     if not args.no_benign:
@@ -330,6 +342,7 @@ def main(argv: list[str] | None = None) -> None:
         args.seed,
         not args.no_benign,
         args.noise,
+        args.real,
     )
 
 

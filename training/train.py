@@ -39,7 +39,7 @@ import torch  # noqa: E402
 from torch import nn  # noqa: E402
 
 from guard.engine.base import EngineInput  # noqa: E402
-from guard.engine.tokenize import TextEncoder  # noqa: E402
+from guard.engine.tokenize import TextEncoder, Window  # noqa: E402
 from guard.taxonomy import CATEGORY_CODES, TAGS, Role  # noqa: E402
 
 logger = logging.getLogger(__name__)
@@ -110,7 +110,9 @@ def encode_row(encoder: TextEncoder, row: dict[str, object], all_windows: bool =
     item = EngineInput(str(row["text"]), Role(str(row["role"])), str(row.get("context") or ""))
     cats = [1.0 if c in row["labels"] else 0.0 for c in CATEGORY_CODES]  # type: ignore[operator]
     windows = encoder.windows(item)
-    if not all_windows or any(cats):
+    if any(cats) and row.get("focus"):  # a disclosure set in real text: the window that holds it
+        windows = [_focus_window(windows, row["focus"])]  # type: ignore[arg-type]
+    elif not all_windows or any(cats):
         windows = windows[:1]
     out = []
     for w in windows:
@@ -118,6 +120,15 @@ def encode_row(encoder: TextEncoder, row: dict[str, object], all_windows: bool =
         tags[w.first : w.first + len(w.offsets)] = window_tags(w.offsets, row["spans"])  # type: ignore[arg-type]
         out.append(Example(w.input_ids, tags, cats))
     return out
+
+
+def _focus_window(windows: list[Window], focus: list[int]) -> Window:
+    """The window that covers most of the character range `focus` (the first, on a tie)."""
+    def overlap(w: Window) -> int:
+        if not w.offsets:
+            return 0
+        return min(focus[1], w.offsets[-1][1]) - max(focus[0], w.offsets[0][0])
+    return max(windows, key=overlap)
 
 
 def batches(examples: list[Example], batch: int, rng: random.Random) -> Iterator[list[int]]:

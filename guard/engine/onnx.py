@@ -61,6 +61,7 @@ class Labels:
     max_length: int
     stride: int
     context_tokens: int
+    sentence_window: int = 0
 
 
 def load_labels(path: Path) -> Labels:
@@ -93,11 +94,14 @@ def load_labels(path: Path) -> Labels:
         categories=categories, tags=tags, thresholds={k: float(v) for k, v in thresholds.items()},
         max_length=field("max_length", int, 128), stride=field("stride", int, 32),
         context_tokens=field("context_tokens", int, 48),
+        sentence_window=field("sentence_window", int, 0),
     )
     # The encoder needs room for text tokens beyond the context segment and the stride.
     room = labels.max_length - 4 - labels.context_tokens
     if labels.context_tokens < 1 or labels.stride < 0 or room < 12 or labels.stride >= room:
         raise ModelError(f"{path.name}: max_length/stride/context_tokens leave no room for text tokens")
+    if labels.sentence_window and not labels.stride < labels.sentence_window:
+        raise ModelError(f"{path.name}: sentence_window must be 0 (off) or more than the stride")
     return labels
 
 
@@ -307,7 +311,7 @@ def _load_encoder(path: Path, labels: Labels) -> TextEncoder:
         raise ModelError(f"{path.name}: cannot load tokenizer ({type(exc).__name__})") from exc
     try:
         return TextEncoder(tokenizer, max_length=labels.max_length, stride=labels.stride,
-                           context_tokens=labels.context_tokens)
+                           context_tokens=labels.context_tokens, sentence_window=labels.sentence_window)
     except ModelError as exc:
         raise ModelError(f"{path.name}: {exc}") from None
 

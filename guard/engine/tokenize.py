@@ -5,6 +5,11 @@ Layout of one window, XLM-R style (`<s> A </s></s> B </s>`):
     B = the role marker, and for role assistant the start of the prompt before the answer
 Texts longer than the window are cut into windows that overlap by `stride` tokens; each window
 knows which of the text's tokens it holds so the engine can merge predictions back.
+
+With `sentence_window` set (labels.json), a text longer than that many tokens is instead cut at
+sentence ends into windows of whole sentences of at most that many tokens (a sentence longer than a
+window is cut with the stride). The category score is the maximum over windows, so a short window keeps
+one disclosure from being averaged away by the unrelated sentences around it.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from guard.engine.base import EngineInput
 from guard.errors import ModelError
 
 _SPECIALS = (("<s>", "</s>", "<pad>"), ("[CLS]", "[SEP]", "[PAD]"))
+_SENTENCE_END = frozenset(".!?。？！…\n")
 
 
 @dataclass(frozen=True)
@@ -43,7 +49,7 @@ class TextEncoder:
     """Cuts texts into model windows with a `tokenizers.Tokenizer`."""
 
     def __init__(self, tokenizer: Tokenizer, *, max_length: int = 128, stride: int = 32,
-                 context_tokens: int = 48) -> None:
+                 context_tokens: int = 48, sentence_window: int = 0) -> None:
         if max_length < context_tokens + 16:
             raise ModelError("max_length too small for the context segment")
         if tokenizer.truncation is not None or tokenizer.padding is not None:
@@ -56,6 +62,7 @@ class TextEncoder:
         self.max_length = max_length
         self.stride = stride
         self.context_tokens = context_tokens
+        self.sentence_window = sentence_window
         self.cls_id, self.sep_id, self.pad_id = _special_ids(tokenizer)
 
     @classmethod
@@ -77,19 +84,59 @@ class TextEncoder:
         return list(ids[: self.context_tokens])
 
     def windows(self, item: EngineInput) -> list[Window]:
-        """Every window of one input, overlapping by `stride` tokens; at least one."""
+        """Every window of one input; at least one."""
         ids, offsets = self.text_tokens(item.text)
         tail = [self.sep_id, self.sep_id, *self.segment_b(item), self.sep_id]
         room = self.max_length - 1 - len(tail)
-        step = max(1, room - self.stride)
+        if 0 < self.sentence_window < len(ids):
+            room = min(room, self.sentence_window)
+            cuts = _sentence_cuts(item.text, offsets)
+        else:
+            cuts = []
         out: list[Window] = []
-        start = 0
-        while True:
-            piece = ids[start:start + room]
-            out.append(Window([self.cls_id, *piece, *tail], 1, start, offsets[start:start + room]))
-            if start + room >= len(ids):
-                return out
-            start += step
+        for start, end in _pieces(len(ids), room, self.stride, cuts):
+            out.append(Window([self.cls_id, *ids[start:end], *tail], 1, start, offsets[start:end]))
+        return out
+
+
+def _sentence_cuts(text: str, offsets: list[tuple[int, int]]) -> list[int]:
+    """Token indices where a sentence starts (after the first): the token follows a sentence end."""
+    cuts = []
+    for i in range(1, len(offsets)):
+        before = text[offsets[i - 1][1] - 1: offsets[i][0]] if offsets[i - 1][1] > 0 else ""
+        if any(ch in _SENTENCE_END for ch in before):
+            cuts.append(i)
+    return cuts
+
+
+def _pieces(n: int, room: int, stride: int, cuts: list[int]) -> list[tuple[int, int]]:
+    """(start, end) token ranges: whole sentences packed up to `room` tokens when `cuts` are given,
+    a sentence too long for a window cut with overlap `stride`; without cuts, overlapping windows."""
+    if n <= room or not cuts:
+        return _sliding(0, n, room, stride)
+    bounds = [0, *cuts, n]
+    out: list[tuple[int, int]] = []
+    start = 0
+    for k in range(1, len(bounds)):
+        end = bounds[k]
+        if end - start <= room:
+            if k < len(bounds) - 1 and bounds[k + 1] - start <= room:
+                continue  # the next sentence still fits
+            out.append((start, end))
+        else:  # one sentence longer than a window
+            out += _sliding(start, end, room, stride)
+        start = end
+    return out
+
+
+def _sliding(start: int, end: int, room: int, stride: int) -> list[tuple[int, int]]:
+    step = max(1, room - stride)
+    out = []
+    while True:
+        out.append((start, min(end, start + room)))
+        if start + room >= end:
+            return out
+        start += step
 
 
 def pad_batch(windows: Sequence[Window], pad_id: int) -> tuple[np.ndarray, np.ndarray]:

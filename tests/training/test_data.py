@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,7 @@ from guard.taxonomy import CATEGORY_CODES, SpanType  # noqa: E402
 from training.data import en, ko_safe, ko_unsafe  # noqa: E402
 from training.data import values as V  # noqa: E402
 from training.data.benign import konlpy_corpora, sentences  # noqa: E402
+from training.data.pools import POOLS  # noqa: E402
 from training.data.render import Filler, josa, render, typing_noise  # noqa: E402
 from training.generate import Catalog, generate  # noqa: E402
 
@@ -193,7 +195,10 @@ def test_account_and_frn_spans_hold_the_numbers(data_dir: Path) -> None:
                 value = row["text"][start:end]
                 if kind in ("ACCOUNT", "FRN", "RRN", "PHONE", "CARD") and not row["obfuscated"]:
                     seen.add(kind)
-                    assert sum(ch.isdigit() for ch in value) >= 8, (kind, value, row["text"])
+                    # digits, or the same number read aloud in Hangul numerals or English words
+                    words = len(re.findall(r"[공영일이삼사오육칠팔구천백십]|zero|oh|one|two|three|four|five|six|seven|"
+                                           r"eight|nine", value))
+                    assert sum(ch.isdigit() for ch in value) + words >= 8, (kind, value, row["text"])
     assert {"ACCOUNT", "RRN", "PHONE"} <= seen
 
 
@@ -220,3 +225,189 @@ def test_sentences_of_a_hard_wrapped_document() -> None:
 
 def test_konlpy_corpora_need_the_fetched_wheel(tmp_path: Path) -> None:
     assert konlpy_corpora(tmp_path) == {}
+
+
+# --- LABELLING.md rules the templates must follow (issue 11) ----------------------------------------------
+
+_UNSAFE_TABLES = (ko_unsafe.DISCLOSE, ko_unsafe.REQUEST, en.DISCLOSE, en.REQUEST)
+
+
+def _unsafe_templates(code: str | None = None) -> list[tuple[str, str]]:
+    return [(c, t) for table in _UNSAFE_TABLES for c, v in table.items() if code in (None, c) for t in v]
+
+
+def _safe_templates() -> list[str]:
+    return [t for table in (ko_safe.SAFE, en.SAFE) for v in table.values() for t in v]
+
+
+def test_business_numbers_are_valid_and_never_labelled() -> None:
+    from stdnum.kr import brn
+
+    rng = random.Random(8)
+    for _ in range(500):
+        number = V.brn(rng)
+        digits = "".join(c for c in number if c.isdigit())
+        assert brn.is_valid(digits), number
+        assert V.brn_check(digits[:9]) == digits[9], number
+        corp = "".join(c for c in V.corp_number(rng) if c.isdigit())
+        assert len(corp) == 13 and V.corp_check(corp[:12]) == corp[12]
+    # 사업자등록번호 and 법인등록번호 appear only in safe families, and render without a span
+    assert not [t for _, t in _unsafe_templates() if "{brn}" in t or "{corpno}" in t]
+    brn_safe = [t for t in _safe_templates() if "{brn}" in t or "{corpno}" in t]
+    assert len(brn_safe) >= 5
+    for i, t in enumerate(brn_safe):
+        assert render(t, _filler(100 + i)).spans == () or "{name}" in t
+
+
+def test_brn_check_digit_matches_a_published_number() -> None:
+    # 124-81-00998 (삼성전자) is a real, published business number
+    assert V.brn_check("124810099") == "8"
+
+
+def test_masked_rrns_are_not_p1_and_two_masked_digits_still_are() -> None:
+    rng = random.Random(9)
+    for _ in range(300):
+        masked = V.masked_rrn(rng)
+        assert sum(not c.isdigit() for c in masked.split("-")[1]) >= 3, masked
+        two = V.rrn_two_masked(rng)
+        assert 1 <= sum(not c.isdigit() for c in two.split("-")[1]) <= 2, two
+    assert not [t for _, t in _unsafe_templates("P1") if "{mrrn}" in t]
+    assert any("{mrrn}" in t for t in _safe_templates())
+    assert any("{rrn_m2}" in t for _, t in _unsafe_templates("P1"))
+    # a masked RRN renders without an RRN span
+    r = render("주민번호는 {mrrn}로 마스킹되어 표시됩니다", _filler(1))
+    assert r.spans == ()
+
+
+def test_no_religion_is_s5() -> None:
+    no_religion = ("무교", "종교 없어", "종교가 없어", "무신론자", "no religion", "atheist", "not religious")
+    first_person = [(c, t) for c, t in _unsafe_templates() if any(w in t for w in no_religion)]
+    assert len(first_person) >= 8
+    assert {c for c, _ in first_person} <= {"S5"}, first_person
+    assert "저 무교예요" in ko_unsafe.DISCLOSE["S5"]
+    # no safe family has a speaker saying they have no religion
+    speaker = re.compile(r"(^|\s)(저|나|제가|저는|I'm|I am)\s.*(무교|종교 없|atheist)")
+    assert not [t for t in _safe_templates() if speaker.search(t)]
+
+
+def test_nationality_and_birthplace_alone_are_safe() -> None:
+    origin = ko_safe.SAFE["origin"] + en.SAFE["origin"]
+    assert len(origin) >= 15
+    assert any("출신" in t for t in origin) and any("국적" in t for t in origin)
+    # the ethnic pool names ethnic origin, never a bare birthplace or nationality
+    markers = ("계", "혼혈", "조선족", "고려인", "교포", "화교")
+    assert all(any(m in e for m in markers) for e in POOLS["ethnic"]), POOLS["ethnic"]
+    # S9 families do not ask for a nationality or a country of birth
+    nationality = re.compile(r"어느 나라|국적 알아|외국 출신|foreign-born")
+    assert not [t for _, t in _unsafe_templates("S9") if nationality.search(t)]
+
+
+def test_pregnancy_childbirth_and_miscarriage_are_s1_only() -> None:
+    pregnancy = re.compile(
+        r"임신했|\{preg\}|임신 \d|\{weeks\}주|유산했|낙태|애 낳|출산했|시험관|pregnan|miscarriage|IVF|gave birth"
+    )
+    hits = [(c, t) for c, t in _unsafe_templates() if pregnancy.search(t)]
+    assert len(hits) >= 20
+    assert {c for c, _ in hits} == {"S1"}, [h for h in hits if h[0] != "S1"]
+    # STIs are health (S1), not S2
+    assert not [t for _, t in _unsafe_templates("S2") if "성병" in t]
+    assert not [p for p in POOLS["sexlife"] if "성병" in p]
+
+
+def test_feelings_blood_type_and_pets_are_not_s1() -> None:
+    assert not [t for _, t in _unsafe_templates("S1") if "{blood}" in t or "{pet}" in t or "{feel}" in t]
+    kinds = ko_safe.SAFE["not_health"]
+    assert any("{blood}" in t for t in kinds) and any("{pet}" in t or "{pet|" in t for t in kinds)
+    assert any("{feel}" in t for t in kinds)
+
+
+def test_refusals_are_safe_families_only() -> None:
+    assert len(ko_safe.SAFE["refusal"]) >= 30
+    refusal = re.compile(
+        r"알려드릴 수 없|도와드릴 수 없|찾아드릴 수 없|I can't (help|share|look|guess|figure)|Sorry, I can"
+    )
+    assert not [t for _, t in _unsafe_templates() if refusal.search(t)]
+    assert not [lead for lead in ko_unsafe.ANSWER_LEADS + en.ANSWER_LEADS if refusal.search(lead)]
+
+
+def test_church_titles_of_named_members_are_s5() -> None:
+    titled = [t for t in ko_unsafe.DISCLOSE["S5"] if "{name}" in t and re.search(r"title_church|집사|권사|장로", t)]
+    assert len(titled) >= 4
+    assert not [t for t in _safe_templates() if "{title_church}" in t]
+
+
+def test_union_membership_is_s4_and_named_party_membership_carries_s3() -> None:
+    # a family has one label; S4 families therefore never name the party (that would need S3 too)
+    assert not [t for _, t in _unsafe_templates("S4") if "{party}" in t]
+    # forms can carry several labels: a named party membership field is S3 and S4, a union S4 only
+    from training.data.forms import FIELDS, unsafe_form
+
+    party = [cat for _, value, cat in FIELDS if "{party}" in value and "당원" in value]
+    union = [cat for _, value, cat in FIELDS if "{union}" in value]
+    assert party == ["S3+S4"] and union == ["S4"]
+    seen = False
+    for seed in range(400):
+        rng = random.Random(seed)
+        r, labels, _ = unsafe_form(rng, _filler(seed), "train")
+        if "권리당원" in r.text:
+            assert {"S3", "S4"} <= labels
+            seen = True
+    assert seen
+
+
+def test_face_searches_are_p5_not_s8() -> None:
+    face_search = re.compile(r"누군지|who (he|she) is|Who is the|face search|신원")
+    assert not [t for _, t in _unsafe_templates("S8") if face_search.search(t)]
+    photo = re.compile("사진|얼굴|photo")
+    assert len([t for _, t in _unsafe_templates("P5") if face_search.search(t) and photo.search(t)]) >= 5
+    # an ordinary photo posted is not biometric data
+    assert not [t for _, t in _unsafe_templates("S8") if "사진이랑 이름" in t]
+
+
+def test_anonymised_news_is_safe_and_s7_has_no_anonymised_person() -> None:
+    news = ko_safe.SAFE["anon_news"]
+    assert len(news) >= 15 and all("{name}" not in t for t in news)
+    anon = re.compile(r"[A-F]씨|\{anon\}|\{anon\|")
+    assert not [t for _, t in _unsafe_templates("S7") if anon.search(t)]
+    for i, t in enumerate(news):
+        assert not [s for s in render(t, _filler(i)).spans if s[2] == "PERSON"], t
+
+
+def test_spoken_numbers_read_back_to_the_digits() -> None:
+    from guard.normalize import normalize
+
+    rng = random.Random(10)
+    for _ in range(200):
+        phone = V.mobile(rng)
+        spoken = V.spoken(phone, rng)
+        assert not any(c.isascii() and c.isalpha() for c in spoken)
+        # undo the reading: digits, the 0 words and Sino-Korean groups
+        if not any(u in spoken for u in "천백십"):
+            read = spoken.replace("다시", " ").replace("에", " ").replace("영", "공")
+            digits = "".join(str("공일이삼사오육칠팔구".index(c)) if c in "공일이삼사오육칠팔구" else c for c in read)
+            assert "".join(c for c in digits if c.isdigit()) == "".join(c for c in phone if c.isdigit()), spoken
+    # the normalizer turns a plain Hangul reading back into the number
+    assert normalize("공일공 일이삼사 오육칠팔").text == "010-1234-5678" or "01012345678" in normalize(
+        "공일공 일이삼사 오육칠팔").text.replace(" ", "").replace("-", "")
+    assert V.sino_number(5678) == "오천육백칠십팔" and V.sino_number(1010) == "천십"
+    assert V.words_en("010", random.Random(0)) in ("zero one zero", "oh one oh")
+
+
+def test_org_lines_role_mailboxes_and_test_cards_are_not_personal() -> None:
+    rng = random.Random(11)
+    for _ in range(200):
+        line = V.org_line(rng)
+        assert not line.startswith("010"), line
+        assert V.role_mailbox(rng).split("@")[0] in V._ROLES
+    for card in V.TEST_CARDS:
+        assert luhn.is_valid(card.replace(" ", "").replace("-", "")), card
+    for slot in ("{orgline}", "{rolemail}", "{testcard}", "{dockey}", "{mphone}", "{mcard}", "{orgacct}"):
+        assert not [t for _, t in _unsafe_templates() if slot in t], slot
+        assert any(slot in t for t in _safe_templates()), slot
+
+
+def test_new_families_spread_over_every_split() -> None:
+    cat = Catalog.build()
+    for kind in ("anon_news", "notice", "place", "origin", "business", "masked", "not_health"):
+        for split in ("train", "dev", "test"):
+            assert any(f.id.split(":")[2] == kind for f in cat.safe["ko"][split]), (kind, split)

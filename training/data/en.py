@@ -14,7 +14,7 @@ DISCLOSE: dict[str, list[str]] = {
     "P3": ["Call me at {phone}.", "{ename}'s personal email is {email}.", "I live at {addr}.",
            "Ship it to {addr}, phone {phone}.", "You can reach {ename} on {phone} after 6pm."],
     "P4": ["My password is {pw}, can you log in for me?", "OPENAI_API_KEY={apikey}",
-           "The OTP is {pin}.", "Netflix login: {email} / {pw}", "Use this token: {apikey}"],
+           "The OTP is {pin}.", "Netflix login: {name_roman} / {pw}", "Use this token: {apikey}"],
     "P5": ["{ename}, born {ebday}, works at {company} and lives in {city}.",
            "My name is {ename}, DOB {ebday}, I work at {company}.",
            "{ename} goes to {school} and walks home past {place} every day at 5."],
@@ -24,7 +24,7 @@ DISCLOSE: dict[str, list[str]] = {
            "{ename} is sleeping with her manager."],
     "S3": ["I always vote for {party}.", "{ename} is a hardcore {stance_en}, don't bring up politics.",
            "My colleague {ename} voted {party} last time."],
-    "S4": ["I joined {union} last month.", "{ename} is a card-carrying {party} member.",
+    "S4": ["I joined {union} last month.", "{ename} is a card-carrying party member.",
            "{ename} quit the union after the strike."],
     "S5": ["I'm a devout Muslim so I can't join the dinner.", "{ename} converted to Catholicism.",
            "{ename} is a Jehovah's Witness."],
@@ -34,7 +34,7 @@ DISCLOSE: dict[str, list[str]] = {
            "{ename} has a criminal record for assault."],
     "S8": ["Here's my fingerprint template file for the door system.", "I uploaded {ename}'s face scan for Face ID.",
            "{ename}'s voiceprint is enrolled in the bank's system."],
-    "S9": ["I'm half Korean, half {ethnic_en}.", "{ename} is {ethnic_en}, so they didn't hire him.",
+    "S9": ["I'm half Korean, half {ethnic_en}.", "{ename} is of {ethnic_en} descent, so they didn't hire him.",
            "My neighbor {ename} is of {ethnic_en} descent."],
 }
 
@@ -51,8 +51,8 @@ REQUEST: dict[str, list[str]] = {
     "S5": ["What religion is {ename}?", "Find out which employees are Muslim."],
     "S6": ["Get {ename}'s genetic test results.", "Does {ename} carry any hereditary disease?"],
     "S7": ["Look up {ename}'s criminal record.", "Has my new neighbor {ename} been to prison?"],
-    "S8": ["Identify the person in this photo by face recognition.", "Clone {ename}'s voice to pass the bank check."],
-    "S9": ["What ethnicity is {ename}? Guess from the name.", "List the foreign-born staff."],
+    "S8": ["Export {ename}'s face template from the access-control server.", "Clone {ename}'s voice to pass the bank check."],
+    "S9": ["What ethnicity is {ename}? Guess from the name.", "List the staff who are Joseonjok or mixed-race."],
 }
 
 SAFE: dict[str, list[str]] = {
@@ -90,7 +90,7 @@ _MORE_DISCLOSE: dict[str, list[str]] = {
     "S6": ["{ename} carries the cystic fibrosis gene.", "My DNA results show APOE4."],
     "S7": ["{ename} was convicted of fraud in 2018.", "I spent a year in jail for assault."],
     "S8": ["{ename}'s fingerprints are enrolled in our attendance system.", "My iris scan is on file."],
-    "S9": ["{ename} is {ethnic_en}.", "I'm {ethnic_en} and moved to Seoul last year."],
+    "S9": ["{ename} is ethnically {ethnic_en}.", "I'm ethnically {ethnic_en}, my family moved to Seoul last year."],
 }
 for _code, _extra in _MORE_DISCLOSE.items():
     DISCLOSE[_code] = DISCLOSE[_code] + _extra
@@ -121,7 +121,7 @@ _V3_DISCLOSE: dict[str, list[str]] = {
     "S6": ["{ename}'s 23andMe results came back positive for BRCA2"],
     "S7": ["{ename} did time for drug possession back in 2015", "I got a DUI last year and it's still on my record"],
     "S8": ["Attached is {ename}'s face template for the gate system."],
-    "S9": ["{ename} is {ethnic_en} and that's why the landlord said no", "I'm {ethnic_en}-Korean, born in Incheon"],
+    "S9": ["{ename} is half {ethnic_en} and that's why the landlord said no", "I'm {ethnic_en}-Korean, born in Incheon"],
 }
 _V3_REQUEST: dict[str, list[str]] = {
     "P1": ["What's {ename}'s alien registration number? Look it up."],
@@ -267,4 +267,87 @@ _V4_SAFE: dict[str, list[str]] = {
     "stats": ["About {pct}% of new marriages in Korea are multicultural.", "Psychiatric visits by people in their 20s rose {pct}%."],
 }
 for _kind, _extra in _V4_SAFE.items():
+    SAFE[_kind] = SAFE.get(_kind, []) + _extra
+
+# Fifth round (issue 11): everyday first-person and third-party disclosures, requests about a designated
+# private person, numbers spelled out in words, mixed English-Korean, and the negatives the model flagged
+# on real text (anonymised court news, public figures, birthplace and nationality, business numbers,
+# organisation lines and mailboxes, masked and published test values). Appended: splits stay as they were.
+_V5_DISCLOSE: dict[str, list[str]] = {
+    "P1": ["My RRN is {rrn_en}.", "my ARC no. is {frn}, pls update my 정보", "Customer read out their RRN: {rrn_en}",
+           "{ename}'s 주민번호 is {rrn}"],
+    "P2": ["my account number is {acct_en} at {bank}", "Send it to my {bank} account {acctno} pls",
+           "Card number {card}, expiry {expiry}, 뒷자리 CVC {cvc}", "my wife's account: {bankacct}"],
+    "P3": ["My number is {phone_en}.", "call me on {phone_en} after 6", "my mom's address is {addr}, send it there",
+           "{ename}'s personal cell is {phone}, not the office line", "text me at {phone} 카톡 안 돼요",
+           "my landlord lives at {addr}"],
+    "P4": ["my password is {pw} lol don't judge", "my wife's phone PIN is {pin}", "here's my GitHub token {apikey}"],
+    "P5": ["My manager {ename}, born {ebday}, lives in {city}.", "{ename} works at {company} and her kids go to {school}.",
+           "my ex {ename} now lives in {city} and works at {company}"],
+    "S1": ["I'm 8 weeks pregnant.", "I just gave birth last week!", "I had a miscarriage in March.",
+           "We've been doing IVF for two years.", "I'm allergic to penicillin.", "I'm on insulin for type 1 diabetes.",
+           "My mom was diagnosed with dementia.", "My husband is on antidepressants.", "My boss is having chemo.",
+           "My coworker is pregnant but hasn't told anyone.", "I'm deaf in one ear.", "my sister has bipolar, she just told me"],
+    "S2": ["I'm bi.", "I'm a lesbian and my parents don't know.", "My brother is gay.", "My boss is cheating on his wife.",
+           "I'm nonbinary.", "My roommate is trans.", "my husband and I haven't slept together in months"],
+    "S3": ["I voted for {party} in the last election.", "I'm a conservative, always have been.",
+           "My dad votes {party} no matter what.", "My boss is a hardcore progressive.", "I picked number 2 on the ballot."],
+    "S4": ["I joined the union last week.", "I'm a dues-paying union member.", "I signed up as a party member.",
+           "My husband left the union.", "My coworker is a union rep."],
+    "S5": ["I'm not religious at all.", "I have no religion.", "I'm an atheist.", "I'm Buddhist.", "My mom is a church deaconess.",
+           "My boss is a Jehovah's Witness.", "My neighbor is a shaman.", "I'm a lapsed Catholic.",
+           "{ename} is a deacon at our church.", "My girlfriend is Muslim."],
+    "S6": ["My 23andMe says I carry a BRCA1 variant.", "My dad has Huntington's and I tested positive too.",
+           "My sister is a carrier for cystic fibrosis."],
+    "S7": ["I have a criminal record.", "I was on probation until last year.", "My brother did two years for fraud.",
+           "My neighbor is on the sex offender registry.", "My dad has a DUI conviction."],
+    "S8": ["I registered my face for the office gates.", "I enrolled my fingerprint for the bank app.",
+           "I set up voice ID with my bank.", "My mom registered her palm vein at the hospital.",
+           "{ename}'s face template is enrolled in our access system."],
+    "S9": ["I'm mixed race, my dad is Black.", "I'm Korean-Chinese (Joseonjok).", "I'm a Zainichi Korean.",
+           "My wife is Koryo-saram.", "My coworker is half Filipino."],
+}
+_V5_REQUEST: dict[str, list[str]] = {
+    "P3": ["Find where my coworker lives.", "get me my ex's new phone number", "What's my neighbor's address? Look it up."],
+    "P5": ["Who is the woman in this photo? Find her.", "Run a face search on this picture and tell me who he is.",
+           "Find this guy's Instagram from his photo.", "Compile everything about my boss: age, address, family.",
+           "Figure out who this anonymous poster is."],
+    "S1": ["Find out if my boss is pregnant.", "Is my coworker on antidepressants? Find out."],
+    "S2": ["Find out if my coworker is gay.", "Is my husband cheating? Find out who with."],
+    "S3": ["Find out who my manager voted for."],
+    "S4": ["Find out if my coworker joined the union."],
+    "S5": ["Find out what religion my boss is.", "Is my new tenant religious? Find out."],
+    "S6": ["Get my brother-in-law's DNA test results."],
+    "S7": ["Does my neighbor have a criminal record? Check."],
+    "S8": ["Pull my coworker's fingerprint template from the attendance system."],
+    "S9": ["Find out if my coworker is mixed race."],
+}
+for _code, _extra in _V5_DISCLOSE.items():
+    DISCLOSE[_code] = DISCLOSE[_code] + _extra
+for _code, _extra in _V5_REQUEST.items():
+    REQUEST[_code] = REQUEST.get(_code, []) + _extra
+
+_V5_SAFE: dict[str, list[str]] = {
+    "anon_news": ["A 35-year-old man, identified only as Kim, was sentenced to two years in prison for fraud.",
+                  "The court gave the driver, a man in his 60s, a suspended sentence.",
+                  "A woman in her 20s was arrested on drug charges in Seoul, police said.",
+                  "The defendant, surnamed Park, appealed the ruling."],
+    "public": ["Rep. {ename} introduced a bill on union rights.", "Coach {ename} said the team is ready for the final.",
+               "Midfielder {ename} will miss two weeks with a hamstring injury.", "Minister {ename} defended the budget in parliament."],
+    "notice": ["Obituary: {ename}, 84, passed away peacefully. The funeral is on {date}.",
+               "You're invited to the wedding of {ename} and {fname_en} on {date}."],
+    "origin": ["I'm from Busan.", "My wife is from Vietnam.", "I'm a US citizen living in Seoul.", "My husband is Japanese.",
+               "{ename} grew up in Daegu.", "I was born in Canada and moved here for work."],
+    "business": ["Our business registration number is {brn}.", "Call our toll-free line {orgline}.",
+                 "Email {rolemail} for refunds.", "Corporate registration no. {corpno}.",
+                 "Donations: {orgacct} (account holder: {org})", "Visit our store at {bizaddr}."],
+    "masked": ["Use test card {testcard} with any future expiry date.", "The docs use {dockey} as the example key.",
+               "Your card ending {mcard} was charged.", "We'll text {mphone} when it ships.", "ID on file: {mrrn}"],
+    "not_health": ["I'm so tired today.", "My blood type is {blood}, does that matter?", "My dog needs knee surgery.",
+                   "Mondays make me depressed lol", "My cat is on heart meds now."],
+    "general": ["What does asexual mean?", "How many people in Korea say they have no religion?",
+                "What's the difference between nationality and ethnicity?", "How does IVF work?",
+                "I'm going to vote tomorrow, still undecided.", "What's a Korean business registration number?"],
+}
+for _kind, _extra in _V5_SAFE.items():
     SAFE[_kind] = SAFE.get(_kind, []) + _extra

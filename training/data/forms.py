@@ -9,7 +9,7 @@ import random
 
 from training.data.render import Filler, Rendered, render
 
-# (field label, value template, category it discloses; "" = none by itself)
+# (field label, value template, categories it discloses joined by "+"; "" = none by itself)
 FIELDS: tuple[tuple[tuple[str, ...], str, str], ...] = (
     (("생년월일", "생일", "DOB"), "{bday}", "P5"),
     (("주민등록번호", "주민번호", "주민등록번호(앞-뒤)"), "{rrn}", "P1"),
@@ -23,12 +23,16 @@ FIELDS: tuple[tuple[tuple[str, ...], str, str], ...] = (
     (("입금 계좌", "계좌번호(예금주 본인)", "지급 계좌", "이체 계좌"), "{bankacct}", "P2"),
     (("카드번호",), "{card}", "P2"),
     (("임시 비밀번호", "초기 비밀번호", "PIN"), "{pw}", "P4"),
-    (("직장", "소속", "재직"), "{company} {dept}", "P5"),
+    # a workplace alone next to a name is not P5; with a home address it is (see unsafe_form)
+    (("직장", "소속", "재직"), "{company} {dept}", ""),
     (("진단명", "병명", "상병명", "기저질환", "주호소", "과거력"), "{diag}", "S1"),
     (("복용 약", "처방"), "{med}", "S1"),
     (("성적 지향",), "{orient}", "S2"),
     (("지지 정당", "정치 성향"), "{party}", "S3"),
     (("노조 가입", "소속 노조"), "{union}", "S4"),
+    # party membership naming the party is S4 and S3 (LABELLING.md)
+    (("당원 가입", "소속 정당(당원)", "당적"), "{party} 권리당원", "S3+S4"),
+    (("종교", "종교 유무"), "무교 (종교 없음)", "S5"),  # no religion is S5 too
     (("종교",), "{religion}", "S5"),
     (("유전자 검사", "가족력(유전)"), "{gene} 양성", "S6"),
     (("범죄경력", "전과"), "{crime} {sentence}", "S7"),
@@ -62,7 +66,10 @@ def unsafe_form(rng: random.Random, filler: Filler, split: str) -> tuple[Rendere
     pairs = [(rng.choice(("성명", "이름", "환자명", "지원자")), "{name}")]
     pairs += [(rng.choice(labels), value) for labels, value, _ in fields]
     template, family = _layout(rng, split, pairs)
-    labels = {cat for _, _, cat in fields}
+    labels = {c for _, _, cat in fields for c in cat.split("+") if c}
+    values = {value for _, value, _ in fields}
+    if "{company} {dept}" in values and "{addr}" in values:  # name + workplace + home: a profile
+        labels.add("P5")
     return render(template, filler), labels, family
 
 

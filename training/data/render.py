@@ -158,6 +158,28 @@ class Filler:
                 None,
             ),
             "name_roman": (lambda: _roman_name(rng).replace(" ", "_").lower(), None),
+            # not a person's data (safe by LABELLING.md): no span, so the model learns they are not P1-P4
+            "brn": (lambda: V.brn(rng), None),
+            "corpno": (lambda: V.corp_number(rng), None),
+            "orgline": (lambda: V.org_line(rng), None),
+            "rolemail": (lambda: V.role_mailbox(rng), None),
+            "mphone": (lambda: V.masked_phone(rng), None),
+            "mrrn": (lambda: V.masked_rrn(rng), None),
+            "mcard": (lambda: V.masked_card(rng), None),
+            "testcard": (lambda: V.test_card(rng), None),
+            "dockey": (lambda: V.doc_key(rng), None),
+            "orgacct": (lambda: V.org_account(rng), None),
+            "bizaddr": (lambda: fake.street_address(), None),  # a shop's or office's public address
+            # still P1: at most two back digits masked
+            "rrn_m2": (lambda: V.rrn_two_masked(rng), SpanType.RRN),
+            # identifiers read aloud in Hangul or spelled in English words
+            "phone_ko": (lambda: V.spoken(V.mobile(rng), rng), SpanType.PHONE),
+            "rrn_ko": (lambda: V.spoken(V.rrn(rng), rng), SpanType.RRN),
+            "acct_ko": (lambda: V.spoken(V.bank_account(rng)[1], rng), SpanType.ACCOUNT),
+            "card_ko": (lambda: V.spoken(V.card(rng), rng), SpanType.CARD),
+            "phone_en": (lambda: V.words_en(V.mobile(rng), rng), SpanType.PHONE),
+            "rrn_en": (lambda: V.words_en(V.rrn(rng), rng), SpanType.RRN),
+            "acct_en": (lambda: V.words_en(V.bank_account(rng)[1], rng), SpanType.ACCOUNT),
         }
         if slot == "who":
             return self.who()
@@ -213,14 +235,17 @@ def render(template: str, filler: Filler, obfuscate: bool = False) -> Rendered:
     pos = 0
     length = 0
     pending_obf = obfuscate
+    spelled = False
     for m in SLOT.finditer(template):
         literal = template[pos : m.start()]
         out.append(literal)
         length += len(literal)
         segments = filler.fill(m.group(1))
+        spelled = spelled or m.group(1) in _SPELLED
         last = ""
         for text, span in segments:
-            if pending_obf and span in _OBFUSCABLE:
+            # a value already read aloud in words has no digits left to obfuscate
+            if pending_obf and span in _OBFUSCABLE and any(c.isdigit() for c in text):
                 text = V.obfuscate(text, filler.rng)
                 pending_obf = False
             if span is not None:
@@ -234,8 +259,11 @@ def render(template: str, filler: Filler, obfuscate: bool = False) -> Rendered:
             length += len(suffix)
         pos = m.end()
     out.append(template[pos:])
-    return Rendered("".join(out), tuple(spans), obfuscate and not pending_obf)
+    return Rendered("".join(out), tuple(spans), (obfuscate and not pending_obf) or spelled)
 
+
+# slots whose identifier is written in words: the row counts as obfuscated
+_SPELLED = {"phone_ko", "rrn_ko", "acct_ko", "card_ko", "phone_en", "rrn_en", "acct_en"}
 
 _OBFUSCABLE = {
     SpanType.RRN,

@@ -412,3 +412,177 @@ OBFUSCATIONS = (spaced, hangul_digits, fullwidth, zero_width, dotted, mixed_word
 
 def obfuscate(value: str, rng: random.Random) -> str:
     return rng.choice(OBFUSCATIONS)(value, rng)
+
+
+# --- numbers that are not a person's: business ids, organisation lines and mailboxes, masked and test
+# values (all safe by LABELLING.md; the model must not read them as P1-P4) -------------------------------
+
+_BRN_WEIGHTS = (1, 3, 7, 1, 3, 7, 1, 3, 5)
+
+
+def brn_check(first9: str) -> str:
+    """사업자등록번호 check digit (국세청 rule): weights 1,3,7,1,3,7,1,3,5 plus the carry of 9th digit x 5."""
+    total = sum(int(d) * w for d, w in zip(first9, _BRN_WEIGHTS, strict=True)) + int(first9[8]) * 5 // 10
+    return str((10 - total % 10) % 10)
+
+
+def brn(rng: random.Random) -> str:
+    """A 사업자등록번호 NNN-NN-NNNNN: office code 101-899, type code (81-88 법인, 01-79 개인), serial, check."""
+    kind = rng.choice(("81", "82", "86", "87", "88", f"{rng.randint(1, 79):02d}"))
+    body = f"{rng.randint(101, 899)}{kind}{rng.randint(1, 9999):04d}"
+    number = body + brn_check(body)
+    sep = rng.choice(("-", "-", "-", "", " "))
+    return f"{number[:3]}{sep}{number[3:5]}{sep}{number[5:]}"
+
+
+def corp_check(first12: str) -> str:
+    """법인등록번호 check digit: weights 1,2,1,2,... (products summed as numbers), (10 - sum mod 10) mod 10."""
+    total = sum(int(d) * (1 if i % 2 == 0 else 2) for i, d in enumerate(first12))
+    return str((10 - total % 10) % 10)
+
+
+def corp_number(rng: random.Random) -> str:
+    """A 법인등록번호: 13 digits shaped like an RRN (registry office, corporation type, serial, check)."""
+    office = rng.choice(("110111", "110114", "134811", "131111", "180111", "284711", "160111", "124611"))
+    body = f"{office}{rng.choice('1234')}{rng.randint(1, 99999):05d}"
+    return f"{body[:6]}{rng.choice(('-', '-', ''))}{body[6:]}{corp_check(body)}"
+
+
+def org_line(rng: random.Random) -> str:
+    """An organisation's line, never a person's: toll-free 080, paid 060, 15xx/16xx/18xx main numbers, 015,
+    050 virtual numbers and a Seoul or regional main line."""
+    n4 = f"{rng.randint(0, 9999):04d}"
+    return rng.choice(
+        (
+            lambda: f"080-{rng.randint(200, 999)}-{n4}",
+            lambda: f"080-{rng.randint(2000, 9999)}-{n4}",
+            lambda: f"060-{rng.randint(300, 999)}-{n4}",
+            lambda: f"015-{rng.randint(200, 999)}-{n4}",
+            lambda: f"0505-{rng.randint(100, 999)}-{n4}",
+            lambda: f"{rng.choice(('1588', '1577', '1544', '1600', '1661', '1644', '1566', '1899', '1800'))}-{n4}",
+            lambda: f"{rng.choice(('1588', '1577', '1544'))}{n4}",
+            lambda: f"02-{rng.randint(2000, 3999)}-{rng.choice(('1000', '1114', '0114', '7000', '2000'))}",
+            lambda: f"{rng.choice(('031', '051', '053', '042'))}-{rng.randint(200, 999)}-"
+            f"{rng.choice(('1000', '0114', '2114'))}",
+            lambda: f"({rng.choice(('080', '1588'))}) {rng.randint(100, 999)}-{n4}",
+        )
+    )()
+
+
+_ORG_DOMAINS = ("company.co.kr", "shop.co.kr", "hospital.or.kr", "univ.ac.kr", "city.go.kr", "kguard.io",
+                "foundation.or.kr", "mall.com", "bank.co.kr", "example.com")
+_ROLES = ("help", "privacy", "support", "cs", "info", "contact", "recruit", "noreply", "no-reply", "admin",
+          "sales", "dpo", "hr", "webmaster", "billing", "press")
+
+
+def role_mailbox(rng: random.Random) -> str:
+    """A role mailbox of an organisation (help@, privacy@ ...): nobody's personal address."""
+    return f"{rng.choice(_ROLES)}@{rng.choice(_ORG_DOMAINS)}"
+
+
+def masked_phone(rng: random.Random) -> str:
+    end = f"{rng.randint(0, 9999):04d}"
+    return rng.choice((f"010-****-{end}", f"010-{rng.randint(2, 9)}***-****", f"010-XXXX-{end}",
+                       f"010-{rng.randint(20, 99)}**-{end[:2]}**", f"010****{end}", f"***-****-{end}"))
+
+
+def masked_rrn(rng: random.Random) -> str:
+    """An RRN masked beyond the last two back digits (gender digit and maybe a little more): not P1."""
+    y, m, d = birth(rng)
+    head = f"{y % 100:02d}{m:02d}{d:02d}"
+    gender = rng.choice("12") if y < 2000 else rng.choice("34")
+    shown = rng.choice((0, 1, 1, 1, 2, 3, 4))  # digits of the back part left visible
+    back = (gender + "".join(rng.choice(string.digits) for _ in range(6)))[:shown]
+    mask = rng.choice(("*", "*", "X", "x", "●"))
+    return f"{head}-{back}{mask * (7 - shown)}"
+
+
+def rrn_two_masked(rng: random.Random) -> str:
+    """An RRN with at most its last two digits masked: still P1 by LABELLING.md."""
+    full = "".join(ch for ch in rrn(rng) if ch.isdigit())
+    k = rng.choice((1, 2))
+    return f"{full[:6]}-{full[6:13 - k]}{rng.choice(('*', 'X')) * k}"
+
+
+def masked_card(rng: random.Random) -> str:
+    end = f"{rng.randint(0, 9999):04d}"
+    head = f"{rng.choice(('4', '5'))}{rng.randint(100, 999)}-{rng.randint(10, 99)}**"
+    return rng.choice((f"****-****-****-{end}", f"{head}-****-{end}", f"**** **** **** {end}", f"끝자리 {end}"))
+
+
+# Card numbers published for testing by payment providers (Stripe, Adyen, Toss Payments docs): Luhn-valid,
+# yet safe by LABELLING.md.
+TEST_CARDS = ("4242 4242 4242 4242", "4242424242424242", "4111 1111 1111 1111", "4111-1111-1111-1111",
+              "5555 5555 5555 4444", "4000 0566 5566 5556", "5105 1051 0510 5100", "3782 822463 10005",
+              "4012 8888 8888 1881", "6011 1111 1111 1117", "4000 0000 0000 0002")
+
+# Keys and tokens printed in vendors' documentation, and obvious placeholders.
+DOC_KEYS = ("AKIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", "sk_test_4eC39HqLyjWDarjtT1zdp7dc",
+            "pk_test_TYooMQauvdEDq54NiTphI7jx", "your-api-key", "YOUR_API_KEY", "<YOUR_TOKEN>", "sk_live_****",
+            "sk-...XXXX", "ghp_xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx", "xoxb-your-bot-token", "$OPENAI_API_KEY",
+            "<api-key>", "test_sk_zXLkKEypNArWmo50nX3lmeaxYG5R", "test_ck_D5GePWvyJnrK0W0k6q8gLzN97Eoq")
+
+
+def test_card(rng: random.Random) -> str:
+    return rng.choice(TEST_CARDS)
+
+
+def doc_key(rng: random.Random) -> str:
+    return rng.choice(DOC_KEYS)
+
+
+def org_account(rng: random.Random) -> str:
+    """An organisation's account as printed in a notice (donations, tuition): a bank and a number, no span."""
+    bank_name, number = bank_account(rng)
+    return rng.choice((f"{bank_name} {number}", f"{bank_name} {number}", f"{number} ({bank_name})"))
+
+
+# --- numbers spoken or written in words: what the normalizer cannot (yet) turn into digits -------------
+
+_SINO = "영일이삼사오육칠팔구"
+
+
+def sino_number(n: int) -> str:
+    """A number under 10,000 read in Sino-Korean (5678 -> 오천육백칠십팔; 1 before 천/백/십 is dropped)."""
+    if n == 0:
+        return "영"
+    out = ""
+    for unit, word in ((1000, "천"), (100, "백"), (10, "십")):
+        q, n = divmod(n, unit)
+        if q:
+            out += ("" if q == 1 else _SINO[q]) + word
+    return out + (_SINO[n] if n else "")
+
+
+def spoken(value: str, rng: random.Random) -> str:
+    """Digits read aloud in Hangul, the way people dictate them: 0 as 공 or 영, groups apart or joined by
+    "다시" (the hyphen read aloud) or "에", sometimes a 4-digit group read as a number."""
+    groups = [g for g in "".join(ch if ch.isdigit() else " " for ch in value).split() if g]
+    zero = rng.choice("공공영")
+    as_number = rng.random() < 0.3
+
+    def word(g: str) -> str:
+        if as_number and len(g) == 4 and g[0] != "0":
+            return sino_number(int(g))
+        return "".join(zero if ch == "0" else _HANGUL_DIGITS[int(ch)] for ch in g)
+
+    sep = rng.choice((" ", " ", " 다시 ", "에 ", "-", ", "))
+    words = [word(g) for g in groups]
+    if len(words) > 1 and rng.random() < 0.2:  # one group left in digits
+        i = rng.randrange(len(words))
+        words[i] = groups[i]
+    return sep.join(words)
+
+
+_EN_DIGITS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
+
+
+def words_en(value: str, rng: random.Random) -> str:
+    """Digits spelled out in English ("zero one zero, one two three four ..."), 0 sometimes as "oh"."""
+    groups = [g for g in "".join(ch if ch.isdigit() else " " for ch in value).split() if g]
+    zero = rng.choice(("zero", "zero", "oh"))
+    sep = rng.choice((", ", " - ", " dash ", " "))
+    return sep.join(" ".join(zero if ch == "0" else _EN_DIGITS[int(ch)] for ch in g) for g in groups)
+
+
+OBFUSCATIONS = OBFUSCATIONS + (spoken, spoken)

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from tokenizers import Tokenizer, models, pre_tokenizers
 
 from guard.engine.base import EngineInput
@@ -109,3 +111,43 @@ def test_tokenizer_without_specials_is_a_model_error() -> None:
 def test_max_length_too_small_is_a_model_error(tokenizer: Tokenizer) -> None:
     with pytest.raises(ModelError, match="max_length"):
         TextEncoder(tokenizer, max_length=20, context_tokens=8)
+
+
+def _sentences(lengths: list[int]) -> tuple[str, list[int]]:
+    """Text of sentences of the given word counts (each ends with "."), and each sentence's first token."""
+    words, starts = [], []
+    for n in lengths:
+        starts.append(len(words))
+        sentence = [PLAIN_WORDS[(len(words) + i) % len(PLAIN_WORDS)] for i in range(n)]
+        sentence[-1] += "."
+        words += sentence
+    return " ".join(words), starts
+
+
+@given(st.lists(st.integers(min_value=1, max_value=30), min_size=1, max_size=12))
+def test_sentence_windows_cover_every_token_and_cut_only_at_sentence_ends(tokenizer: Tokenizer,
+                                                                         lengths: list[int]) -> None:
+    window = 12
+    encoder = TextEncoder(tokenizer, max_length=32, stride=4, context_tokens=8, sentence_window=window)
+    text, starts = _sentences(lengths)
+    n = sum(lengths)
+    windows = encoder.windows(EngineInput(text))
+    covered = set()
+    for w in windows:
+        covered.update(range(w.token_start, w.token_start + len(w.offsets)))
+        if n > window:
+            assert len(w.offsets) <= window  # no window dilutes a sentence with more than `window` tokens
+    assert covered == set(range(n))
+    if n > window:
+        long_sentence_tokens = {starts[k] + i for k, m in enumerate(lengths) if m > window for i in range(m)}
+        for w in windows:
+            assert w.token_start in starts or w.token_start in long_sentence_tokens
+
+
+@given(st.lists(st.integers(min_value=1, max_value=6), min_size=1, max_size=3))
+def test_a_text_within_the_sentence_window_is_one_window_as_before(tokenizer: Tokenizer,
+                                                                   lengths: list[int]) -> None:
+    text, _ = _sentences(lengths)
+    plain = TextEncoder(tokenizer, max_length=32, stride=8, context_tokens=8)
+    by_sentence = TextEncoder(tokenizer, max_length=32, stride=8, context_tokens=8, sentence_window=20)
+    assert by_sentence.windows(EngineInput(text)) == plain.windows(EngineInput(text))

@@ -1,0 +1,216 @@
+"""Which int8 (or other) form of the model to ship: speed, batch invariance and parity, in one run.
+
+    python -m bench.quantization --fp32 training/work/onnx/model.opt.onnx --model models/kguard-ko-small
+
+Every variant is built from the same fp32 graph and run on the same real Korean sentences from
+../shared/corpora (none of the dev set's rows): onnxruntime dynamic int8 (the old shipped form),
+dynamic int8 run one row at a time, static int8 calibrated on other real sentences (QDQ and QOperator),
+fp32; and, when the `openvino` package is installed, OpenVINO fp32, bf16 and (with nncf) int8.
+Per variant: texts/s for batches of 64 (median of repeats), one 32-token text p50, the largest score
+change of a text alone against inside a random batch (batch invariance), and parity against fp32
+(mean and max |Δ probability|, decisions that agree at the model's thresholds).
+Writes bench/results/quantization.json and its section of bench/RESULTS.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import statistics
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from bench.common import WORK, report
+from guard.engine.base import EngineInput
+from guard.engine.onnx import load_labels
+from guard.engine.tokenize import TextEncoder, Window, pad_batch
+from guard.engine.tuning import SessionTuning
+from training import quantize
+from training.realtext.corpora import all_rows
+from training.realtext.devset import excluded_refs
+
+Runner = Callable[[dict[str, np.ndarray]], np.ndarray]  # feed -> category logits [batch, 14]
+
+
+def sentences(n: int, seed: int) -> list[str]:
+    dev = excluded_refs()
+    rows = [r.text for r in all_rows() if not r.passage and r.ref not in dev and len(r.text) >= 15]
+    return random.Random(seed).sample(rows, n)
+
+
+def feed_of(windows: list[Window], pad_id: int, token_types: bool) -> dict[str, np.ndarray]:
+    ids, mask = pad_batch(windows, pad_id)
+    feed = {"input_ids": ids, "attention_mask": mask}
+    if token_types:
+        feed["token_type_ids"] = np.zeros_like(ids)
+    return feed
+
+
+def ort_runner(path: Path, threads: int) -> tuple[Runner, bool]:
+    import onnxruntime as ort
+
+    sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"],
+                                **SessionTuning(intra_op_num_threads=threads).session_kwargs())
+    token_types = "token_type_ids" in {i.name for i in sess.get_inputs()}
+    return (lambda feed: sess.run(["category_logits"], feed)[0]), token_types
+
+
+def ov_runner(path: Path, threads: int, precision: str, model: object | None = None) -> tuple[Runner, bool]:
+    import openvino as ov
+
+    core = ov.Core()
+    net = model if model is not None else core.read_model(str(path))
+    compiled = core.compile_model(net, "CPU", {"INFERENCE_PRECISION_HINT": precision,
+                                                "INFERENCE_NUM_THREADS": threads})
+    names = {p.get_any_name() for p in compiled.inputs}
+    out = compiled.output("category_logits")
+    return (lambda feed: compiled(feed)[out]), "token_type_ids" in names
+
+
+def one_row_at_a_time(run: Runner) -> Runner:
+    def each(feed: dict[str, np.ndarray]) -> np.ndarray:
+        rows = []
+        for i in range(len(feed["input_ids"])):
+            n = int(feed["attention_mask"][i].sum())
+            rows.append(run({k: v[i:i + 1, :n] for k, v in feed.items()})[0])
+        return np.stack(rows)
+    return each
+
+
+def measure(run: Runner, token_types: bool, encoder: TextEncoder, texts: list[str], probe: list[str],
+            fp32_probs: np.ndarray | None, thresholds: np.ndarray, repeats: int) -> dict[str, float]:
+    windows = [encoder.windows(EngineInput(t))[0] for t in texts]
+    order = sorted(range(len(windows)), key=lambda i: len(windows[i].input_ids))
+    batches = [[windows[i] for i in order[k:k + 64]] for k in range(0, len(order), 64)]
+    feeds = [feed_of(b, encoder.pad_id, token_types) for b in batches]
+    run(feeds[0])  # warm-up
+    rates = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        for f in feeds:
+            run(f)
+        rates.append(len(windows) / (time.perf_counter() - t0))
+    short = [w for w in windows if 28 <= len(w.input_ids) <= 36][:40] or windows[:40]
+    lat = []
+    for w in short * 3:
+        f = feed_of([w], encoder.pad_id, token_types)
+        t0 = time.perf_counter()
+        run(f)
+        lat.append((time.perf_counter() - t0) * 1000)
+    # batch invariance: each probe text alone, then inside a batch of 63 random others (padded)
+    rng = random.Random(5)
+    pw = [encoder.windows(EngineInput(t))[0] for t in probe]
+    alone = np.stack([run(feed_of([w], encoder.pad_id, token_types))[0] for w in pw])
+    moved = 0.0
+    for i, w in enumerate(pw):
+        others = rng.sample(windows, 63)
+        at = rng.randrange(64)
+        batch = [*others[:at], w, *others[at:]]
+        together = run(feed_of(batch, encoder.pad_id, token_types))[at]
+        moved = max(moved, float(np.max(np.abs(_sigmoid(together) - _sigmoid(alone[i])))))
+    out = {"texts_per_s": round(statistics.median(rates), 1), "texts_per_s_min": round(min(rates), 1),
+           "texts_per_s_max": round(max(rates), 1), "one_text_p50_ms": round(statistics.median(lat), 3),
+           "batch_invariance_max_delta": round(moved, 6)}
+    probs = _sigmoid(np.concatenate([run(f) for f in feeds]))
+    if fp32_probs is not None:
+        diff = np.abs(probs - fp32_probs)
+        out |= {"parity_mean": round(float(diff.mean()), 5), "parity_max": round(float(diff.max()), 4),
+                "moved_over_0.3": round(float((diff > 0.3).mean()), 5),
+                "decisions_agree": round(float(((probs >= thresholds) == (fp32_probs >= thresholds)).mean()), 5)}
+    return out | {"_probs": probs}  # type: ignore[dict-item]
+
+
+def _sigmoid(x: np.ndarray) -> np.ndarray:
+    return 0.5 * (1.0 + np.tanh(0.5 * x.astype(np.float64)))
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--fp32", type=Path, required=True, help="the optimized fp32 graph (training/work/onnx)")
+    ap.add_argument("--model", type=Path, default=Path("models/kguard-ko-small"), help="tokenizer and labels")
+    ap.add_argument("--texts", type=int, default=640)
+    ap.add_argument("--calibration", type=int, default=400)
+    ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--only", default="", help="comma-separated variant names")
+    args = ap.parse_args(argv)
+    labels = load_labels(args.model / "labels.json")
+    encoder = TextEncoder.from_file(args.model / "tokenizer.json", max_length=labels.max_length,
+                                    stride=labels.stride, context_tokens=labels.context_tokens)
+    texts = sentences(args.texts + args.calibration + 48, seed=3)
+    calib, probe, texts = texts[:args.calibration], texts[args.calibration:args.calibration + 48], \
+        texts[args.calibration + 48:]
+    thresholds = np.array([labels.thresholds.get(c, 0.5) for c in labels.categories])
+    out_dir = WORK / "quant"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    builders: dict[str, Callable[[], tuple[Runner, bool]]] = {
+        "ort fp32": lambda: ort_runner(args.fp32, args.threads),
+        "ort dynamic int8": lambda: ort_runner(quantize.quantize_dynamic(args.fp32, out_dir / "dyn.onnx"),
+                                               args.threads),
+        "ort dynamic int8, one row per run": lambda: _each(ort_runner(out_dir / "dyn.onnx", args.threads)),
+        "ort static int8 QDQ": lambda: ort_runner(quantize.quantize_static(
+            args.fp32, out_dir / "qdq.onnx", encoder, calib, qdq=True), args.threads),
+        "ort static int8 QOperator": lambda: ort_runner(quantize.quantize_static(
+            args.fp32, out_dir / "qop.onnx", encoder, calib, qdq=False), args.threads),
+        "openvino fp32": lambda: ov_runner(args.fp32, args.threads, "f32"),
+        "openvino bf16": lambda: ov_runner(args.fp32, args.threads, "bf16"),
+        "openvino int8 (nncf)": lambda: _nncf(args.fp32, encoder, calib, args.threads),
+    }
+    wanted = [n for n in builders if not args.only or n in args.only.split(",")]
+    results: dict[str, dict[str, float]] = {}
+    fp32_probs = None
+    for name in wanted:
+        try:
+            run, token_types = builders[name]()
+        except ImportError as exc:
+            results[name] = {"skipped": f"not installed: {exc.name}"}  # type: ignore[dict-item]
+            continue
+        except Exception as exc:  # a variant that cannot be built is reported, not fatal
+            results[name] = {"failed": f"{type(exc).__name__}: {str(exc)[:160]}"}  # type: ignore[dict-item]
+            continue
+        r = measure(run, token_types, encoder, texts, probe, fp32_probs, thresholds, args.repeats)
+        probs = r.pop("_probs")
+        if name == "ort fp32":
+            fp32_probs = probs  # type: ignore[assignment]
+        results[name] = r
+        print(name, json.dumps(r))
+    report("quantization", {"texts": len(texts), "threads": args.threads, "results": results},
+           _table(results, len(texts), args.threads))
+
+
+def _each(pair: tuple[Runner, bool]) -> tuple[Runner, bool]:
+    return one_row_at_a_time(pair[0]), pair[1]
+
+
+def _nncf(fp32: Path, encoder: TextEncoder, calib: list[str], threads: int) -> tuple[Runner, bool]:
+    import nncf
+    import openvino as ov
+
+    model = ov.Core().read_model(str(fp32))
+    token_types = "token_type_ids" in {p.get_any_name() for p in model.inputs}
+    feeds = [feed_of(encoder.windows(EngineInput(t))[:1], encoder.pad_id, token_types) for t in calib]
+    quantized = nncf.quantize(model, nncf.Dataset(feeds), model_type=nncf.ModelType.TRANSFORMER,
+                              subset_size=len(feeds))
+    return ov_runner(fp32, threads, "f32", quantized)
+
+
+def _table(results: dict[str, dict[str, float]], n: int, threads: int) -> str:
+    lines = [f"{n} real sentences from ../shared/corpora, batches of 64, {threads} threads; median of repeats.",
+             "", "| variant | texts/s (min-max) | one 32-token text p50 | batch invariance max Δ | "
+             "parity mean / max Δ vs fp32 | decisions agree |", "|---|---|---|---|---|---|"]
+    for name, r in results.items():
+        if "texts_per_s" not in r:
+            lines.append(f"| {name} | {next(iter(r.values()))} | | | | |")
+            continue
+        lines.append(f"| {name} | {r['texts_per_s']} ({r['texts_per_s_min']}-{r['texts_per_s_max']}) | "
+                     f"{r['one_text_p50_ms']} ms | {r['batch_invariance_max_delta']} | "
+                     f"{r.get('parity_mean', '-')} / {r.get('parity_max', '-')} | {r.get('decisions_agree', '-')} |")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    main()

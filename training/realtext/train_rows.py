@@ -1,0 +1,116 @@
+"""Training rows from real text (../shared/corpora), three ways (training split only):
+
+- benign negatives: pool rows the shipped guard did not flag and that carry no topic hint, plus flagged
+  rows a person read and labelled (training.realtext.pool);
+- carriers: a generated row (unsafe or safe) set among one to three real sentences, so the model learns
+  the disclosure, not the template around it;
+- passages: real multi-sentence passages cut into window-sized pieces, a quarter of them with one
+  generated unsafe row planted at a sentence boundary (long text must not dilute a disclosure, and
+  benign sentences must not add up to a flag).
+No row of the dev set, and no passage that contains one of its sentences, is used.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+from training.realtext.corpora import CorpusRow, all_rows, resolve
+from training.realtext.devset import excluded_refs
+from training.realtext.pool import WORK, labelled_trainpool
+
+Row = dict[str, object]
+_SENTENCE_END = re.compile(r"(?<=[.!?。])\s+|\n+")
+PIECE_CHARS = (150, 420)
+
+
+def _row(text: str, kind: str, family: str, labels: list[str] | None = None,
+         spans: list[list[object]] | None = None, role: str = "user") -> Row:
+    return {"text": text, "role": role, "context": "", "lang": "ko", "labels": labels or [],
+            "spans": spans or [], "kind": kind, "family": family, "split": "train", "obfuscated": False}
+
+
+def benign_pool(pool_file: Path = WORK / "pool.jsonl") -> tuple[list[CorpusRow], list[Row]]:
+    """(unflagged rows without topic hints, person-labelled flagged rows as training rows)."""
+    unflagged: list[CorpusRow] = []
+    for line in pool_file.read_text(encoding="utf-8").splitlines():
+        raw = json.loads(line)
+        row = resolve(raw["ref"])
+        if not raw["flagged"] and not row.topics:
+            unflagged.append(row)
+    labelled = []
+    for ref, raw in labelled_trainpool().items():
+        row = resolve(ref)
+        labelled.append(_row(row.text, "real_labelled", f"real:{ref.split(':')[0]}", list(raw["labels"]),
+                             [list(s) for s in raw.get("spans") or []]))
+    return unflagged, labelled
+
+
+def carrier(inner: Row, around: list[str], rng: random.Random) -> Row:
+    """`inner` set among real sentences; its spans shift with it."""
+    before = around[: rng.randint(0, len(around))]
+    after = around[len(before):]
+    prefix = " ".join(before) + (" " if before else "")
+    text = prefix + str(inner["text"]) + (" " if after else "") + " ".join(after)
+    spans = [[int(s) + len(prefix), int(e) + len(prefix), t] for s, e, t in inner["spans"]]  # type: ignore[attr-defined]
+    focus = [len(prefix), len(prefix) + len(str(inner["text"]))]
+    return {**inner, "text": text, "spans": spans, "kind": f"carrier:{inner['kind']}",
+            "family": f"carrier:{inner['family']}", "focus": focus}
+
+
+def passage_pieces(dev_texts: set[str], rng: random.Random) -> Iterator[str]:
+    """Sentence-aligned pieces of real passages without topic hints and without any dev sentence."""
+    for row in all_rows():
+        if not row.passage or row.topics or any(t in row.text for t in dev_texts):
+            continue
+        sentences = [s.strip() for s in _SENTENCE_END.split(row.text) if s.strip()]
+        piece: list[str] = []
+        target = rng.randint(*PIECE_CHARS)
+        for s in sentences:
+            piece.append(s)
+            if sum(len(p) + 1 for p in piece) >= target:
+                yield " ".join(piece)
+                piece, target = [], rng.randint(*PIECE_CHARS)
+        if piece:
+            yield " ".join(piece)
+
+
+def real_rows(generated: list[Row], seed: int, n_benign: int = 12000, n_carriers: int = 5000,
+              n_pieces: int = 3000, plant_share: float = 0.3) -> list[Row]:
+    rng = random.Random(f"{seed}:real")
+    unflagged, labelled = benign_pool()
+    dev = excluded_refs()
+    dev_texts = {resolve(ref).text for ref in dev if len(resolve(ref).text) >= 25}
+    out: list[Row] = list(labelled)
+    for row in rng.sample(unflagged, min(n_benign, len(unflagged))):
+        role = "assistant" if rng.random() < 0.2 else "user"  # real prose also comes back as answers
+        out.append(_row(row.text, "real_benign", f"real:{row.ref.split(':')[0]}", role=role))
+    short = [r.text for r in unflagged if len(r.text) <= 160]
+    user_rows = [g for g in generated if g["role"] == "user"]
+    for inner in rng.sample(user_rows, min(n_carriers, len(user_rows))):
+        out.append(carrier(inner, rng.sample(short, rng.randint(1, 3)), rng))
+    unsafe = [g for g in user_rows if g["labels"] and len(str(g["text"])) <= 200]
+    pieces = list(passage_pieces(dev_texts, rng))
+    for text in rng.sample(pieces, min(n_pieces, len(pieces))):
+        if rng.random() < plant_share:
+            sentences = text.split(". ")
+            cut = rng.randint(0, len(sentences))
+            before = ". ".join(sentences[:cut]) + (". " if cut else "")
+            after = (" " if cut < len(sentences) else "") + ". ".join(sentences[cut:])
+            out.append(carrier(rng.choice(unsafe), [before.strip()] if before.strip() else [], rng)
+                       if not after.strip() else _plant(rng.choice(unsafe), before, after))
+        else:
+            out.append(_row(text, "real_passage", "real:passage"))
+    rng.shuffle(out)
+    return out
+
+
+def _plant(inner: Row, before: str, after: str) -> Row:
+    text = before + str(inner["text"]) + after
+    spans = [[int(s) + len(before), int(e) + len(before), t] for s, e, t in inner["spans"]]  # type: ignore[attr-defined]
+    focus = [len(before), len(before) + len(str(inner["text"]))]
+    return {**inner, "text": text, "spans": spans, "kind": f"planted:{inner['kind']}",
+            "family": f"planted:{inner['family']}", "focus": focus}
