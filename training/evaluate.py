@@ -27,6 +27,7 @@ from guard.engine.tokenize import TextEncoder  # noqa: E402
 from guard.taxonomy import CATEGORY_CODES, SpanType  # noqa: E402
 from training.card import model_card  # noqa: E402
 from training.infer import Scored, model_folder, score_rows, session  # noqa: E402
+from training.realtext.report import evaluate_real
 from training.train import WORK, load_rows  # noqa: E402
 
 logger = logging.getLogger(__name__)
@@ -214,6 +215,7 @@ def evaluate(
         "vocab_size": encoder.tokenizer.get_vocab_size(),
         "examples": examples(model_dir, encoder, thresholds),
         "labels": labels,
+        "real_text": evaluate_real(model_dir),
     }
     return result
 
@@ -258,6 +260,45 @@ def examples(
 
 def _pct(x: float) -> str:
     return f"{100 * x:.1f}%"
+
+
+def real_text_section(real: dict | None) -> list[str]:
+    """The hand-labelled real-text dev set (training/realtext): the figures that decide what ships."""
+    if not real:
+        return ["## Real text", "", "Not measured: ../shared/corpora was not available.", ""]
+    lines = [
+        "## Real text (hand-labelled dev set, the guard as users run it)",
+        "",
+        "Rows from ../shared/corpora (news, reviews, comments, chat, reports; drawn at random, by sensitive "
+        "topic, and among rows the previous model flagged) and real-style messages written by hand, each "
+        "labelled by a person against ../shared/LABELLING.md (training/realtext/). Thresholds are chosen "
+        "on `tune`; `heldout` is used for these figures only. Long documents: real benign sentences joined "
+        "to at least 1,500 characters, alone and with one labelled disclosure planted at a sentence "
+        "boundary (training/realtext/longdocs.py).",
+        "",
+        "| figure | tune | heldout | target (heldout) |",
+        "|---|---|---|---|",
+    ]
+    t, h = real["tune"], real["heldout"]
+    lt, lh = t.get("long_documents", {}), h.get("long_documents", {})
+    rows = [
+        ("rows (unsafe)", f"{t['rows']} ({t['unsafe_rows']})", f"{h['rows']} ({h['unsafe_rows']})", ""),
+        ("macro F1", f"{t['macro_f1']:.3f}", f"{h['macro_f1']:.3f}", ">= 0.88"),
+        ("unsafe recall (any flag)", _pct(t["unsafe_recall"]), _pct(h["unsafe_recall"]), ">= 92%"),
+        ("benign real rows flagged", _pct(t["benign_real_flagged"]), _pct(h["benign_real_flagged"]), "<= 1.5%"),
+        ("all safe rows flagged", _pct(t["safe_flagged"]), _pct(h["safe_flagged"]), ""),
+        ("long benign documents flagged", _pct(lt.get("benign_docs_flagged", float("nan"))),
+         _pct(lh.get("benign_docs_flagged", float("nan"))), "<= 5%"),
+        ("disclosures caught alone, still caught in a long document",
+         _pct(lt.get("still_caught_in_doc", float("nan"))), _pct(lh.get("still_caught_in_doc", float("nan"))),
+         ">= 95%"),
+    ]
+    lines += [f"| {a} | {b} | {c} | {d} |" for a, b, c, d in rows]
+    lines += ["", "| code | heldout support | precision | recall | F1 | false positives |", "|---|---|---|---|---|---|"]
+    for code, m in h["per_category"].items():
+        lines.append(f"| {code} | {m['support']} | {m['precision']:.3f} | {m['recall']:.3f} | {m['f1']:.3f} | "
+                     f"{m['fp']} |")
+    return [*lines, ""]
 
 
 def report(res: dict) -> str:
@@ -319,6 +360,7 @@ def report(res: dict) -> str:
             f"{_pct(p['tag_agreement'])} of rows.",
             "",
         ]
+    lines += real_text_section(res.get("real_text"))
     lines += [
         "## Examples (docs' sentences, not from the generator)",
         "",

@@ -1,4 +1,8 @@
-"""Export: checkpoint -> ONNX (fp32) -> graph optimization -> dynamic int8 -> parity check -> thresholds.
+"""Export: checkpoint -> ONNX (fp32) -> graph optimization -> int8 -> parity check -> thresholds.
+
+int8 is static by default: activation scales calibrated on real Korean sentences from ../shared/corpora
+(none of the dev set's), so a text's scores never depend on its batch (training/quantize.py; the bench
+comparison is bench/quantization.py). `--quant dynamic` gives the old, batch-dependent form.
 
 Writes the model folder the runtime loads (docs/ARCHITECTURE.md "engine"): model.onnx (int8),
 tokenizer.json, labels.json. The fp32 graph stays in training/work/onnx for the parity check.
@@ -25,14 +29,19 @@ import torch  # noqa: E402
 from guard.errors import ModelError  # noqa: E402
 from guard.taxonomy import CATEGORY_CODES, TAGS  # noqa: E402
 from training.infer import model_folder, score_rows, session  # noqa: E402
-from training.quantize import quantize_dynamic  # noqa: E402
+from training.quantize import quantize_dynamic, quantize_static  # noqa: E402
+from training.realtext.corpora import all_rows  # noqa: E402
+from training.realtext.devset import excluded_refs  # noqa: E402
 from training.train import WORK, GuardModel, load_checkpoint, load_rows, tokenizer_path  # noqa: E402
 
 logger = logging.getLogger(__name__)
 
 ROOT = Path(__file__).resolve().parent.parent
 NAME = "kguard-ko-small"
-VERSION = "0.2.0"
+VERSION = "0.3.0"
+#: Texts longer than this many tokens are judged in windows of whole sentences (guard/engine/tokenize.py).
+SENTENCE_WINDOW = 64
+CALIBRATION_TEXTS = 400
 BASE_MODEL = "intfloat/multilingual-e5-small"
 
 
@@ -239,6 +248,7 @@ def labels_json(
     stride: int,
     context_tokens: int,
     base_model: str = BASE_MODEL,
+    quant: str = "int8-static",
 ) -> dict[str, object]:
     return {
         "name": NAME,
@@ -250,8 +260,21 @@ def labels_json(
         "max_length": max_length,
         "stride": stride,
         "context_tokens": context_tokens,
-        "quant": "int8",
+        "sentence_window": SENTENCE_WINDOW,
+        "quant": quant,
     }
+
+
+def calibration_texts(n: int, seed: int = 20261208) -> list[str]:
+    """Real Korean sentences outside the dev set for the static scales; empty without the corpora."""
+    import random
+
+    try:
+        dev = excluded_refs()
+        pool = [r.text for r in all_rows() if not r.passage and r.ref not in dev]
+    except OSError:
+        return []
+    return random.Random(seed).sample(pool, min(n, len(pool)))
 
 
 def export(
@@ -263,6 +286,7 @@ def export(
     mean_atol: float = 0.015,
     target_precision: float = 0.9,
     max_safe_fp: float | None = None,
+    quant: str = "static",
 ) -> dict[str, object]:
     """The whole export; returns labels.json's content plus the parity figures under "parity"."""
     model, cfg, encoder = load_checkpoint(ckpt)
@@ -270,8 +294,12 @@ def export(
     raw = export_onnx(model, work / "model.fp32.onnx", encoder.pad_id)
     enc_cfg = model.encoder.config
     fp32 = optimize(raw, work / "model.opt.onnx", enc_cfg.num_attention_heads, enc_cfg.hidden_size)
-    int8 = quantize_dynamic(fp32, work / "model.int8.onnx")
     rows = load_rows(Path(cfg.data) / "dev.jsonl")[:dev_rows]
+    if quant == "static":
+        calibration = calibration_texts(CALIBRATION_TEXTS) or [str(r["text"]) for r in rows[:CALIBRATION_TEXTS]]
+        int8 = quantize_static(fp32, work / "model.int8.onnx", encoder, calibration)
+    else:
+        int8 = quantize_dynamic(fp32, work / "model.int8.onnx")
     s32 = score_rows(session(fp32), encoder, rows)
     s8 = score_rows(session(int8), encoder, rows)
     p = parity([s.probs for s in s32], [s.probs for s in s8], [s.spans for s in s32], [s.spans for s in s8])
@@ -285,7 +313,8 @@ def export(
     shutil.copy(int8, out / "model.onnx")
     shutil.copy(tokenizer_path(cfg), out / "tokenizer.json")
     base = BASE_MODEL if not cfg.base.startswith("tiny:") else "random-init tiny BERT (test)"
-    labels = labels_json(thresholds, cfg.max_length, cfg.stride, cfg.context_tokens, base)
+    labels = labels_json(thresholds, cfg.max_length, cfg.stride, cfg.context_tokens, base,
+                         quant="int8-static" if quant == "static" else "int8")
     (out / "labels.json").write_text(json.dumps(labels, indent=2, ensure_ascii=False) + "\n")
     (work / "parity.json").write_text(json.dumps(p.__dict__, indent=2))
     logger.info("wrote %s (%.1f MB)", out / "model.onnx", (out / "model.onnx").stat().st_size / 1e6)
@@ -302,6 +331,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--max-safe-fp", type=float, default=MAX_SAFE_FP,
                         help="then raise thresholds until at most this share of safe dev rows is flagged")
     parser.add_argument("--thresholds-only", action="store_true", help="re-tune labels.json of --out on dev")
+    parser.add_argument("--quant", choices=("static", "dynamic"), default="static",
+                        help="static: calibrated activation scales, batch-invariant (default)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     if args.thresholds_only:
@@ -309,7 +340,7 @@ def main(argv: list[str] | None = None) -> None:
         print(json.dumps(retune(args.out, dev, args.target_precision, args.dev_rows, args.max_safe_fp), indent=2))
         return
     result = export(args.ckpt, args.out, args.work, args.dev_rows, target_precision=args.target_precision,
-                    max_safe_fp=args.max_safe_fp)
+                    max_safe_fp=args.max_safe_fp, quant=args.quant)
     print(json.dumps({"thresholds": result["thresholds"], "parity": result["parity"]}, indent=2))
 
 

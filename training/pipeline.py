@@ -18,6 +18,8 @@ from pathlib import Path
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from training import base_model, evaluate, export, generate, train  # noqa: E402
+from training.realtext import report as realtext_report  # noqa: E402
+from training.realtext.corpora import CORPORA  # noqa: E402
 
 logger = logging.getLogger(__name__)
 
@@ -50,6 +52,8 @@ def main(argv: list[str] | None = None) -> None:
                                    out=str(train.WORK / "ckpt_distilled"))).parent
     model_dir = export.ROOT / "models" / export.NAME
     export.export(ckpt, model_dir, train.WORK / "onnx", max_safe_fp=export.MAX_SAFE_FP)
+    if CORPORA.is_dir():  # the hand-labelled real-text dev set chooses the thresholds the guard ships with
+        realtext_report.main(["--model", str(model_dir), "--split", "tune", "--retune", "--no-long"])
     evaluate.main(["--model", str(model_dir), "--data", str(data)])
 
 

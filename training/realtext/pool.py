@@ -6,8 +6,11 @@ into training as a benign negative only when (a) it is not in the dev set, (b) i
 read and labelled by a person (labels/trainpool_*.jsonl, same format as the dev set's corpus rows) and
 then used with those labels; flagged rows nobody has read are left out.
 
-    python -m training.realtext.pool --sample 40000   # writes training/work/realtext/pool.jsonl
+    python -m training.realtext.pool --sample 40000   # writes training/realtext/pool_flagged.txt
                                                        # and batches of flagged rows to label
+
+pool_flagged.txt is committed: it records what kguard-ko-small 0.2.0 flagged, so the training data can
+be rebuilt after the model that flagged it is replaced.
 """
 
 from __future__ import annotations
@@ -22,6 +25,8 @@ from training.realtext.devset import LABELS, excluded_refs
 
 SEED = 20261207
 WORK = Path(__file__).resolve().parents[1] / "work" / "realtext"
+FLAGGED = Path(__file__).resolve().parent / "pool_flagged.txt"
+SAMPLE = 40000
 TRAINPOOL_LABELS = "trainpool_*.jsonl"
 
 
@@ -42,6 +47,10 @@ def flag(rows: list[CorpusRow]) -> list[bool]:
     return out
 
 
+def flagged_refs() -> set[str]:
+    return set(FLAGGED.read_text(encoding="utf-8").split())
+
+
 def labelled_trainpool() -> dict[str, dict[str, object]]:
     """Person-read labels of flagged training rows, by reference."""
     out: dict[str, dict[str, object]] = {}
@@ -55,16 +64,14 @@ def labelled_trainpool() -> dict[str, dict[str, object]]:
 
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--sample", type=int, default=40000)
+    ap.add_argument("--sample", type=int, default=SAMPLE)
     ap.add_argument("--to-label", type=int, default=900)
     ap.add_argument("--batch", type=int, default=300)
     args = ap.parse_args(argv)
     rows = candidates(args.sample)
     flags = flag(rows)
     WORK.mkdir(parents=True, exist_ok=True)
-    with (WORK / "pool.jsonl").open("w", encoding="utf-8") as fh:
-        for row, flagged in zip(rows, flags, strict=True):
-            fh.write(json.dumps({"ref": row.ref, "flagged": flagged}) + "\n")
+    FLAGGED.write_text("".join(r.ref + "\n" for r, f in zip(rows, flags, strict=True) if f), encoding="utf-8")
     hits = [r for r, f in zip(rows, flags, strict=True) if f]
     chosen = random.Random(SEED).sample(hits, min(args.to_label, len(hits)))
     out = WORK / "trainpool_to_label"

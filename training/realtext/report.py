@@ -100,6 +100,28 @@ def long_document_figures(guard: Guard, rows: list[devset.DevRow], thresholds: d
     }
 
 
+def split_figures(guard: Guard, split: str, thresholds: dict[str, float], long_docs: bool = True,
+                  ) -> dict[str, object]:
+    rows = devset.load(split)
+    s = score_rows(guard, rows)
+    benign = np.array([r.origin == "corpus" and not r.labels for r in rows])
+    out = {"split": split, **metrics(s, thresholds, benign)}
+    if long_docs:
+        out["long_documents"] = long_document_figures(guard, rows, thresholds)
+    return out
+
+
+def evaluate_real(model_dir: Path) -> dict[str, object] | None:
+    """Both splits for the model report; None when ../shared/corpora is not here."""
+    from training.realtext.corpora import CORPORA
+
+    if not CORPORA.is_dir():
+        return None
+    guard = Guard(model_dir)
+    thresholds = dict(guard.info.thresholds)
+    return {split: split_figures(guard, split, thresholds) for split in devset.SPLITS}
+
+
 def retune(s: Scored, max_safe_fp: float) -> dict[str, float]:
     from training.export import cap_false_positives, choose_thresholds
 
@@ -116,20 +138,18 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--no-long", action="store_true")
     ap.add_argument("--json", type=Path, default=None)
     args = ap.parse_args(argv)
-    rows = devset.load(args.split)
     guard = Guard(args.model)
     thresholds = dict(guard.info.thresholds)
-    s = score_rows(guard, rows)
     if args.retune:
-        thresholds = retune(s, args.max_safe_fp)
+        if args.split != "tune":
+            raise SystemExit("thresholds are chosen on the tune split only; heldout gives the final figures")
+        thresholds = retune(score_rows(guard, devset.load("tune")), args.max_safe_fp)
         labels_path = Path(args.model) / "labels.json"
         labels = json.loads(labels_path.read_text())
         labels["thresholds"] = thresholds
         labels_path.write_text(json.dumps(labels, indent=2, ensure_ascii=False) + "\n")
-    benign = np.array([r.origin == "corpus" and not r.labels for r in rows])
-    out = {"split": args.split, "thresholds": thresholds, **metrics(s, thresholds, benign)}
-    if not args.no_long:
-        out["long_documents"] = long_document_figures(guard, rows, thresholds)
+        guard = Guard(args.model)
+    out = {"thresholds": thresholds, **split_figures(guard, args.split, thresholds, not args.no_long)}
     text = json.dumps(out, indent=1, ensure_ascii=False)
     if args.json:
         args.json.write_text(text + "\n")

@@ -12,15 +12,13 @@ No row of the dev set, and no passage that contains one of its sentences, is use
 
 from __future__ import annotations
 
-import json
 import random
 import re
 from collections.abc import Iterator
-from pathlib import Path
 
 from training.realtext.corpora import CorpusRow, all_rows, resolve
 from training.realtext.devset import excluded_refs
-from training.realtext.pool import WORK, labelled_trainpool
+from training.realtext.pool import SAMPLE, candidates, flagged_refs, labelled_trainpool
 
 Row = dict[str, object]
 _SENTENCE_END = re.compile(r"(?<=[.!?。])\s+|\n+")
@@ -33,14 +31,10 @@ def _row(text: str, kind: str, family: str, labels: list[str] | None = None,
             "spans": spans or [], "kind": kind, "family": family, "split": "train", "obfuscated": False}
 
 
-def benign_pool(pool_file: Path = WORK / "pool.jsonl") -> tuple[list[CorpusRow], list[Row]]:
+def benign_pool() -> tuple[list[CorpusRow], list[Row]]:
     """(unflagged rows without topic hints, person-labelled flagged rows as training rows)."""
-    unflagged: list[CorpusRow] = []
-    for line in pool_file.read_text(encoding="utf-8").splitlines():
-        raw = json.loads(line)
-        row = resolve(raw["ref"])
-        if not raw["flagged"] and not row.topics:
-            unflagged.append(row)
+    flagged = flagged_refs()
+    unflagged = [row for row in candidates(SAMPLE) if row.ref not in flagged and not row.topics]
     labelled = []
     for ref, raw in labelled_trainpool().items():
         row = resolve(ref)
