@@ -32,7 +32,7 @@ def benign_docs(rows: list[DevRow], n: int, min_chars: int = 1500, seed: int = 7
         parts: list[str] = []
         for row in order:
             parts.append(row.text)
-            if sum(len(p) + 1 for p in parts) >= min_chars:
+            if len(" ".join(parts)) >= min_chars:
                 break
         docs.append(LongDoc(" ".join(parts), ()))
     return docs

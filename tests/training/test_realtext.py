@@ -1,0 +1,88 @@
+"""The real-text dev set and the real-text training rows: label files, splits, carriers, long documents.
+
+The label files are checked without the corpora (CI has no ../shared/corpora): corpus rows carry a
+reference and a digest, never the text. With the corpora present, every reference resolves to the row
+that was labelled."""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from guard.taxonomy import CATEGORY_CODES, SpanType
+from training.realtext import devset, longdocs
+from training.realtext.corpora import CORPORA
+from training.realtext.train_rows import carrier
+
+CORPUS_KEYS = {"ref", "sha", "labels", "spans", "note"}
+
+
+def _lines(path: Path) -> list[dict[str, object]]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def test_corpus_label_files_hold_references_not_text() -> None:
+    files = sorted(devset.LABELS.glob("corpus_*.jsonl")) + sorted(
+        (devset.LABELS.parent / "trainpool_labels").glob("*.jsonl"))
+    assert files
+    for path in files:
+        for raw in _lines(path):
+            assert set(raw) <= CORPUS_KEYS and {"ref", "sha", "labels"} <= set(raw), path.name
+            assert all(code in CATEGORY_CODES for code in raw["labels"])  # type: ignore[union-attr]
+
+
+def test_handwritten_rows_are_well_formed() -> None:
+    rows = _lines(devset.LABELS / "handwritten.jsonl")
+    assert len(rows) >= 500
+    assert len({r["id"] for r in rows}) == len(rows)
+    for r in rows:
+        text = str(r["text"])
+        for s, e, kind in r["spans"]:  # type: ignore[misc]
+            assert 0 <= s < e <= len(text) and kind in SpanType.__members__
+        if not r["labels"]:
+            assert not r["spans"]
+    covered = {code for r in rows for code in r["labels"]}  # type: ignore[union-attr]
+    assert covered == set(CATEGORY_CODES)
+
+
+@given(st.text(min_size=1, max_size=30))
+def test_the_split_is_fixed_by_the_id(row_id: str) -> None:
+    assert devset.split_of(row_id) == devset.split_of(row_id) and devset.split_of(row_id) in devset.SPLITS
+
+
+@pytest.mark.skipif(not CORPORA.is_dir(), reason="needs ../shared/corpora (the real-text corpora)")
+def test_every_reference_resolves_to_the_labelled_row() -> None:
+    rows = devset.load()
+    assert len(rows) >= 2000
+    assert {r.split for r in rows} == set(devset.SPLITS)
+
+
+@given(st.lists(st.text(alphabet="가나다라 .", min_size=1, max_size=20), min_size=1, max_size=3),
+       st.integers(0, 1000))
+def test_a_carrier_keeps_its_spans_on_the_same_characters(around: list[str], seed: int) -> None:
+    inner = {"text": "제 번호는 010-2345-6789예요", "spans": [[6, 19, "PHONE"]], "labels": ["P3"], "kind": "disclose",
+             "family": "f", "role": "user", "context": "", "lang": "ko", "split": "train", "obfuscated": False}
+    row = carrier(inner, around, random.Random(seed))
+    (s, e, _), = row["spans"]  # type: ignore[misc]
+    assert row["text"][s:e] == "010-2345-6789"  # type: ignore[index]
+    fs, fe = row["focus"]  # type: ignore[misc]
+    assert row["text"][fs:fe] == inner["text"]  # type: ignore[index]
+
+
+def _row(i: int, text: str, labels: tuple[str, ...] = (), register: str = "news") -> devset.DevRow:
+    return devset.DevRow(f"r{i}", text, "user", "", labels, (), "corpus" if not labels else "handwritten",
+                         register, "tune")
+
+
+def test_long_documents_are_long_and_hold_the_planted_row_whole() -> None:
+    benign = [_row(i, f"정부는 {i}번째 정책을 오늘 발표했다.") for i in range(200)]
+    unsafe = [_row(1000, "저 작년에 공황장애 진단받았어요", ("S1",))]
+    docs = longdocs.benign_docs(benign + unsafe, 5)
+    assert all(len(d.text) >= 1500 and not d.labels for d in docs)
+    (planted,) = longdocs.planted_docs(benign + unsafe, docs)
+    assert unsafe[0].text in planted.text and planted.labels == ("S1",)
