@@ -24,6 +24,7 @@ if TYPE_CHECKING:
         ModelError,
         OverloadedError,
         ServiceError,
+        TooLargeError,
     )
     from guard.filters import GuardedChatClient, aguard_llm, guard_llm
     from guard.policy import Overrides, Policy
@@ -57,6 +58,7 @@ _EXPORTS = {
     "ServiceError": "guard.errors",
     "BlockedError": "guard.errors",
     "GuardUnavailableError": "guard.errors",
+    "TooLargeError": "guard.errors",
 }
 
 __all__ = sorted(_EXPORTS)

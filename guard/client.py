@@ -6,13 +6,16 @@
 One channel per client, reused by every call. Calls that fail with UNAVAILABLE (server starting,
 restarting or draining) are retried with exponential backoff inside the call's deadline. Failures
 raise the same guard.errors types as in-process: INVALID_ARGUMENT -> InputError, RESOURCE_EXHAUSTED
--> OverloadedError, DEADLINE_EXCEEDED -> DeadlineError, anything else -> ServiceError(code).
+-> OverloadedError, DEADLINE_EXCEEDED -> DeadlineError, anything else -> ServiceError(code). A message
+over the gRPC size limit is TooLargeError, never OverloadedError: refused before it is sent when this
+client's limit is the one exceeded, mapped from gRPC's own RESOURCE_EXHAUSTED when the server's is.
 Needs only the stubs, verdict, taxonomy and errors; never the server or the model.
 """
 
 from __future__ import annotations
 
 import asyncio
+import queue
 import random
 import time
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Iterator, Mapping, Sequence
@@ -26,7 +29,7 @@ import grpc
 from guard._proto.v1 import guard_pb2 as _pb
 from guard._proto.v1 import guard_pb2_grpc as _pb_grpc
 from guard.engine.base import ModelInfo
-from guard.errors import DeadlineError, GuardError, InputError, OverloadedError, ServiceError
+from guard.errors import DeadlineError, GuardError, InputError, OverloadedError, ServiceError, TooLargeError
 from guard.stream import StreamUpdate
 from guard.taxonomy import CategoryInfo
 from guard.verdict import Span, Verdict
@@ -35,12 +38,16 @@ if TYPE_CHECKING:
     from guard.policy import Overrides
 
 DEFAULT_TARGET = "127.0.0.1:50051"
+#: A stream moderator's deadline for the whole answer: an LLM answer streams for much longer than one
+#: call's default timeout.
+STREAM_TIMEOUT_S = 600.0
 _ERROR_BY_CODE: dict[grpc.StatusCode, type[GuardError]] = {
     grpc.StatusCode.INVALID_ARGUMENT: InputError,
     grpc.StatusCode.RESOURCE_EXHAUSTED: OverloadedError,
     grpc.StatusCode.DEADLINE_EXCEEDED: DeadlineError,
 }
 _ACTION_NAMES = {v: k.removeprefix("ACTION_").lower() for k, v in _pb.Action.items()}
+_SIZE_REFUSAL = "message larger than max"  # gRPC core's wording, client and server side
 _T = TypeVar("_T")
 
 
@@ -48,6 +55,10 @@ def error_from_status(code: grpc.StatusCode | None, details: str | None) -> Guar
     """The guard.errors exception for a gRPC status (the inverse of the server's table)."""
     code = code or grpc.StatusCode.UNKNOWN
     message = details or code.name
+    if code == grpc.StatusCode.RESOURCE_EXHAUSTED and _SIZE_REFUSAL in message:
+        # gRPC refuses an oversized message with the status the server sheds load with; its details
+        # ("Received message larger than max (N vs. M)") carry sizes only.
+        return TooLargeError(f"the message is too large for the gRPC size limit: {message}")
     kind = _ERROR_BY_CODE.get(code)
     return kind(message) if kind is not None else ServiceError(message, code.name)
 
@@ -152,6 +163,89 @@ async def _astream_requests(chunks: AsyncIterable[str] | Iterable[str], config: 
         yield _pb.StreamRequest(config=first)
 
 
+class RpcStreamModerator:
+    """feed/finish over one CheckStream call, like guard.stream.StreamModerator: each chunk is sent and
+    its reply awaited (the server answers every chunk once). Made by GuardClient.stream_moderator."""
+
+    def __init__(self, stub: Any, config: _pb.StreamConfig, timeout_s: float | None) -> None:
+        self._chunks: queue.SimpleQueue[str | None] = queue.SimpleQueue()
+        self._opened = False
+        self._call = stub.CheckStream(self._requests(config), timeout=timeout_s)
+        self._replies = iter(self._call)
+
+    def _requests(self, config: _pb.StreamConfig) -> Iterator[_pb.StreamRequest]:
+        first: _pb.StreamConfig | None = config
+        while (chunk := self._chunks.get()) is not None:
+            yield _pb.StreamRequest(config=first, chunk=chunk)
+            first = None
+        if first is not None:
+            yield _pb.StreamRequest(config=first)
+
+    def feed(self, chunk: str) -> StreamUpdate:
+        if not chunk and not self._opened:
+            return StreamUpdate("", 0)  # the server does not answer an empty opening message
+        self._opened = True
+        self._chunks.put(chunk)
+        return self._next()
+
+    def finish(self) -> StreamUpdate:
+        self._chunks.put(None)
+        return self._next()
+
+    def close(self) -> None:
+        self._chunks.put(None)  # ends the request iterator gRPC reads on its own thread
+        self._call.cancel()
+
+    def _next(self) -> StreamUpdate:
+        try:
+            return update_from_pb(next(self._replies))
+        except grpc.RpcError as exc:
+            self.close()
+            raise error_from_status(exc.code(), exc.details()) from exc
+        except StopIteration:
+            self.close()
+            raise ServiceError("the stream ended before its answer", "UNKNOWN") from None
+
+
+class AsyncRpcStreamModerator:
+    """RpcStreamModerator for asyncio (AsyncGuardClient.stream_moderator)."""
+
+    def __init__(self, stub: Any, config: _pb.StreamConfig, timeout_s: float | None) -> None:
+        self._call = stub.CheckStream(timeout=timeout_s)
+        self._config: _pb.StreamConfig | None = config
+
+    async def feed(self, chunk: str) -> StreamUpdate:
+        if not chunk and self._config is not None:
+            return StreamUpdate("", 0)  # the server does not answer an empty opening message
+        await self._send(_pb.StreamRequest(config=self._config, chunk=chunk))
+        self._config = None
+        return await self._next()
+
+    async def finish(self) -> StreamUpdate:
+        if self._config is not None:
+            await self._send(_pb.StreamRequest(config=self._config))
+        await self._send(None)
+        return await self._next()
+
+    def close(self) -> None:
+        self._call.cancel()
+
+    async def _send(self, request: _pb.StreamRequest | None) -> None:
+        try:
+            await (self._call.write(request) if request is not None else self._call.done_writing())
+        except grpc.RpcError as exc:
+            raise error_from_status(exc.code(), exc.details()) from exc
+
+    async def _next(self) -> StreamUpdate:
+        try:
+            reply = await self._call.read()
+        except grpc.RpcError as exc:
+            raise error_from_status(exc.code(), exc.details()) from exc
+        if reply is grpc.aio.EOF:
+            raise ServiceError("the stream ended before its answer", "UNKNOWN")
+        return update_from_pb(reply)
+
+
 # Responses ----------------------------------------------------------------------------------------
 
 def span_from_pb(msg: _pb.Span) -> Span:
@@ -210,12 +304,22 @@ class _Base:
                  options: Sequence[tuple[str, Any]] = ()) -> None:
         self.target = _target(target)
         self.timeout_s = timeout_s
+        self.max_message_bytes = max_message_bytes
         self.retry = retry or RetryPolicy()
         creds = _credentials(tls, root_certificates, client_cert, client_key)
         args = _channel_args(max_message_bytes=max_message_bytes, server_name=server_name, options=options)
         self._channel = (self._channels.secure_channel(self.target, creds, options=args) if creds
                          else self._channels.insecure_channel(self.target, options=args))
         self._stub = _pb_grpc.GuardStub(self._channel)  # type: ignore[no-untyped-call]
+
+    def _sized(self, request: Any) -> Any:
+        """`request`, or TooLargeError when it is over this client's message-size limit (refused here
+        rather than by gRPC, whose status would read as an overload)."""
+        size = request.ByteSize()
+        if size > self.max_message_bytes:
+            raise TooLargeError(f"the request is too large: {size} bytes, over the message-size limit of "
+                                f"{self.max_message_bytes} bytes")
+        return request
 
     def _deadline(self, timeout_s: float | None) -> float | None:
         timeout = self.timeout_s if timeout_s is None else timeout_s
@@ -254,6 +358,7 @@ class GuardClient(_Base):
 
 
     def _call(self, method: Callable[..., _T], request: Any, timeout_s: float | None) -> _T:
+        request = self._sized(request)
         deadline = self._deadline(timeout_s)
         attempt = 0
         while True:
@@ -296,6 +401,13 @@ class GuardClient(_Base):
         finally:
             call.cancel()  # a caller that stops iterating early ends the stream on the server too
 
+    def stream_moderator(self, *, role: str = "assistant", context: str | None = None,
+                         overrides: Overrides | None = None,
+                         timeout_s: float | None = STREAM_TIMEOUT_S) -> RpcStreamModerator:
+        """Guard.stream_moderator over the sidecar: one CheckStream call fed chunk by chunk."""
+        config = _pb.StreamConfig(role=role, context=context or "", overrides=overrides_to_pb(overrides))
+        return RpcStreamModerator(self._stub, config, timeout_s)
+
     def list_categories(self, *, timeout_s: float | None = None) -> tuple[CategoryInfo, ...]:
         return _categories_from_pb(self._call(self._stub.ListCategories, _pb.ListCategoriesRequest(),
                                               timeout_s))
@@ -321,6 +433,7 @@ class AsyncGuardClient(_Base):
 
 
     async def _call(self, method: Callable[..., Any], request: Any, timeout_s: float | None) -> Any:
+        request = self._sized(request)
         deadline = self._deadline(timeout_s)
         attempt = 0
         while True:
@@ -359,6 +472,12 @@ class AsyncGuardClient(_Base):
         finally:
             call.cancel()  # a caller that stops iterating early ends the stream on the server too
 
+    def stream_moderator(self, *, role: str = "assistant", context: str | None = None,
+                         overrides: Overrides | None = None,
+                         timeout_s: float | None = STREAM_TIMEOUT_S) -> AsyncRpcStreamModerator:
+        config = _pb.StreamConfig(role=role, context=context or "", overrides=overrides_to_pb(overrides))
+        return AsyncRpcStreamModerator(self._stub, config, timeout_s)
+
     async def list_categories(self, *, timeout_s: float | None = None) -> tuple[CategoryInfo, ...]:
         return _categories_from_pb(await self._call(self._stub.ListCategories, _pb.ListCategoriesRequest(),
                                                     timeout_s))
@@ -378,4 +497,5 @@ class AsyncGuardClient(_Base):
         await self.close()
 
 
-__all__ = ["AsyncGuardClient", "GuardClient", "RetryPolicy", "error_from_status"]
+__all__ = ["AsyncGuardClient", "AsyncRpcStreamModerator", "GuardClient", "RetryPolicy", "RpcStreamModerator",
+           "error_from_status"]

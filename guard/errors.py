@@ -4,6 +4,7 @@
     ├── ConfigError       bad configuration or policy file
     ├── ModelError        model folder missing, incomplete or corrupt
     ├── InputError        bad caller input (also a ValueError)
+    │   └── TooLargeError     over a size limit (characters, gRPC message bytes): refused, never "overloaded"
     ├── OverloadedError   the queue is full; raised before enqueue
     ├── DeadlineError     the caller's deadline passed before an answer
     ├── ServiceError      a gRPC call failed (client side); carries the status code name
@@ -30,6 +31,12 @@ class ModelError(GuardError):
 
 class InputError(GuardError, ValueError):
     """The caller's input is invalid (empty, too long, bad role, unknown category...)."""
+
+
+class TooLargeError(InputError):
+    """The input is over a size limit (characters per text, bytes per gRPC message) and was refused
+    before any check. It is the input's fault, not an outage: the LLM filters never let it through
+    unchecked, also with fail_open=True."""
 
 
 class OverloadedError(GuardError):

@@ -9,14 +9,17 @@ GuardUnavailableError (a BlockedError, so code that handles blocks handles this 
 reaches the LLM and an unchecked answer is never returned. `fail_open=True` is the explicit opposite:
 the unchecked text passes on. Either outcome is counted on the `metrics` passed in
 (guard_fail_closed_total / guard_fail_open_total{stage,reason}). InputError (the text itself is bad:
-empty, too long) and anything that is not a GuardError propagate unchanged: the call fails either way.
+empty, unreadable) and anything that is not a GuardError propagate unchanged: the call fails either
+way. A text over a size limit (TooLargeError, an InputError: too many characters, or a gRPC message
+over the size limit) is such an input error, never an outage: it is not sent, also with fail_open.
 """
 
 from __future__ import annotations
 
 import copy
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Iterator, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 from guard.errors import (
@@ -30,6 +33,8 @@ from guard.errors import (
     OverloadedError,
     ServiceError,
 )
+from guard.messages import CheckedMessages, MessageText, as_message, judged_role, message_texts, with_texts
+from guard.stream import StreamUpdate
 from guard.verdict import Action, Verdict
 
 if TYPE_CHECKING:
@@ -149,38 +154,289 @@ def aguard_llm(llm: Callable[[str], Awaitable[str]], checker: AsyncChecker, *, f
     return guarded
 
 
+@dataclass(frozen=True)
+class _Ask:
+    """One check the walk over a request needs: a text, the role it is judged as, its context."""
+
+    text: str
+    role: str
+    context: str | None
+
+
+#: Yields the checks it needs, is sent each verdict (None: the guard failed open), returns the safe
+#: messages and the last user text (the context the answer is judged with).
+_Walk = Generator[_Ask, Verdict | None, tuple[list[dict[str, Any]], str]]
+
+
+def _walk(messages: Sequence[Any], memory: CheckedMessages) -> _Walk:
+    """Every message of a request made safe to send: each of its texts checked, or what was sent for it
+    before when the memory holds it. BlockedError when any text is blocked."""
+    if not isinstance(messages, Sequence) or isinstance(messages, str | bytes):
+        raise InputError("messages must be a list of {role, content} objects")
+    out: list[dict[str, Any]] = []
+    prompt = ""
+    for index, raw in enumerate(messages):
+        message = as_message(raw, index)
+        role = judged_role(message.get("role"))
+        context = prompt if role == "assistant" else ""
+        texts = [t for t in message_texts(message, index) if t.text.strip()]  # blank text hides nothing
+        if texts:
+            key = memory.digest(str(message.get("role")), texts, context)
+            edits = memory.get(key)
+            if edits is None:
+                edits, checked = {}, True
+                for t in texts:
+                    verdict = yield _Ask(t.text, role, context or None)
+                    checked = checked and verdict is not None
+                    safe = _passed(verdict, t.text, "prompt")
+                    if safe != t.text:
+                        edits[t.path] = safe
+                if checked:  # a text passed unchecked (fail open) is checked again next time
+                    memory.put(key, edits)
+            message = with_texts(message, edits)
+            if message.get("role") == "user":
+                prompt = texts[0].text
+        out.append(message)
+    return out, prompt
+
+
+class _ChoiceStream:
+    """One streamed choice: its moderator, the text received, how much of it was released."""
+
+    def __init__(self, moderator: Any, template: Any) -> None:
+        self.moderator = moderator
+        self.template = template  # the choice object a tail is sent in when the stream just stops
+        self.received = ""
+        self.released = 0
+        self.shown_text = ""
+        self.unchecked = False  # the guard failed open: the rest passes as it comes
+        self.done = False
+
+    def take(self, text: str) -> bool:
+        """Record `text`; True when it passes unchecked (after a fail-open), released as it is."""
+        self.received += text
+        if self.unchecked:
+            self.released = len(self.received)
+        return self.unchecked
+
+    def shown(self, update: StreamUpdate) -> str:
+        """The text `update` releases (the caller raises BlockedError when `update.blocked`)."""
+        self.released = len(self.received) - update.held
+        self.shown_text += update.text
+        return update.text
+
+    def failed(self, exc: Exception, policy: _FailPolicy) -> str:
+        """A check raised: fail closed (raise), or open, releasing what was held back unchecked."""
+        policy.unavailable(exc, "answer")
+        self.unchecked = True
+        return self.rest()
+
+    def rest(self) -> str:
+        """What was received and not released yet, as it came (nothing to check in it, or failed open)."""
+        rest, self.released = self.received[self.released:], len(self.received)
+        return rest
+
+    def needs_check(self) -> bool:
+        """Whether the end of the choice needs a check: not when done, failed open, or blank (the guard
+        refuses an empty text, and blank text hides nothing)."""
+        return not (self.done or self.unchecked or not self.received.strip())
+
+    def close(self) -> None:
+        close = getattr(self.moderator, "close", None)
+        if callable(close):
+            close()
+
+
+def _blocked(update: StreamUpdate, stage: str = "answer") -> BlockedError:
+    return BlockedError(update.verdict, stage)
+
+
+def _tail_chunk(last: Any, template: Any, text: str) -> Any:
+    """A chunk carrying `text` for one choice, shaped like the stream's own chunks (for a stream that
+    ended without a finish_reason while text was still held back)."""
+    chunk, choice = copy.copy(last), copy.deepcopy(template)
+    choice.delta.content = text
+    choice.finish_reason = None
+    chunk.choices = [choice]
+    return chunk
+
+
 class _Completions:
-    def __init__(self, inner: Any, checker: Any, is_async: bool, policy: _FailPolicy) -> None:
+    def __init__(self, inner: Any, checker: Any, is_async: bool, policy: _FailPolicy,
+                 memory: CheckedMessages) -> None:
         self._inner = inner
         self._checker = checker
         self._async = is_async
         self._policy = policy
+        self._memory = memory
 
-    def create(self, *, messages: Sequence[dict[str, Any]], **kwargs: Any) -> Any:
+    def create(self, *, messages: Sequence[Any], **kwargs: Any) -> Any:
         if self._async:
             return self._acreate(messages, kwargs)
-        verdict = self._policy.check(self._checker, "prompt", messages=_text_messages(messages))
-        safe = _guard_messages(messages, verdict)
+        self._can_stream(kwargs)
+        walk = _walk(messages, self._memory)
+        try:
+            ask = next(walk)
+            while True:
+                ask = walk.send(self._policy.check(self._checker, "prompt", text=ask.text, role=ask.role,
+                                                   context=ask.context))
+        except StopIteration as done:
+            safe, prompt = done.value
         response = self._inner.create(messages=safe, **kwargs)
+        if kwargs.get("stream"):
+            return self._stream(response, prompt)
         for choice in response.choices:
-            answer = choice.message.content or ""
-            if answer:
-                verdict = self._policy.check(self._checker, "answer", messages=[
-                    *_text_messages(safe), {"role": "assistant", "content": answer}])
-                choice.message.content = _passed(verdict, answer, "answer")
+            answer = choice.message.content
+            if isinstance(answer, str) and answer.strip():
+                verdict = self._policy.check(self._checker, "answer", text=answer, role="assistant",
+                                             context=prompt or None)
+                choice.message.content = self._answered(verdict, answer, prompt)
         return response
 
-    async def _acreate(self, messages: Sequence[dict[str, Any]], kwargs: dict[str, Any]) -> Any:
-        verdict = await self._policy.acheck(self._checker, "prompt", messages=_text_messages(messages))
-        safe = _guard_messages(messages, verdict)
+    async def _acreate(self, messages: Sequence[Any], kwargs: dict[str, Any]) -> Any:
+        self._can_stream(kwargs)
+        walk = _walk(messages, self._memory)
+        try:
+            ask = next(walk)
+            while True:
+                ask = walk.send(await self._policy.acheck(self._checker, "prompt", text=ask.text, role=ask.role,
+                                                          context=ask.context))
+        except StopIteration as done:
+            safe, prompt = done.value
         response = await self._inner.create(messages=safe, **kwargs)
+        if kwargs.get("stream"):
+            return self._astream(response, prompt)
         for choice in response.choices:
-            answer = choice.message.content or ""
-            if answer:
-                verdict = await self._policy.acheck(self._checker, "answer", messages=[
-                    *_text_messages(safe), {"role": "assistant", "content": answer}])
-                choice.message.content = _passed(verdict, answer, "answer")
+            answer = choice.message.content
+            if isinstance(answer, str) and answer.strip():
+                verdict = await self._policy.acheck(self._checker, "answer", text=answer, role="assistant",
+                                                    context=prompt or None)
+                choice.message.content = self._answered(verdict, answer, prompt)
         return response
+
+    def _can_stream(self, kwargs: dict[str, Any]) -> None:
+        """Refuse stream=True before the LLM is called when the checker cannot moderate a stream."""
+        if kwargs.get("stream") and not callable(getattr(self._checker, "stream_moderator", None)):
+            raise ConfigError("stream=True needs a checker with stream_moderator (Guard, AsyncGuard, "
+                              "GuardClient, AsyncGuardClient)")
+
+    def _answered(self, verdict: Verdict | None, answer: str, prompt: str) -> str:
+        """The answer to return; a checked one is remembered, so that sent back as history it is not
+        checked again."""
+        safe = _passed(verdict, answer, "answer")
+        if verdict is not None:
+            self._remember_answer(safe, prompt)
+        return safe
+
+    def _remember_answer(self, shown: str, prompt: str) -> None:
+        if shown.strip():
+            self._memory.put(self._memory.digest("assistant", [MessageText(("content",), shown)], prompt), {})
+
+    def _stream(self, chunks: Any, prompt: str) -> Iterator[Any]:
+        """The LLM's stream with each choice's text moderated (guard.stream): held back, masked, or
+        BlockedError; the text a choice still holds goes out with its finish_reason."""
+        streams: dict[int, _ChoiceStream] = {}
+        last: Any = None
+        try:
+            for chunk in chunks:
+                last = chunk
+                for choice in getattr(chunk, "choices", None) or ():
+                    stream = streams.get(choice.index)
+                    if stream is None:
+                        stream = streams[choice.index] = _ChoiceStream(
+                            self._checker.stream_moderator(role="assistant", context=prompt or None), choice)
+                    text = getattr(choice.delta, "content", None) or ""
+                    shown = self._feed(stream, text) if text else ""
+                    if choice.finish_reason is not None:
+                        shown += self._finish(stream, prompt)
+                    if text or shown:
+                        choice.delta.content = shown
+                yield chunk
+            for stream in streams.values():
+                tail = self._finish(stream, prompt)
+                if tail:
+                    yield _tail_chunk(last, stream.template, tail)
+        finally:
+            for stream in streams.values():
+                stream.close()
+
+    def _feed(self, stream: _ChoiceStream, text: str) -> str:
+        if stream.take(text):
+            return text
+        try:
+            update = stream.moderator.feed(text)
+        except Exception as exc:
+            return stream.failed(exc, self._policy)
+        if update.blocked:
+            raise _blocked(stream.moderator.finish())
+        return stream.shown(update)
+
+    def _finish(self, stream: _ChoiceStream, prompt: str) -> str:
+        if not stream.needs_check():
+            stream.done = True
+            return stream.rest()
+        stream.done = True
+        try:
+            update = stream.moderator.finish()
+        except Exception as exc:
+            return stream.failed(exc, self._policy)
+        return self._finished(stream, update, prompt)
+
+    def _finished(self, stream: _ChoiceStream, update: StreamUpdate, prompt: str) -> str:
+        """The tail a finished choice releases; the whole answer shown is remembered as checked."""
+        if update.blocked:
+            raise _blocked(update)
+        tail = stream.shown(update)
+        self._remember_answer(stream.shown_text, prompt)
+        return tail
+
+    async def _astream(self, chunks: Any, prompt: str) -> AsyncIterator[Any]:
+        streams: dict[int, _ChoiceStream] = {}
+        last: Any = None
+        try:
+            async for chunk in chunks:
+                last = chunk
+                for choice in getattr(chunk, "choices", None) or ():
+                    stream = streams.get(choice.index)
+                    if stream is None:
+                        stream = streams[choice.index] = _ChoiceStream(
+                            self._checker.stream_moderator(role="assistant", context=prompt or None), choice)
+                    text = getattr(choice.delta, "content", None) or ""
+                    shown = await self._afeed(stream, text) if text else ""
+                    if choice.finish_reason is not None:
+                        shown += await self._afinish(stream, prompt)
+                    if text or shown:
+                        choice.delta.content = shown
+                yield chunk
+            for stream in streams.values():
+                tail = await self._afinish(stream, prompt)
+                if tail:
+                    yield _tail_chunk(last, stream.template, tail)
+        finally:
+            for stream in streams.values():
+                stream.close()
+
+    async def _afeed(self, stream: _ChoiceStream, text: str) -> str:
+        if stream.take(text):
+            return text
+        try:
+            update = await stream.moderator.feed(text)
+        except Exception as exc:
+            return stream.failed(exc, self._policy)
+        if update.blocked:
+            raise _blocked(await stream.moderator.finish())
+        return stream.shown(update)
+
+    async def _afinish(self, stream: _ChoiceStream, prompt: str) -> str:
+        if not stream.needs_check():
+            stream.done = True
+            return stream.rest()
+        stream.done = True
+        try:
+            update = await stream.moderator.finish()
+        except Exception as exc:
+            return stream.failed(exc, self._policy)
+        return self._finished(stream, update, prompt)
 
 
 class _Chat:
@@ -191,26 +447,20 @@ class _Chat:
 class GuardedChatClient:
     """An OpenAI-style client (`client.chat.completions.create(messages=...)`) behind the guard.
 
-    The last message is checked before the call (masked in the request, or BlockedError) and every
-    returned choice after it. Pass `is_async=True` for an async client with an async checker;
-    `fail_open` and `metrics` as for guard_llm (fail closed by default).
+    Before the call, every text of every message is checked: string content and the text parts of
+    content lists, in every role (system, developer, user, assistant, tool), and tool-call arguments;
+    each is masked in the request, or BlockedError. A message is checked once: the client remembers
+    what it sent for it (guard.messages.CheckedMessages), so an app's history, which keeps the
+    original texts, is never sent raw on a later call. Every returned choice is checked after the
+    call; with `stream=True` the answer is moderated as it streams (guard.stream: held back until an
+    identifier or a sentence is whole, masked, or BlockedError), and a checker that cannot moderate a
+    stream is refused before the call.
+
+    Pass `is_async=True` for an async client with an async checker; `fail_open` and `metrics` as for
+    guard_llm (fail closed by default). Images, audio and files in a request are not read.
     """
 
     def __init__(self, client: Any, checker: Checker | AsyncChecker, *, is_async: bool = False,
                  fail_open: bool = False, metrics: GuardMetrics | None = None) -> None:
         self.chat = _Chat(_Completions(client.chat.completions, checker, is_async,
-                                       _FailPolicy(fail_open, metrics)))
-
-
-def _text_messages(messages: Sequence[dict[str, Any]]) -> list[dict[str, str]]:
-    """The messages the guard judges: text content only, in order."""
-    return [{"role": m["role"], "content": m["content"]} for m in messages
-            if isinstance(m.get("content"), str) and m.get("role") in ("system", "user", "assistant")]
-
-
-def _guard_messages(messages: Sequence[dict[str, Any]], verdict: Verdict | None) -> list[dict[str, Any]]:
-    """A copy of `messages` with the last one replaced by what may be sent."""
-    out = copy.deepcopy(list(messages))
-    last = out[-1]
-    last["content"] = _passed(verdict, last["content"], "prompt")
-    return out
+                                       _FailPolicy(fail_open, metrics), CheckedMessages()))

@@ -15,13 +15,12 @@ from collections.abc import Sequence
 from enum import Enum
 from pathlib import Path
 
+from guard.chars import digit_like
 from guard.errors import ConfigError
 from guard.taxonomy import SpanType
 from guard.verdict import Span
 
 _STAR = "*"
-# Digits as a reader sees them: ASCII, fullwidth, and Hangul numerals (the normalizer reads them too).
-_DIGITS = set("0123456789０１２３４５６７８９공영일이삼사오육칠팔구")
 # (digits kept at the start, digits kept at the end) per span type, after the Korean convention.
 _KEEP_DIGITS: dict[SpanType, tuple[int, int]] = {
     SpanType.RRN: (7, 0),
@@ -97,11 +96,12 @@ def _partial(value: str, span_type: SpanType) -> str:
 
 
 def _mask_digits(value: str, head: int, tail: int) -> str:
-    total = sum(ch in _DIGITS for ch in value)
+    # Digits as the detectors read them (guard.chars): anything NFKC makes a digit, and Hangul numerals.
+    total = sum(digit_like(ch) for ch in value)
     seen = 0
     out = []
     for ch in value:
-        if ch in _DIGITS:
+        if digit_like(ch):
             keep = seen < head or seen >= total - tail
             out.append(ch if keep else _STAR)
             seen += 1

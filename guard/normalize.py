@@ -27,6 +27,7 @@ from bisect import bisect_right
 from dataclasses import dataclass, field
 from functools import lru_cache
 
+from guard.chars import DASH_CHARS, DASH_TABLE, GROUP_SEP, MAX_GROUP_SEP, NUMERALS, TO_NEWLINE, dropped
 from guard.errors import InputError
 
 __all__ = ["Normalized", "normalize"]
@@ -47,23 +48,13 @@ _COMPOSES_BACKWARD = frozenset(
                       0x11357, 0x114B0, 0x114BA, 0x114BD, 0x115AF, 0x11930)]
     + [chr(c) for c in range(0x1161, 0x1176)] + [chr(c) for c in range(0x11A8, 0x11C3)]
 )
-_FILLERS = frozenset("\u115f\u1160\u3164\uffa0")  # invisible Hangul fillers, used to split words
-_TO_NEWLINE = frozenset("\r\x0b\x0c\x1c\x1d\x1e\x1f\x85\u2028\u2029")
-# Hyphens, dashes and the minus sign people (and word processors) put between digit groups.
-_DASH_CHARS = frozenset("\u2010\u2011\u2012\u2013\u2014\u2015\u2212\u2043\ufe58\ufe63")
-_DASHES = str.maketrans(dict.fromkeys(_DASH_CHARS, "-"))
-
-_NUMERALS = {"공": "0", "영": "0", "일": "1", "이": "2", "삼": "3", "사": "4", "오": "5", "육": "6",
-             "칠": "7", "팔": "8", "구": "9"}
-_NUMERAL_GROUP = re.compile("[공영일이삼사오육칠팔구0-9]+")
+_N = "".join(NUMERALS)  # the numeral syllables, for the character classes below
+_NUMERAL_GROUP = re.compile(f"[{_N}0-9]+")
 # Runs never leave a stretch of numerals, digits and separator characters.
-_NUMERAL_STRETCH = re.compile("[공영일이삼사오육칠팔구0-9][공영일이삼사오육칠팔구0-9 \t\n.\\-]*")
+_NUMERAL_STRETCH = re.compile(f"[{_N}0-9][{_N}0-9 \t\n.\\-]*")
 # A run qualifies only if one of its groups holds three numerals, so it starts with a numeral and two
 # more group characters: a cheap test that skips the group walk on almost every text.
-_NUMERAL_ANCHOR = re.compile("[공영일이삼사오육칠팔구][공영일이삼사오육칠팔구0-9]{2}")
-# Between two groups of one run: a space or two, or a dot/hyphen with a little whitespace around it.
-_SEP = re.compile(r"[ \t\n]{1,2}|[ \t\n]?[.\-][ \t\n]{0,2}")
-_MAX_SEP = 4
+_NUMERAL_ANCHOR = re.compile(f"[{_N}][{_N}0-9]{{2}}")
 _HANGUL = re.compile("[\uac00-\ud7a3]")
 _DIGIT_REGION = re.compile(r"(?<![0-9])[0-9](?:[0-9 \t\n.\-]*[0-9])?")
 _DIGIT_SPLIT = re.compile(r"([^0-9]+)")
@@ -177,12 +168,6 @@ def _starts_segment(c: str) -> bool:
     return bool(d) and not unicodedata.combining(d[0]) and d[0] not in _COMPOSES_BACKWARD
 
 
-def _dropped(c: str) -> bool:
-    if c in "\t\n":
-        return False
-    return unicodedata.category(c) in ("Cc", "Cf", "Cs") or c in _FILLERS
-
-
 def _clean_and_nfkc(text: str) -> tuple[str, _OffsetMap | None]:
     """Steps 1-2. Returns the text and its map, or no map when nothing changed."""
     if _SIMPLE.fullmatch(text) or not text:
@@ -205,7 +190,7 @@ def _simple_run(text: str, a: int, b: int, out: list[str], omap: _OffsetMap) -> 
 
     That character then opens the complex region after it: a cut before a simple character is safe.
     """
-    if b < len(text) and (_dropped(text[b]) or not _starts_segment(text[b])):
+    if b < len(text) and (dropped(text[b]) or not _starts_segment(text[b])):
         b -= 1  # leave it to the complex region: what follows may compose with it once dropped
     if b > a:
         out.append(text[a:b])
@@ -217,7 +202,7 @@ def _complex(text: str, a: int, b: int, out: list[str], omap: _OffsetMap) -> Non
     """Drop, translate and NFKC text[a:b], which starts at a safe cut, one segment at a time."""
     region = text[a:b]
     if unicodedata.is_normalized("NFKC", region) and not any(
-        _dropped(c) or c in _TO_NEWLINE or c in _DASH_CHARS for c in region
+        dropped(c) or c in TO_NEWLINE or c in DASH_CHARS for c in region
     ):
         out.append(region)
         omap.add(a, b - a, b - a, True)
@@ -226,12 +211,12 @@ def _complex(text: str, a: int, b: int, out: list[str], omap: _OffsetMap) -> Non
     seg_start = seg_end = a
     for i in range(a, b):
         c = text[i]
-        if _dropped(c) and c not in _TO_NEWLINE:
+        if dropped(c) and c not in TO_NEWLINE:
             continue
-        if c in _TO_NEWLINE or _starts_segment(c) or not seg:
+        if c in TO_NEWLINE or _starts_segment(c) or not seg:
             _flush(seg, seg_start, seg_end, out, omap)
             seg, seg_start = [], i
-            if c in _TO_NEWLINE:
+            if c in TO_NEWLINE:
                 if not (c == "\r" and i + 1 < len(text) and text[i + 1] == "\n"):
                     out.append("\n")
                     omap.add(i, 1, 1, True)
@@ -246,7 +231,7 @@ def _flush(seg: list[str], start: int, end: int, out: list[str], omap: _OffsetMa
     if not seg:
         return
     s = "".join(seg)
-    n = unicodedata.normalize("NFKC", s).translate(_DASHES)
+    n = unicodedata.normalize("NFKC", s).translate(DASH_TABLE)
     out.append(n)
     omap.add(start, end - start, len(n), len(s) == 1 and len(n) == 1)
 
@@ -257,7 +242,7 @@ def _flush(seg: list[str], start: int, end: int, out: list[str], omap: _OffsetMa
 def _hangul_numerals(text: str) -> str:
     """Turn Hangul numerals into digits inside digit-like runs; the length never changes.
 
-    A run is a chain of groups (maximal stretches of numerals and digits) joined by `_SEP`. A group
+    A run is a chain of groups (maximal stretches of numerals and digits) joined by `GROUP_SEP`. A group
     with a numeral in it takes part only with at least three numerals, or three characters with digits
     among them ("공일0", "63공92팔"), and when it does not continue a word ("번호공일공" does not start
     a run); a final "이" glued to more Hangul is read as the copula ("...오육칠팔이에요"). A run is
@@ -279,11 +264,11 @@ def _stretch_numerals(text: str, lo: int, hi: int, chars: list[str] | None) -> l
     prev_end = -1
     for m in _NUMERAL_GROUP.finditer(text, lo, hi):
         a, b = m.span()
-        if not (run and a - prev_end <= _MAX_SEP and _SEP.fullmatch(text, prev_end, a)):
+        if not (run and a - prev_end <= MAX_GROUP_SEP and GROUP_SEP.fullmatch(text, prev_end, a)):
             chars = _convert_run(text, run, chars)
             run = []
         # Fast path: two characters or fewer starting with a numeral cannot hold three numerals.
-        eligible, b_eff = (False, b) if b - a < 3 and text[a] in _NUMERALS else _group(text, a, b)
+        eligible, b_eff = (False, b) if b - a < 3 and text[a] in NUMERALS else _group(text, a, b)
         if eligible:
             run.append((a, b_eff))
         else:
@@ -297,7 +282,7 @@ def _group(text: str, a: int, b: int) -> tuple[bool, int]:
     """Whether text[a:b] may join a run, and where it ends once a trailing copula is cut off."""
     if b < len(text) and text[b - 1] == "이" and b - a > 1 and _HANGUL.match(text, b):
         b -= 1
-    numerals = sum(1 for c in text[a:b] if c in _NUMERALS)
+    numerals = sum(1 for c in text[a:b] if c in NUMERALS)
     if numerals == 0:
         return True, b
     glued = a > 0 and _HANGUL.match(text, a - 1) is not None
@@ -308,7 +293,7 @@ def _group(text: str, a: int, b: int) -> tuple[bool, int]:
 def _convert_run(text: str, run: list[tuple[int, int]], chars: list[str] | None) -> list[str] | None:
     if not run:
         return chars
-    numerals = sum(1 for a, b in run for c in text[a:b] if c in _NUMERALS)
+    numerals = sum(1 for a, b in run for c in text[a:b] if c in NUMERALS)
     total = sum(b - a for a, b in run)
     if numerals < _MIN_NUMERALS or total < _MIN_RUN:
         return chars
@@ -316,7 +301,7 @@ def _convert_run(text: str, run: list[tuple[int, int]], chars: list[str] | None)
         chars = list(text)
     for a, b in run:
         for i in range(a, b):
-            chars[i] = _NUMERALS.get(chars[i], chars[i])
+            chars[i] = NUMERALS.get(chars[i], chars[i])
     return chars
 
 
@@ -353,7 +338,7 @@ def _region_drops(region: str, base: int, drops: list[int]) -> None:
     offset = len(parts[0])
     for k in range(1, len(parts), 2):
         sep, digits = parts[k], parts[k + 1]
-        if len(sep) <= _MAX_SEP and _SEP.fullmatch(sep):
+        if len(sep) <= MAX_GROUP_SEP and GROUP_SEP.fullmatch(sep):
             seps.append(offset)
             groups.append(len(digits))
         else:

@@ -22,10 +22,11 @@ from guard.detectors.registry import DetectorRegistry
 from guard.detectors.retype import checked_type, rejected
 from guard.engine.base import Engine, EngineInput, EngineOutput, ModelInfo, ModelSpan
 from guard.engine.null import NullEngine
-from guard.errors import ConfigError, GuardError, InputError
+from guard.errors import ConfigError, GuardError, InputError, TooLargeError
 from guard.masking import MaskOperator, apply_masks, load_hmac_key
 from guard.normalize import Normalized, normalize
 from guard.policy import Evidence, Overrides, Policy, decide
+from guard.stream import AsyncStreamModerator, StreamModerator
 from guard.taxonomy import CATEGORIES, CategoryInfo, Role, parse_role
 from guard.verdict import Span, Verdict
 
@@ -169,6 +170,13 @@ class Guard:
         """`text` with `spans` replaced by the policy's masking operator (and this guard's key)."""
         return self._p.mask_spans(text, spans)
 
+    def stream_moderator(self, *, role: str = "assistant", context: str | None = None,
+                         overrides: Overrides | None = None) -> StreamModerator:
+        """A moderator for one streamed answer (guard.stream): feed(chunk) returns what may be shown
+        now, finish() the rest and the whole answer's verdict."""
+        return StreamModerator(self, role=role, context=context, overrides=overrides,
+                               max_chars=self._p.config.limits.max_text_chars)
+
     def mask(self, text: str, *, role: str = "user") -> str:
         """The text with every flagged span masked (whatever the category's action)."""
         actions = {code: "mask" for code in self.info.categories or ()}
@@ -267,6 +275,12 @@ class AsyncGuard:
         """`text` with `spans` replaced by the policy's masking operator (and this guard's key)."""
         return self._p.mask_spans(text, spans)
 
+    def stream_moderator(self, *, role: str = "assistant", context: str | None = None,
+                         overrides: Overrides | None = None) -> AsyncStreamModerator:
+        """Guard.stream_moderator for asyncio: feed and finish are awaited."""
+        return AsyncStreamModerator(self, role=role, context=context, overrides=overrides,
+                                    max_chars=self._p.config.limits.max_text_chars)
+
     async def mask(self, text: str, *, role: str = "user") -> str:
         actions = {code: "mask" for code in self.info.categories or ()}
         verdict = await self.check(text, role=role, overrides=Overrides(actions=actions))
@@ -343,7 +357,8 @@ def _checked_text(text: object, limits: LimitsConfig, what: str, allow_empty: bo
     if not allow_empty and not text.strip():
         raise InputError(f"{what} is empty")
     if len(text) > limits.max_text_chars:
-        raise InputError(f"{what} has {len(text)} characters, over the limit of {limits.max_text_chars}")
+        raise TooLargeError(f"{what} is too large: {len(text)} characters, over the limit of "
+                            f"{limits.max_text_chars}")
     return text
 
 

@@ -3,63 +3,121 @@
 The logic behind CheckStream, reusable by the SDK on any Guard-like object (sync or async):
 
 * chunks accumulate into the whole answer;
-* after each chunk, everything except a held-back tail is released; the tail is the trailing run of
-  characters that could still be the start of an identifier (digits, letters, `-_.@+/=()`, Hangul
-  numerals, a space after a digit), at most `max_hold` characters, so an RRN split across chunks is
-  judged whole before any of it is shown;
+* after each chunk, everything except a held-back tail is released. Two rules hold text back, and the
+  longer tail wins:
+  - identifiers: the trailing run of characters that could still be part of one (`holdback`), derived
+    from the character classes the normalizer and the detectors use (guard.chars: anything that folds to
+    visible ASCII, Hangul numerals, invisible characters, and a separator after a digit such as " - ",
+    an en dash or "~"), at most `max_hold` characters, so an identifier split across chunks is judged
+    whole before any of it is shown; a private key block is held from its BEGIN line to its END line;
+  - names and addresses, which only the model finds: the unfinished sentence (`sentence_hold`), at most
+    `max_sentence_hold` characters, so the model sees a name with its sentence around it before any of
+    it is shown (bench/stream_hold.py measures what this costs);
 * the newly released text is checked together with up to `lookback` characters before it (context for
-  the detectors and the model) and its flagged spans are masked per the policy's action;
+  the detectors and the model) and its flagged spans are masked per the policy's action; a span that
+  began in text already released is masked whole and then cut, so a partial mask (`010-****-5678`)
+  never treats a fragment as the whole number;
 * once a check says "block", nothing more is released;
 * `finish()` releases the tail and returns the verdict of the whole answer.
 
-Known limit: an identifier longer than `max_hold` characters (a long token) can be partly released
-before it is complete, and model-tagged spans (names, addresses) are not held back.
+Known limits: a token longer than `max_hold` characters, or a name at the cut of a sentence longer than
+`max_sentence_hold`, can be partly released before it is judged whole; and the model's answer about a
+released piece can change with text that arrives later. The detectors' cannot: they read no further
+than CONTEXT_AFTER characters past a number, and the hold-back waits for those.
 """
 
 from __future__ import annotations
 
-import string
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Protocol
 
-from guard.errors import InputError
+from guard.chars import MAX_GROUP_SEP, digit_like, fold, identifier_like, separator_prefix
+from guard.detectors.context import CONTEXT_AFTER, CONTEXT_MIN_DIGITS
+from guard.detectors.secret import open_private_key
+from guard.errors import InputError, TooLargeError
 from guard.policy import Overrides, Policy
 from guard.taxonomy import Role, parse_role
 from guard.verdict import Action, Span, Verdict
 
 #: Longest identifier held back whole (API keys are the longest ones the detectors know).
 DEFAULT_MAX_HOLD = 64
+#: Longest unfinished sentence held back (names and addresses); 0 turns the sentence rule off.
+DEFAULT_MAX_SENTENCE_HOLD = 96
 #: Released text already shown that is re-read as context for the next piece.
 DEFAULT_LOOKBACK = 256
 
-_DIGITS = frozenset("0123456789０１２３４５６７８９공영일이삼사오육칠팔구")
-_FULLWIDTH_LETTERS = "".join(chr(c) for c in range(ord("Ａ"), ord("Ｚ") + 1)) + "".join(
-    chr(c) for c in range(ord("ａ"), ord("ｚ") + 1))
-_ID_CHARS = frozenset(string.ascii_letters + _FULLWIDTH_LETTERS + "-_.@+/=()－") | _DIGITS
 _SPACES = frozenset(" \t\n\r\u00a0\u3000")
+# A sentence ends at a line break, or at a final mark (and closing quotes) followed by whitespace:
+# "3.14" and "kim.minsu@" do not end one.
+_SENTENCE_END = re.compile("\n|[.!?。．！？…][\"'”’)\\]」』]*\\s")
 
 
 def holdback(text: str, max_hold: int = DEFAULT_MAX_HOLD) -> int:
-    """How many trailing characters of `text` could still be the start of an identifier.
+    """How many trailing characters of `text` could still be part of an identifier, or change whether one
+    is reported.
 
     Args:
         text: everything received so far.
-        max_hold: the cap; an identifier is never longer than this.
+        max_hold: the cap on one identifier-like run; an identifier is never longer than this.
 
     Returns:
-        The length of the trailing identifier-like run (a space counts when a digit precedes it,
-        since the normalizer joins digits split by spaces), at most `max_hold`.
+        The trailing identifier-like run (`_run_start`), at most `max_hold` characters; and when a number
+        long enough for a detector that needs a context word ended fewer than CONTEXT_AFTER characters
+        ago, everything from that number on, since the word may still follow it ("110-123-456789
+        계좌로": an account only with its word). A private key block without its END line yet is held
+        whole, whatever its length (it has spaces and line breaks).
     """
-    n = 0
-    i = len(text)
-    while i > 0 and n < max_hold:
+    key = open_private_key(text)
+    if key is not None:
+        return len(text) - key
+    hold_from = i = _run_start(text, len(text), max_hold)
+    while i > 0 and len(text) - i < CONTEXT_AFTER:
+        if not digit_like(text[i - 1]):
+            i -= 1
+            continue
+        end, i = i, _run_start(text, i, max_hold)
+        if sum(digit_like(c) for c in text[i:end]) >= CONTEXT_MIN_DIGITS:
+            hold_from = i
+    return len(text) - hold_from
+
+
+def _run_start(text: str, end: int, max_hold: int) -> int:
+    """Where the identifier-like run ending at `end` starts (at most `max_hold` characters back):
+    characters that fold to visible ASCII or are Hangul numerals, characters the normalizer drops, and
+    a separator between digit groups (whitespace, with a dash, dot or "~" in it) after a digit."""
+    i = end
+    while i > 0 and end - i < max_hold:
         ch = text[i - 1]
-        if ch not in _ID_CHARS and not (ch in _SPACES and i >= 2 and text[i - 2] in _DIGITS):
+        if identifier_like(ch) or not fold(ch):  # dropped characters are invisible to the detectors
+            i -= 1
+            continue
+        start = _separator_start(text, i)
+        if start is None:
             break
-        n += 1
-        i -= 1
-    return n
+        i = start
+    return max(i, end - max_hold)
+
+
+def _separator_start(text: str, end: int) -> int | None:
+    """Where a digit-group separator ending at `end` starts, when a digit precedes it; else None."""
+    for start in range(end - 1, max(end - MAX_GROUP_SEP, 1) - 1, -1):
+        folded = "".join(fold(c) for c in text[start:end])
+        if separator_prefix(folded) and digit_like(text[start - 1]):
+            return start
+    return None
+
+
+def sentence_hold(text: str, max_hold: int = DEFAULT_MAX_SENTENCE_HOLD) -> int:
+    """How many trailing characters of `text` belong to an unfinished sentence, at most `max_hold`."""
+    if max_hold <= 0:
+        return 0
+    lo = max(0, len(text) - max_hold)
+    end = lo
+    for m in _SENTENCE_END.finditer(text, max(0, lo - 8)):  # a mark just before lo may end at lo
+        end = max(end, m.end())
+    return len(text) - end
 
 
 @dataclass(frozen=True)
@@ -118,9 +176,10 @@ class _StreamCore:
     """The pure state of one stream: no I/O, no guard calls; the drivers below do those."""
 
     def __init__(self, policy: Policy, masker: Masker, *, role: str, context: str | None,
-                 overrides: Overrides | None, max_hold: int, lookback: int, max_chars: int | None) -> None:
-        if max_hold < 1 or lookback < 0:
-            raise InputError("max_hold must be at least 1 and lookback not negative")
+                 overrides: Overrides | None, max_hold: int, max_sentence_hold: int, lookback: int,
+                 max_chars: int | None) -> None:
+        if max_hold < 1 or lookback < 0 or max_sentence_hold < 0:
+            raise InputError("max_hold must be at least 1, max_sentence_hold and lookback not negative")
         self.role: Role = parse_role(role)
         self.context = context or None
         user = (overrides or Overrides()).validated()
@@ -130,6 +189,7 @@ class _StreamCore:
         self._policy = policy
         self._mask = masker
         self._max_hold = max_hold
+        self._max_sentence_hold = max_sentence_hold
         self._lookback = lookback
         self._max_chars = max_chars
         self._parts: list[str] = []
@@ -149,7 +209,7 @@ class _StreamCore:
         if not isinstance(chunk, str):
             raise InputError(f"a stream chunk must be a string, not {type(chunk).__name__}")
         if self._max_chars is not None and self._length + len(chunk) > self._max_chars:
-            raise InputError(f"the stream exceeds the limit of {self._max_chars} characters")
+            raise TooLargeError(f"the stream is too large: it exceeds the limit of {self._max_chars} characters")
         if chunk:
             self._parts.append(chunk)
             self._length += len(chunk)
@@ -160,7 +220,8 @@ class _StreamCore:
         if self.blocked:
             return None
         text = self.text
-        boundary = len(text) if final else max(len(text) - holdback(text, self._max_hold), self.released)
+        held = max(holdback(text, self._max_hold), sentence_hold(text, self._max_sentence_hold))
+        boundary = len(text) if final else max(len(text) - held, self.released)
         if boundary <= self.released:
             return None
         start = self._window_start(text)
@@ -204,11 +265,12 @@ class _StreamCore:
         return replace(update, verdict=final)
 
     def _clipped(self, spans: Sequence[Span], offset: int, lo: int, hi: int) -> list[Span]:
-        """Spans to mask, moved to whole-answer offsets and cut to [lo, hi)."""
+        """Spans to mask that reach into [lo, hi), moved to whole-answer offsets and cut at `hi` only:
+        where a span began before `lo` still matters for masking it (see `_mask_from`)."""
         out = []
         for s in spans:
-            start, end = max(s.start + offset, lo), min(s.end + offset, hi)
-            if start < end and self._action(s.category).rank >= Action.MASK.rank:
+            start, end = s.start + offset, min(s.end + offset, hi)
+            if max(start, lo) < end and self._action(s.category).rank >= Action.MASK.rank:
                 out.append(replace(s, start=start, end=end))
         return out
 
@@ -218,11 +280,31 @@ class _StreamCore:
         return self._policy.action(self.role, code)
 
     def _release(self, lo: int, hi: int, spans: list[Span]) -> StreamUpdate:
-        piece = self.text[lo:hi]
-        local = [replace(s, start=s.start - lo, end=s.end - lo) for s in spans]
-        masked = self._mask(piece, local) if local else piece
+        text = self.text
+        out: list[str] = []
+        cursor = lo
+        for s in sorted(spans, key=lambda s: (s.start, -s.end)):
+            if s.end <= cursor:
+                continue  # inside a span already masked
+            start = max(s.start, cursor)
+            out.append(text[cursor:start])
+            out.append(self._mask_from(s, start))
+            cursor = s.end
+        out.append(text[cursor:hi])
         self.released = hi
-        return StreamUpdate(masked, lo, spans, self._length - hi, self.blocked)
+        shown = [replace(s, start=max(s.start, lo)) for s in spans]
+        return StreamUpdate("".join(out), lo, shown, self._length - hi, self.blocked)
+
+    def _mask_from(self, span: Span, start: int) -> str:
+        """The mask of `span` from `start` on. The whole span is masked, then cut: a partial mask of the
+        fragment alone would keep its first digits ("1234-5678" of a phone) as if they were the head."""
+        whole = self._mask(self.text[span.start:span.end], [replace(span, start=0, end=span.end - span.start)])
+        skip = start - span.start
+        if skip == 0:
+            return whole
+        if len(whole) == span.end - span.start:
+            return whole[skip:]  # a mask that keeps the length lines up character by character
+        return whole  # a placeholder or a hash has no characters to line up: it stands for the rest
 
 
 class StreamModerator:
@@ -233,18 +315,20 @@ class StreamModerator:
         role: whose text is streamed; "assistant" for an LLM answer.
         context: the prompt the answer replies to.
         overrides: per-stream policy changes (validated here; InputError when bad).
-        max_hold: the longest tail held back.
+        max_hold: the longest identifier-like tail held back.
+        max_sentence_hold: the longest unfinished sentence held back (0: none).
         lookback: released characters re-read as context.
         max_chars: the longest answer accepted (InputError beyond).
     """
 
     def __init__(self, guard: SyncGuardLike, *, role: str = "assistant", context: str | None = None,
                  overrides: Overrides | None = None, max_hold: int = DEFAULT_MAX_HOLD,
-                 lookback: int = DEFAULT_LOOKBACK, max_chars: int | None = None) -> None:
+                 max_sentence_hold: int = DEFAULT_MAX_SENTENCE_HOLD, lookback: int = DEFAULT_LOOKBACK,
+                 max_chars: int | None = None) -> None:
         self._guard = guard
         self._core = _StreamCore(guard.policy, guard.mask_spans, role=role, context=context,
-                                 overrides=overrides, max_hold=max_hold, lookback=lookback,
-                                 max_chars=max_chars)
+                                 overrides=overrides, max_hold=max_hold,
+                                 max_sentence_hold=max_sentence_hold, lookback=lookback, max_chars=max_chars)
 
     def feed(self, chunk: str) -> StreamUpdate:
         """Add a chunk; return what can be shown now."""
@@ -270,11 +354,12 @@ class AsyncStreamModerator:
 
     def __init__(self, guard: AsyncGuardLike, *, role: str = "assistant", context: str | None = None,
                  overrides: Overrides | None = None, max_hold: int = DEFAULT_MAX_HOLD,
-                 lookback: int = DEFAULT_LOOKBACK, max_chars: int | None = None) -> None:
+                 max_sentence_hold: int = DEFAULT_MAX_SENTENCE_HOLD, lookback: int = DEFAULT_LOOKBACK,
+                 max_chars: int | None = None) -> None:
         self._guard = guard
         self._core = _StreamCore(guard.policy, guard.mask_spans, role=role, context=context,
-                                 overrides=overrides, max_hold=max_hold, lookback=lookback,
-                                 max_chars=max_chars)
+                                 overrides=overrides, max_hold=max_hold,
+                                 max_sentence_hold=max_sentence_hold, lookback=lookback, max_chars=max_chars)
 
     @property
     def role(self) -> str:
@@ -305,4 +390,4 @@ class AsyncStreamModerator:
         return core.finalize(verdict)
 
 
-__all__ = ["AsyncStreamModerator", "StreamModerator", "StreamUpdate", "holdback"]
+__all__ = ["AsyncStreamModerator", "StreamModerator", "StreamUpdate", "holdback", "sentence_hold"]

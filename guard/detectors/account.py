@@ -30,7 +30,7 @@ BANKS = ("국민은행", "국민", "KB", "신한", "우리은행", "우리", "�
          "전북은행", "제주은행", "산업은행", "KDB", "저축은행")
 WORDS = ("계좌", "계좌번호", "입금", "송금", "이체", "예금주", "통장", "account", "acct", "bank",
          "은행", "무통장")
-CONTEXT = ContextWords.of(BANKS + WORDS, before=32, after=16)
+CONTEXT = ContextWords.of(BANKS + WORDS, before=32)
 
 SCORE = 0.7
 

@@ -15,7 +15,13 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-__all__ = ["ContextWords", "NOT_AFTER", "NOT_BEFORE"]
+__all__ = ["CONTEXT_AFTER", "CONTEXT_MIN_DIGITS", "ContextWords", "NOT_AFTER", "NOT_BEFORE"]
+
+#: How far after a candidate its context words are looked for (every detector uses this window): a
+#: stream holds a number back until this many characters follow it.
+CONTEXT_AFTER = 16
+#: The fewest digits in a candidate of a detector that needs a context word (a passport's 3 + 4).
+CONTEXT_MIN_DIGITS = 7
 
 #: Put in front of a digit pattern: no digit, Latin letter, or "digit-" run just before it.
 NOT_AFTER = r"(?<![0-9A-Za-z])(?<![0-9][\-.])"
@@ -44,7 +50,7 @@ class ContextWords:
 
     words: tuple[str, ...]
     before: int = 32
-    after: int = 16
+    after: int = CONTEXT_AFTER
     _regex: re.Pattern[str] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -53,7 +59,7 @@ class ContextWords:
         object.__setattr__(self, "_regex", re.compile("|".join(alternatives), re.IGNORECASE))
 
     @classmethod
-    def of(cls, words: Iterable[str], *, before: int = 32, after: int = 16) -> ContextWords:
+    def of(cls, words: Iterable[str], *, before: int = 32, after: int = CONTEXT_AFTER) -> ContextWords:
         return cls(tuple(words), before, after)
 
     def near(self, text: str, start: int, end: int) -> bool:

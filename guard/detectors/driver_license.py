@@ -33,7 +33,7 @@ _NAMED = re.compile(r"(?:" + _REGION_NAME + r") ?" + NOT_AFTER + r"[0-9]{2}([- ]
 CONTEXT = ContextWords.of(
     ["운전면허", "운전면허증", "면허번호", "면허증", "운전 면허", "driver's license", "drivers license",
      "driver license", "driving licence", "driving license", "license", "licence", "운전면허번호"],
-    before=40, after=16,
+    before=40,
 )
 
 SCORE = 0.85

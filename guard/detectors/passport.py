@@ -22,7 +22,7 @@ __all__ = ["PassportDetector"]
 _SHAPE = re.compile(r"(?<![0-9A-Za-z])[MSRODGmsrodg](?:[0-9]{8}|[0-9]{3}[A-Za-z][0-9]{4})(?![0-9A-Za-z])")
 
 CONTEXT = ContextWords.of(
-    ["여권", "여권번호", "passport", "passport no", "passport number", "旅券", "护照"], before=40, after=16
+    ["여권", "여권번호", "passport", "passport no", "passport number", "旅券", "护照"], before=40
 )
 
 #: The new shape carries a letter in the middle, rarer in product codes than the old all-digit one.

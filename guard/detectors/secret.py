@@ -20,10 +20,11 @@ from __future__ import annotations
 
 import re
 
+from guard.chars import VISIBLE_ASCII
 from guard.detectors.base import Match, Validity
 from guard.taxonomy import SpanType
 
-__all__ = ["SecretDetector"]
+__all__ = ["SecretDetector", "open_private_key"]
 
 _KEYWORDS = ("비밀번호", "비번", "패스워드", "암호", "password", "passwd", "passcode", "pwd", "pw",
              "PIN", "핀번호", "OTP", "인증번호", "보안카드", "보안코드", "인증코드", "verification code")
@@ -33,7 +34,7 @@ _KEYWORD_VALUE = re.compile(
     r"(?<![A-Za-z])(?:" + _KW + r")(?![A-Za-z])"
     r"(?:[ \t]{0,2}(?:번호|number|code|코드))?"
     r"[ \t]{0,2}(?P<assign>[:=]|is|was|는|은|이|가)?[ \t]{0,2}[\"'`]?"
-    r"(?P<value>[!-~]{4,64})",
+    r"(?P<value>[" + VISIBLE_ASCII + r"]{4,64})",
     re.IGNORECASE,
 )
 _SYMBOL_OR_DIGIT = re.compile(r"[0-9!@#$%^&*()_+\-=\[\]{};:'\",.<>/?\\|`~]")
@@ -76,6 +77,18 @@ def _pem_spans(text: str) -> list[tuple[int, int]]:
         stop = text.find(end_line, m.end(), m.end() + _PEM_BODY_MAX)
         spans.append((m.start(), stop + len(end_line) if stop >= 0 else m.end()))
     return spans
+
+
+def open_private_key(text: str) -> int | None:
+    """Where a private key block opens in `text` with no END line after it yet, or None: a stream holds
+    it back from there, since the detector masks the whole block only once its END line is in."""
+    lo = max(0, len(text) - _PEM_BODY_MAX - 64)  # a BEGIN line further back masks no more than itself
+    begin = text.rfind("-----BEGIN ", lo)
+    m = _PEM.match(text, begin) if begin >= 0 else None
+    if m is None:
+        return None
+    end_line = "-----END " + (m.group("kind") or "") + "PRIVATE KEY-----"
+    return None if end_line in text[m.end():] else begin
 
 
 class SecretDetector:

@@ -15,7 +15,7 @@ import grpc
 from guard._proto.v1 import guard_pb2 as _pb
 from guard._proto.v1 import guard_pb2_grpc as _pb_grpc
 from guard.config import LimitsConfig
-from guard.errors import InputError
+from guard.errors import InputError, TooLargeError
 from guard.sdk import AsyncGuard
 from guard.server import convert
 from guard.server.interceptors import status_name_of
@@ -35,7 +35,7 @@ async def _read_ahead(requests: AsyncIterator[_pb.StreamRequest],
         async for request in requests:
             received += len(request.chunk)
             if received > max_chars:
-                raise InputError(f"the stream exceeds the limit of {max_chars} characters")
+                raise TooLargeError(f"the stream is too large: it exceeds the limit of {max_chars} characters")
             await inbox.put(request)
     except Exception as exc:  # handed to the handler, which raises it after the chunks before it
         await inbox.put(exc)

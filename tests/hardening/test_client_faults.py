@@ -33,7 +33,8 @@ async def test_disconnect_while_the_engine_computes_the_chunk(start_server: Star
     server = await start_server(engine=FakeEngine(fail_on=gate), batcher={"max_wait_s": 0})
     caplog.set_level(logging.DEBUG)
     async with grpc.aio.insecure_channel(server.target) as channel:
-        call = pb_grpc.GuardStub(channel).CheckStream(iter([pb.StreamRequest(chunk="hello there friend ")]))
+        # A whole sentence, so that it is checked at once (an unfinished one is held back unchecked).
+        call = pb_grpc.GuardStub(channel).CheckStream(iter([pb.StreamRequest(chunk="hello there friend. ")]))
         await asyncio.to_thread(gate.entered.wait, 10)  # the server is inside the model call for us
         call.cancel()
     gate.open()

@@ -7,6 +7,7 @@ Every outcome is counted in guard_fail_closed_total / guard_fail_open_total{stag
 
 from __future__ import annotations
 
+import asyncio
 from types import SimpleNamespace
 from typing import Any
 
@@ -25,13 +26,14 @@ from guard.errors import (
     ModelError,
     OverloadedError,
     ServiceError,
+    TooLargeError,
 )
 from guard.filters import GuardedChatClient, aguard_llm, fail_reason, guard_llm
 from guard.metrics import GuardMetrics
 from guard.policy import Policy
 from guard.sdk import AsyncGuard, Guard
 from tests.hardening.conftest import free_port
-from tests.service.conftest import Gate, StartServer
+from tests.service.conftest import RRN, Gate, StartServer
 
 PROMPT = "제 번호는 010-2345-6789 이고 비밀 메모는 zq-fail-closed 입니다"
 
@@ -234,3 +236,67 @@ async def test_service_never_answers_safe_when_the_model_fails(start_server: Sta
         assert "1234568" not in "".join(shown)
         failing["on"] = False
         assert (await client.check("hello there")).safe  # and it still serves
+
+
+async def test_an_oversized_prompt_never_passes_unchecked(start_server: StartServer, metrics: GuardMetrics) -> None:
+    """A prompt over the gRPC message-size limit is refused as too large, never as an overload: even with
+    fail_open=True it must not reach the LLM. Refused by this client's limit, or by the server's."""
+    server = await start_server(server={"max_message_bytes": 1 << 20})
+    prompt = f"제 주민번호는 {RRN} 입니다 " + "가나다라 " * 100_000  # about 1.3 MB of UTF-8
+
+    def attempt(client_bytes: int) -> tuple[list[Any], TooLargeError, TooLargeError]:
+        called: list[Any] = []
+        with GuardClient(server.target, max_message_bytes=client_bytes, retry=RetryPolicy(max_retries=0)) as client:
+            with pytest.raises(TooLargeError) as plain:
+                guard_llm(lambda p: called.append(p) or "x", client, fail_open=True, metrics=metrics)(prompt)
+            inner = _Completions()
+            chat = GuardedChatClient(SimpleNamespace(chat=SimpleNamespace(completions=inner)), client,
+                                     fail_open=True, metrics=metrics)
+            with pytest.raises(TooLargeError) as in_chat:
+                chat.chat.completions.create(model="m", messages=[{"role": "system", "content": prompt},
+                                                                  {"role": "user", "content": "요약해 줘"}])
+            called += inner.requests
+        return called, plain.value, in_chat.value
+
+    for client_bytes in (1 << 20, 8 << 20):  # this client's limit, then the server's
+        called, *errors = await asyncio.to_thread(attempt, client_bytes)
+        assert called == []
+        for err in errors:
+            assert "too large" in str(err) and "overload" not in str(err).lower()
+            assert "1234568" not in str(err) and "가나다라" not in str(err)
+    exposition = metrics.registry.collect()
+    assert all(s.value == 0 for f in exposition if f.name.startswith("guard_fail_") for s in f.samples
+               if s.name.endswith("_total"))  # not an outage: neither failed open nor closed
+
+
+@pytest.mark.parametrize("fail_open", [False, True])
+async def test_a_streamed_answer_fails_closed_or_open(fail_open: bool, metrics: GuardMetrics) -> None:
+    """The guard goes away while the answer streams: fail closed raises before any unchecked text is
+    shown; fail open passes the rest (what was held back included) and counts it."""
+    answer = "담당자 번호는 010-9876-5432 입니다. 감사합니다."
+    guard = AsyncGuard(engine=FakeEngine())
+    await guard.start()
+
+    class StreamingLLM:
+        async def create(self, *, messages: list[Any], **kwargs: Any) -> Any:
+            async def chunks() -> Any:
+                await guard.stop()  # the guard stops as the answer starts
+                for i in range(0, len(answer), 4):
+                    delta = SimpleNamespace(content=answer[i:i + 4])
+                    yield SimpleNamespace(choices=[SimpleNamespace(index=0, delta=delta, finish_reason=None)])
+            return chunks()
+
+    client = GuardedChatClient(SimpleNamespace(chat=SimpleNamespace(completions=StreamingLLM())), guard,
+                               is_async=True, fail_open=fail_open, metrics=metrics)
+    stream = await client.chat.completions.create(model="m", stream=True,
+                                                  messages=[{"role": "user", "content": "번호 알려줘"}])
+    shown: list[str] = []
+    if fail_open:
+        shown = [part.choices[0].delta.content async for part in stream]
+        assert "".join(shown) == answer
+        assert _count(metrics, "open", "answer", "overloaded") == 1
+    else:
+        with pytest.raises(GuardUnavailableError):
+            async for part in stream:
+                shown.append(part.choices[0].delta.content)
+        assert "".join(shown) == "" and _count(metrics, "closed", "answer", "overloaded") == 1

@@ -12,7 +12,7 @@ import pytest
 from guard._proto.v1 import guard_pb2 as pb
 from guard._proto.v1 import guard_pb2_grpc as pb_grpc
 from guard.client import AsyncGuardClient
-from guard.errors import GuardError, InputError, OverloadedError
+from guard.errors import GuardError, InputError, TooLargeError
 from guard.policy import Overrides
 from tests.service.conftest import RRN_TEXT, StartServer
 
@@ -62,9 +62,9 @@ async def test_bad_batch_item_does_not_fail_the_others(start_server: StartServer
 async def test_oversized_message(start_server: StartServer) -> None:
     server = await start_server(server={"max_message_bytes": 4096})
     async with AsyncGuardClient(server.target) as client:
-        with pytest.raises(OverloadedError) as info:  # gRPC's own RESOURCE_EXHAUSTED for size
+        with pytest.raises(TooLargeError) as info:  # gRPC's own RESOURCE_EXHAUSTED for size: no overload
             await client.check(SECRET * 1000)
-        assert SECRET not in str(info.value)
+        assert SECRET not in str(info.value) and "too large" in str(info.value)
         await _still_serving(client)
 
 
@@ -100,14 +100,14 @@ async def test_stream_disconnect_half_way(start_server: StartServer) -> None:
     release = asyncio.Event()
 
     async def chunks() -> AsyncIterator[pb.StreamRequest]:
-        yield pb.StreamRequest(chunk="hello ")
+        yield pb.StreamRequest(chunk="hello. ")  # a whole sentence: released at once
         await release.wait()  # never set: the client goes away mid-stream
         yield pb.StreamRequest(chunk="world")
 
     async with grpc.aio.insecure_channel(server.target) as channel:
         call = pb_grpc.GuardStub(channel).CheckStream(chunks())
         first = await call.read()
-        assert first.text == "hello "
+        assert first.text == "hello. "
         call.cancel()
     for _ in range(200):  # the server notices the cancel and closes the stream
         if server.metrics.registry.get_sample_value("guard_inflight_streams") == 0:

@@ -55,7 +55,8 @@ async def test_chunks_that_arrive_during_a_check_are_checked_once_together() -> 
     assert len(engine.batch_sizes) - before == 2  # the first chunk, then the whole answer at the end
     assert len(updates) == 1 + len(rest) + 1
     assert all(u.text == "" for u in updates[1:-1])  # answered at once, released by the final check
-    assert [u.held for u in updates[1:-1]] == [sum(map(len, rest[:i + 1])) for i in range(len(rest))]
+    unfinished = len("주민번호는 ")  # the first chunk's unfinished sentence is held with the rest
+    assert [u.held for u in updates[1:-1]] == [unfinished + sum(map(len, rest[:i + 1])) for i in range(len(rest))]
     shown = "".join(u.text for u in updates)
     assert RRN not in shown and shown.startswith(first) and shown.endswith("확인되었습니다.")
     assert updates[-1].HasField("verdict") and "P1" in updates[-1].verdict.categories
@@ -65,7 +66,7 @@ async def test_reading_ahead_stops_at_the_stream_limit() -> None:
     gate = Gate()
     more = asyncio.Event()
     pulled = 0
-    chunk = "가" * 59 + " "
+    chunk = "가" * 58 + ". "  # a whole sentence: released at once
 
     async def requests() -> AsyncIterator[pb.StreamRequest]:
         nonlocal pulled

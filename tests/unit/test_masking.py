@@ -81,3 +81,13 @@ def test_apply_masks_skips_overlapping_spans() -> None:
     text = "abc 900101-1234568 def"
     spans = [Span(4, 18, "RRN", "P1", 1.0, "detector"), Span(6, 12, "PHONE", "P3", 0.5, "model")]
     assert apply_masks(text, spans, MaskOperator.PLACEHOLDER) == "abc [주민등록번호] def"
+
+
+def test_partial_hides_every_digit_the_detectors_read() -> None:
+    """Digits are what guard.chars says they are: mathematical or circled digits fold to digits, so the
+    RRN detector finds the number and the partial mask must hide them too (a list of its own missed them)."""
+    from guard.sdk import Guard
+
+    text = "번호 𝟗𝟎𝟎𝟏𝟎𝟏-𝟏𝟐𝟑𝟒𝟓𝟔𝟖"
+    assert mask_value("𝟗𝟎𝟎𝟏𝟎𝟏-𝟏𝟐𝟑𝟒𝟓𝟔𝟖", SpanType.RRN, MaskOperator.PARTIAL) == "𝟗𝟎𝟎𝟏𝟎𝟏-𝟏******"
+    assert Guard.detectors_only().check(text).masked == "번호 𝟗𝟎𝟎𝟏𝟎𝟏-𝟏******"
