@@ -57,6 +57,34 @@ def test_dashboard_queries_only_exported_metrics() -> None:
         assert topic in titles
 
 
+#: Counters only the application's LLM filters increment (guard/filters.py), by the GuardMetrics method.
+APP_SIDE = {"guard_fail_open_total": "observe_fail_open", "guard_fail_closed_total": "observe_fail_closed"}
+
+
+def test_app_side_counters_are_shown_as_the_applications() -> None:
+    """The fail-open/closed counters move only in the application's process: a panel reading them on the
+    sidecar's job would show 0 forever. They get their own job variable and say whose they are."""
+    for metric, method in APP_SIDE.items():
+        callers = sorted(p.relative_to(ROOT).as_posix() for p in (ROOT / "guard").rglob("*.py")
+                         if f".{method}(" in p.read_text(encoding="utf-8"))
+        assert callers == ["guard/filters.py"], (metric, callers)
+    dashboard = json.loads((DEPLOY / "grafana" / "guard-dashboard.json").read_text())
+    assert "app_job" in {v["name"] for v in dashboard["templating"]["list"]}
+    shown = set()
+    for panel in dashboard["panels"]:
+        exprs = _exprs(panel)
+        used = {m for e in exprs for m in _METRIC.findall(e)}
+        if not used & set(APP_SIDE):
+            continue
+        shown |= used
+        assert used <= set(APP_SIDE), panel["title"]  # not mixed with the sidecar's own metrics
+        for expr in exprs:
+            assert "$app_job" in expr and "$job" not in expr.replace("$app_job", ""), expr
+        words = f"{panel['title']} {panel.get('description', '')}".lower()
+        assert "application" in words and "sidecar" in words, panel["title"]
+    assert shown == set(APP_SIDE)
+
+
 def test_rules_reference_exported_or_recorded_metrics() -> None:
     rules = yaml.safe_load((DEPLOY / "prometheus" / "rules.yml").read_text())
     recorded = {r["record"] for g in rules["groups"] for r in g["rules"] if "record" in r}
