@@ -11,7 +11,6 @@ import json
 import os
 import re
 import shlex
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -25,6 +24,7 @@ from guard.cli import build_parser
 from guard.config import GuardConfig
 from guard.metrics import GuardMetrics
 from guard.server.app import config_from_args
+from tests.extras import PROMTOOL_REASON, has_tool
 from tests.service.conftest import StartServer
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -95,7 +95,7 @@ def test_rules_reference_exported_or_recorded_metrics() -> None:
         assert set(_RECORDED.findall(expr)) <= recorded, expr
 
 
-@pytest.mark.skipif(shutil.which("promtool") is None, reason="promtool (Debian package prometheus) is absent")
+@pytest.mark.skipif(not has_tool("promtool"), reason=PROMTOOL_REASON)
 @pytest.mark.parametrize("command", [
     "check rules deploy/prometheus/rules.yml",
     "check config deploy/prometheus/prometheus.yml",
