@@ -68,8 +68,8 @@ def _top_level(dist: md.Distribution) -> set[str]:
 
 
 def heavy() -> tuple[set[str], set[str]]:
-    """(top-level modules that only the extras outside LIGHT_EXTRAS bring, the pytest plugins that the
-    light install has)."""
+    """(top-level modules that only the extras outside LIGHT_EXTRAS bring, the modules of the pytest
+    plugins that the light install has)."""
     project = _project()
     extras = project["optional-dependencies"]
     light = _installed_closure([*project["dependencies"], *(r for e in LIGHT_EXTRAS for r in extras[e])])
@@ -77,14 +77,15 @@ def heavy() -> tuple[set[str], set[str]]:
     only_heavy = {name: dist for name, dist in full.items() if name not in light}
     modules = set().union(*map(_top_level, only_heavy.values())) if only_heavy else set()
     modules -= set().union(*map(_top_level, light.values()))  # namespace packages shared with the runtime
-    plugins = {ep.name for dist in light.values() for ep in dist.entry_points if ep.group == "pytest11"}
+    plugins = {ep.value for dist in light.values() for ep in dist.entry_points if ep.group == "pytest11"}
     return modules, plugins
 
 
 def _pytest_without_extras(*args: str, path: str | None = None) -> subprocess.CompletedProcess[str]:
     modules, plugins = heavy()
-    # Only the light install's pytest plugins, loaded by name: the extras' ones (Faker's) are absent there,
-    # and pytest would import them past the hiding finder.
+    # Only the light install's pytest plugins, loaded by module (an entry point's name may be a stdlib
+    # module's, "asyncio"): the extras' ones (Faker's) are absent there, and pytest would import them
+    # past the hiding finder.
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "KGUARD_TEST_WITHOUT": ",".join(sorted(modules)),
            "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1",
            "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT / "tests" / "without_extras"), str(ROOT),
