@@ -2,20 +2,22 @@
 
 Exit codes: 0 safe (or success), 1 unsafe, 2 error. Errors are one line on stderr, never a traceback,
 and never carry the checked text.
+
+Sub-commands load what they need when they run: `kguard check` never imports gRPC, the server or the
+scanner (they cost a second or more of start-up).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 from guard.config import GuardConfig, from_env
 from guard.errors import GuardError
-from guard.scan import add_scan_arguments, run_scan
-from guard.server.app import add_serve_arguments, run_serve
 from guard.taxonomy import CATEGORIES, Category, SpanType
 from guard.verdict import Verdict
 
@@ -42,11 +44,19 @@ def _cmd_check(args: argparse.Namespace, config: GuardConfig) -> int:
     # bytes, so that invalid UTF-8 (from a pipe or a badly encoded argv) gets a clear InputError
     text = sys.stdin.buffer.read() if args.text == "-" else args.text.encode("utf-8", "surrogateescape")
     verdict = _guard(args, config).check(text, role=args.role)
-    if args.json:
-        print(json.dumps(verdict.to_dict(), ensure_ascii=False, indent=2))
-    else:
-        print(_readable(verdict))
+    _print(json.dumps(verdict.to_dict(), ensure_ascii=False, indent=2) if args.json else _readable(verdict))
     return EXIT_SAFE if verdict.safe else EXIT_UNSAFE
+
+
+def _print(text: str) -> None:
+    """Print to stdout; when the reader has gone (`kguard categories | head`), stop writing quietly."""
+    try:
+        print(text, flush=True)
+    except BrokenPipeError:
+        # Point stdout at /dev/null so the interpreter's own flush at exit does not fail again.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
 
 
 def _readable(v: Verdict) -> str:
@@ -66,10 +76,9 @@ def _readable(v: Verdict) -> str:
 
 def _cmd_categories(args: argparse.Namespace, config: GuardConfig) -> int:
     if args.json:
-        print(json.dumps([c.__dict__ for c in CATEGORIES], ensure_ascii=False, indent=2))
+        _print(json.dumps([c.__dict__ for c in CATEGORIES], ensure_ascii=False, indent=2))
         return EXIT_SAFE
-    for c in CATEGORIES:
-        print(f"{c.code}  {c.id:<15} {c.name_ko} / {c.name_en}: {c.description}")
+    _print("\n".join(f"{c.code}  {c.id:<15} {c.name_ko} / {c.name_en}: {c.description}" for c in CATEGORIES))
     return EXIT_SAFE
 
 
@@ -77,20 +86,43 @@ def _cmd_model_info(args: argparse.Namespace, config: GuardConfig) -> int:
     info = _guard(args, config).info
     data = {k: getattr(info, k) for k in ("name", "version", "sha256", "quant", "provider", "max_length")}
     data["thresholds"] = info.thresholds
-    print(json.dumps(data, ensure_ascii=False, indent=2) if args.json
-          else "\n".join(f"{k}: {v}" for k, v in data.items()))
+    _print(json.dumps(data, ensure_ascii=False, indent=2) if args.json
+           else "\n".join(f"{k}: {v}" for k, v in data.items()))
     return EXIT_SAFE
 
 
 def _cmd_scan(args: argparse.Namespace, config: GuardConfig) -> int:
+    from guard.scan import run_scan
+
     return run_scan(args)
 
 
 def _cmd_serve(args: argparse.Namespace, config: GuardConfig) -> int:
+    from guard.server.app import run_serve
+
     return run_serve(args)
 
 
-def build_parser() -> argparse.ArgumentParser:
+def _add_scan_arguments(parser: argparse.ArgumentParser) -> None:
+    from guard.scan import add_scan_arguments
+
+    add_scan_arguments(parser)
+
+
+def _add_serve_arguments(parser: argparse.ArgumentParser) -> None:
+    from guard.server.app import add_serve_arguments
+
+    add_serve_arguments(parser)
+
+
+def _command_of(argv: Sequence[str]) -> str | None:
+    """The sub-command named on the command line (its first word that is not an option)."""
+    return next((a for a in argv if not a.startswith("-")), None)
+
+
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """kguard's parser. With `command`, only that sub-command's options are loaded (the others are
+    listed, their modules not imported); without, every sub-command is complete."""
     parser = argparse.ArgumentParser(prog="kguard", description="Korean privacy guard for LLM apps")
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -111,17 +143,20 @@ def build_parser() -> argparse.ArgumentParser:
     info.set_defaults(func=_cmd_model_info)
 
     scan = sub.add_parser("scan", help="scan a JSONL, CSV, Parquet or text file")
-    add_scan_arguments(scan)
+    if command in (None, "scan"):
+        _add_scan_arguments(scan)
     scan.set_defaults(func=_cmd_scan)
 
     serve = sub.add_parser("serve", help="run the gRPC sidecar with its metrics endpoint")
-    add_serve_arguments(serve)
+    if command in (None, "serve"):
+        _add_serve_arguments(serve)
     serve.set_defaults(func=_cmd_serve)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    args = build_parser(_command_of(argv)).parse_args(argv)
     try:
         return int(args.func(args, from_env()))
     except GuardError as exc:

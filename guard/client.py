@@ -10,6 +10,11 @@ raise the same guard.errors types as in-process: INVALID_ARGUMENT -> InputError,
 over the gRPC size limit is TooLargeError, never OverloadedError: refused before it is sent when this
 client's limit is the one exceeded, mapped from gRPC's own RESOURCE_EXHAUSTED when the server's is.
 Needs only the stubs, verdict, taxonomy and errors; never the server or the model.
+
+Deadlines: a unary call has `timeout_s` (5 s by default), retries included. A stream (check_stream)
+has an idle timeout instead, `stream_idle_timeout_s` (30 s by default): it fails with DeadlineError
+when neither a chunk comes from the caller's iterator nor a reply from the sidecar for that long, but
+it may run as long as the answer streams; `stream_timeout_s` optionally bounds its whole life.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import queue
 import random
+import threading
 import time
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -28,6 +34,7 @@ import grpc
 
 from guard._proto.v1 import guard_pb2 as _pb
 from guard._proto.v1 import guard_pb2_grpc as _pb_grpc
+from guard.config import ClientConfig
 from guard.engine.base import ModelInfo
 from guard.errors import DeadlineError, GuardError, InputError, OverloadedError, ServiceError, TooLargeError
 from guard.stream import StreamUpdate
@@ -48,6 +55,7 @@ _ERROR_BY_CODE: dict[grpc.StatusCode, type[GuardError]] = {
 }
 _ACTION_NAMES = {v: k.removeprefix("ACTION_").lower() for k, v in _pb.Action.items()}
 _SIZE_REFUSAL = "message larger than max"  # gRPC core's wording, client and server side
+_DEFAULTS = ClientConfig()
 _T = TypeVar("_T")
 
 
@@ -139,9 +147,11 @@ def _check_request(text: str | None, messages: Sequence[Mapping[str, Any]] | Non
     return req
 
 
-def _stream_requests(chunks: Iterable[str], config: _pb.StreamConfig) -> Iterator[_pb.StreamRequest]:
+def _stream_requests(chunks: Iterable[str], config: _pb.StreamConfig, watch: _StreamWatch,
+                     ) -> Iterator[_pb.StreamRequest]:
     first: _pb.StreamConfig | None = config  # the config rides on the first chunk: one answer per chunk
     for chunk in chunks:
+        watch.touch()
         yield _pb.StreamRequest(config=first, chunk=chunk)
         first = None
     if first is not None:
@@ -149,14 +159,16 @@ def _stream_requests(chunks: Iterable[str], config: _pb.StreamConfig) -> Iterato
 
 
 async def _astream_requests(chunks: AsyncIterable[str] | Iterable[str], config: _pb.StreamConfig,
-                            ) -> AsyncIterator[_pb.StreamRequest]:
+                            watch: _StreamWatch) -> AsyncIterator[_pb.StreamRequest]:
     first: _pb.StreamConfig | None = config
     if isinstance(chunks, AsyncIterable):
         async for chunk in chunks:
+            watch.touch()
             yield _pb.StreamRequest(config=first, chunk=chunk)
             first = None
     else:
         for chunk in chunks:
+            watch.touch()
             yield _pb.StreamRequest(config=first, chunk=chunk)
             first = None
     if first is not None:
@@ -244,6 +256,74 @@ class AsyncRpcStreamModerator:
         if reply is grpc.aio.EOF:
             raise ServiceError("the stream ended before its answer", "UNKNOWN")
         return update_from_pb(reply)
+#: A call that fails this close to its deadline failed because of it (see _StreamWatch.error).
+_DEADLINE_SLACK_S = 0.05
+
+
+class _StreamWatch:
+    """A stream's time limits. Idle: cancels the stream once nothing has moved for `idle_s` seconds (no
+    chunk taken from the caller's iterator, no reply from the sidecar); chunks and replies only touch a
+    clock, one thread (sync) or task (async) per stream checks it, and the time an update spends with
+    the caller does not count. Total: `total_s`, the call's gRPC deadline."""
+
+    def __init__(self, idle_s: float | None, total_s: float | None) -> None:
+        self.idle_s = idle_s
+        self.total_s = total_s
+        self.expired = False  # the idle limit cancelled the stream
+        self._ends_at = None if total_s is None else time.monotonic() + total_s
+        self._last = time.monotonic()
+        self._held = False
+        self._done = threading.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    def touch(self) -> None:
+        self._last = time.monotonic()
+
+    def hold(self, held: bool) -> None:
+        """While held (an update is with the caller), the stream is not idle."""
+        self._held = held
+        self.touch()
+
+    def _due(self) -> float:
+        """Seconds until the stream counts as idle (<= 0: it is)."""
+        assert self.idle_s is not None
+        return self.idle_s if self._held else self._last + self.idle_s - time.monotonic()
+
+    def start_thread(self, cancel: Callable[[], object]) -> None:
+        if self.idle_s is not None:
+            threading.Thread(target=self._run, args=(cancel,), name="kguard-stream-idle", daemon=True).start()
+
+    def _run(self, cancel: Callable[[], object]) -> None:
+        while not self._done.wait(max(self._due(), 0.0)):
+            if self._due() <= 0:
+                self.expired = True
+                cancel()
+                return
+
+    def start_task(self, cancel: Callable[[], object]) -> None:
+        if self.idle_s is not None:
+            self._task = asyncio.get_running_loop().create_task(self._arun(cancel))
+
+    async def _arun(self, cancel: Callable[[], object]) -> None:
+        while (due := self._due()) > 0:
+            await asyncio.sleep(due)
+        self.expired = True
+        cancel()
+
+    def stop(self) -> None:
+        self._done.set()
+        if self._task is not None:
+            self._task.cancel()
+
+    def error(self, exc: grpc.RpcError | None) -> GuardError:
+        """The error for a stream that ended with `exc` (None: cancelled by the idle limit)."""
+        if self.expired or exc is None:
+            return DeadlineError(f"the stream was idle for more than {self.idle_s:g} s (no chunk and no reply)")
+        if self._ends_at is not None and time.monotonic() >= self._ends_at - _DEADLINE_SLACK_S:
+            # Past the deadline gRPC may report the server's reset stream as INTERNAL rather than
+            # DEADLINE_EXCEEDED (deadlines are best effort over HTTP/2): it is the deadline all the same.
+            return DeadlineError(f"the stream took longer than its {self.total_s:g} s deadline")
+        return error_from_status(exc.code(), exc.details())
 
 
 # Responses ----------------------------------------------------------------------------------------
@@ -296,7 +376,9 @@ class _Base:
 
     _channels: Any  # the module whose secure_channel / insecure_channel open the channel
 
-    def __init__(self, target: str = DEFAULT_TARGET, *, timeout_s: float | None = 5.0,
+    def __init__(self, target: str = DEFAULT_TARGET, *, timeout_s: float | None = _DEFAULTS.timeout_s,
+                 stream_idle_timeout_s: float | None = _DEFAULTS.stream_idle_timeout_s,
+                 stream_timeout_s: float | None = _DEFAULTS.stream_timeout_s,
                  retry: RetryPolicy | None = None, tls: bool = False,
                  root_certificates: bytes | str | Path | None = None,
                  client_cert: bytes | str | Path | None = None, client_key: bytes | str | Path | None = None,
@@ -305,6 +387,8 @@ class _Base:
         self.target = _target(target)
         self.timeout_s = timeout_s
         self.max_message_bytes = max_message_bytes
+        self.stream_idle_timeout_s = stream_idle_timeout_s
+        self.stream_timeout_s = stream_timeout_s
         self.retry = retry or RetryPolicy()
         creds = _credentials(tls, root_certificates, client_cert, client_key)
         args = _channel_args(max_message_bytes=max_message_bytes, server_name=server_name, options=options)
@@ -325,6 +409,15 @@ class _Base:
         timeout = self.timeout_s if timeout_s is None else timeout_s
         return None if timeout is None else time.monotonic() + timeout
 
+    def _stream_setup(self, role: str, context: str | None, overrides: Overrides | None,
+                      idle_timeout_s: float | None, timeout_s: float | None,
+                      ) -> tuple[_pb.StreamConfig, _StreamWatch]:
+        """A stream's opening config and its time limits (the client's unless given)."""
+        config = _pb.StreamConfig(role=role, context=context or "", overrides=overrides_to_pb(overrides))
+        watch = _StreamWatch(self.stream_idle_timeout_s if idle_timeout_s is None else idle_timeout_s,
+                             self.stream_timeout_s if timeout_s is None else timeout_s)
+        return config, watch
+
     def _next_delay(self, exc: grpc.RpcError, attempt: int, deadline: float | None) -> float | None:
         """Seconds to wait before retrying, or None when `exc` must be raised."""
         if exc.code() != grpc.StatusCode.UNAVAILABLE or attempt >= self.retry.max_retries:
@@ -344,7 +437,11 @@ class GuardClient(_Base):
 
     Args:
         target: "host:port", "unix:///path/to.sock" (or a bare absolute socket path).
-        timeout_s: default deadline per call (None: no deadline); each method takes its own too.
+        timeout_s: default deadline per unary call (None: no deadline); each method takes its own too.
+        stream_idle_timeout_s: a stream fails with DeadlineError after this long without a chunk from
+            the caller or a reply from the sidecar (None: never); check_stream takes its own too.
+        stream_timeout_s: a stream's whole-life deadline (None, the default: none, since LLM answers
+            stream for minutes); check_stream takes its own too.
         retry: retries of UNAVAILABLE.
         tls: use TLS with the system roots (implied by any certificate argument).
         root_certificates: CA to trust (PEM bytes or a file path).
@@ -386,19 +483,25 @@ class GuardClient(_Base):
         return _batch_from_pb(self._call(self._stub.CheckBatch, request, timeout_s), return_exceptions)
 
     def check_stream(self, chunks: Iterable[str], *, role: str = "assistant", context: str | None = None,
-                     overrides: Overrides | None = None, timeout_s: float | None = None,
-                     ) -> Iterator[StreamUpdate]:
+                     overrides: Overrides | None = None, idle_timeout_s: float | None = None,
+                     timeout_s: float | None = None) -> Iterator[StreamUpdate]:
         """Moderate a streamed answer: yields what is safe to show per chunk, the verdict last.
-        Not retried (the chunks may not be replayable)."""
-        config = _pb.StreamConfig(role=role, context=context or "", overrides=overrides_to_pb(overrides))
-        call = self._stub.CheckStream(_stream_requests(chunks, config),
-                                      timeout=_remaining(self._deadline(timeout_s)))
+
+        `idle_timeout_s` bounds the wait for each next chunk or reply and `timeout_s` the whole stream
+        (None: the client's stream_idle_timeout_s, 30 s, and stream_timeout_s, none); past either,
+        DeadlineError. Not retried (the chunks may not be replayable)."""
+        config, watch = self._stream_setup(role, context, overrides, idle_timeout_s, timeout_s)
+        call = self._stub.CheckStream(_stream_requests(chunks, config, watch), timeout=watch.total_s)
+        watch.start_thread(call.cancel)
         try:
             for response in call:
+                watch.hold(True)
                 yield update_from_pb(response)
+                watch.hold(False)
         except grpc.RpcError as exc:
-            raise error_from_status(exc.code(), exc.details()) from exc
+            raise watch.error(exc) from exc
         finally:
+            watch.stop()
             call.cancel()  # a caller that stops iterating early ends the stream on the server too
 
     def stream_moderator(self, *, role: str = "assistant", context: str | None = None,
@@ -460,16 +563,25 @@ class AsyncGuardClient(_Base):
 
     async def check_stream(self, chunks: AsyncIterable[str] | Iterable[str], *, role: str = "assistant",
                            context: str | None = None, overrides: Overrides | None = None,
-                           timeout_s: float | None = None) -> AsyncIterator[StreamUpdate]:
-        config = _pb.StreamConfig(role=role, context=context or "", overrides=overrides_to_pb(overrides))
-        call = self._stub.CheckStream(_astream_requests(chunks, config),
-                                      timeout=_remaining(self._deadline(timeout_s)))
+                           idle_timeout_s: float | None = None, timeout_s: float | None = None,
+                           ) -> AsyncIterator[StreamUpdate]:
+        """GuardClient.check_stream for asyncio; `chunks` may be an async iterable (an LLM's stream)."""
+        config, watch = self._stream_setup(role, context, overrides, idle_timeout_s, timeout_s)
+        call = self._stub.CheckStream(_astream_requests(chunks, config, watch), timeout=watch.total_s)
+        watch.start_task(call.cancel)
         try:
             async for response in call:
+                watch.hold(True)
                 yield update_from_pb(response)
+                watch.hold(False)
         except grpc.RpcError as exc:
-            raise error_from_status(exc.code(), exc.details()) from exc
+            raise watch.error(exc) from exc
+        except asyncio.CancelledError:
+            if watch.expired:  # grpc.aio reports a cancelled call as a cancelled read
+                raise watch.error(None) from None
+            raise
         finally:
+            watch.stop()
             call.cancel()  # a caller that stops iterating early ends the stream on the server too
 
     def stream_moderator(self, *, role: str = "assistant", context: str | None = None,

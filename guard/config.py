@@ -83,6 +83,20 @@ class ServerConfig:
 
 
 @dataclass(frozen=True, kw_only=True)
+class ClientConfig:
+    """GuardClient and AsyncGuardClient defaults (each can be set per client and per call).
+
+    A stream is bounded by its idle time, not its length: an LLM answer streams for a minute or more,
+    but a stream where nothing moves (no chunk from the caller's iterator and no reply from the
+    sidecar) for `stream_idle_timeout_s` is stuck, and fails with DeadlineError.
+    """
+
+    timeout_s: float | None = 5.0                # one unary call, its retries included (None: no deadline)
+    stream_idle_timeout_s: float | None = 30.0   # a stream: the longest wait for the next chunk or reply
+    stream_timeout_s: float | None = None        # a stream's whole life (None: no limit)
+
+
+@dataclass(frozen=True, kw_only=True)
 class GuardConfig:
     """Everything, grouped."""
 

@@ -30,6 +30,8 @@ _KEEP_DIGITS: dict[SpanType, tuple[int, int]] = {
     SpanType.ACCOUNT: (3, 3),
     SpanType.DRIVER_LICENSE: (4, 0),
     SpanType.BIRTH_DATE: (0, 0),
+    SpanType.CARD_EXPIRY: (0, 0),
+    SpanType.CARD_CVC: (0, 0),
 }
 HMAC_KEY_ENV = "KGUARD_HMAC_KEY"
 

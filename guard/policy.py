@@ -21,12 +21,16 @@ Policy files are TOML (policies/default.toml is the default, written out and com
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-import tomllib
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # Python 3.10: the same parser as the tomli package (a dependency on 3.10 only)
+    import tomli as tomllib
 
 from guard.detectors.base import Match, Validity
 from guard.engine.base import ModelSpan

@@ -1,7 +1,8 @@
 """The in-process guard: Guard (synchronous) and AsyncGuard (gathers callers through one MicroBatcher).
 
 Both run the same pipeline: check the input, normalize, detect, run the model, fuse under the policy.
-GuardClient and AsyncGuardClient (guard.client) offer the same methods over the gRPC sidecar.
+GuardClient and AsyncGuardClient (guard.client) offer the same methods over the gRPC sidecar; the
+check_stream methods of all four share guard.stream's logic (the sidecar's CheckStream runs it too).
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from types import TracebackType
@@ -26,7 +27,7 @@ from guard.errors import ConfigError, GuardError, InputError, TooLargeError
 from guard.masking import MaskOperator, apply_masks, load_hmac_key
 from guard.normalize import Normalized, normalize
 from guard.policy import Evidence, Overrides, Policy, decide
-from guard.stream import AsyncStreamModerator, StreamModerator
+from guard.stream import AsyncStreamModerator, StreamModerator, StreamUpdate
 from guard.taxonomy import CATEGORIES, CategoryInfo, Role, parse_role
 from guard.verdict import Span, Verdict
 
@@ -166,6 +167,19 @@ class Guard:
         return [p if isinstance(p, GuardError) else self._p.finish(p, next(outputs), overrides)
                 for p in prepared]
 
+    def check_stream(self, chunks: Iterable[str], *, role: str = "assistant", context: str | None = None,
+                     overrides: Overrides | None = None) -> Iterator[StreamUpdate]:
+        """Moderate an answer that arrives in chunks, as the sidecar's CheckStream does: one update per
+        chunk with the text now safe to show (masked; a tail that could still be the start of an
+        identifier is held back, so one split across chunks is judged whole), then a last update that
+        releases the rest and carries the whole answer's verdict. Append each update's `text` to what
+        was shown; after a block nothing more is released. InputError when no text came at all."""
+        moderator = StreamModerator(self, role=role, context=context, overrides=overrides,
+                                    max_chars=self._p.config.limits.max_text_chars)
+        for chunk in chunks:
+            yield moderator.feed(chunk)
+        yield moderator.finish()
+
     def mask_spans(self, text: str, spans: Sequence[Span]) -> str:
         """`text` with `spans` replaced by the policy's masking operator (and this guard's key)."""
         return self._p.mask_spans(text, spans)
@@ -270,6 +284,22 @@ class AsyncGuard:
 
         results = await asyncio.gather(*(one(p) for p in prepared), return_exceptions=return_exceptions)
         return [r if isinstance(r, Verdict | GuardError) else _reraise(r) for r in results]
+
+    async def check_stream(self, chunks: AsyncIterable[str] | Iterable[str], *, role: str = "assistant",
+                           context: str | None = None, overrides: Overrides | None = None,
+                           deadline: float | None = None) -> AsyncIterator[StreamUpdate]:
+        """Guard.check_stream for asyncio: `chunks` may be an async iterable (an LLM's stream); each
+        check goes through the batcher with the other callers'; `deadline` (time.monotonic()) bounds
+        each of them."""
+        moderator = AsyncStreamModerator(self, role=role, context=context, overrides=overrides,
+                                         max_chars=self._p.config.limits.max_text_chars)
+        if isinstance(chunks, AsyncIterable):
+            async for chunk in chunks:
+                yield await moderator.feed(chunk, deadline=deadline)
+        else:
+            for chunk in chunks:
+                yield await moderator.feed(chunk, deadline=deadline)
+        yield await moderator.finish(deadline=deadline)
 
     def mask_spans(self, text: str, spans: Sequence[Span]) -> str:
         """`text` with `spans` replaced by the policy's masking operator (and this guard's key)."""

@@ -110,6 +110,8 @@ class SpanType(str, Enum):
     CREDENTIAL = "CREDENTIAL"          # 비밀번호, PIN, OTP, API 키
     PERSON = "PERSON"                  # 사람 이름
     BIRTH_DATE = "BIRTH_DATE"          # 생년월일
+    CARD_EXPIRY = "CARD_EXPIRY"        # 카드 유효기간 (next to a card number; detectors only)
+    CARD_CVC = "CARD_CVC"              # 카드 보안코드 CVC/CVV (next to a card number; detectors only)
 
     @property
     def category(self) -> Category:
@@ -133,6 +135,8 @@ SPAN_CATEGORY: dict[SpanType, Category] = {
     SpanType.CREDENTIAL: Category.P4,
     SpanType.PERSON: Category.P5,
     SpanType.BIRTH_DATE: Category.P5,
+    SpanType.CARD_EXPIRY: Category.P2,
+    SpanType.CARD_CVC: Category.P2,
 }
 
 _SPAN_NAME_KO: dict[SpanType, str] = {
@@ -148,10 +152,17 @@ _SPAN_NAME_KO: dict[SpanType, str] = {
     SpanType.CREDENTIAL: "인증정보",
     SpanType.PERSON: "이름",
     SpanType.BIRTH_DATE: "생년월일",
+    SpanType.CARD_EXPIRY: "카드 유효기간",
+    SpanType.CARD_CVC: "카드 보안코드",
 }
 
-#: The model's token tags: "O" then B-/I- for every span type, in SpanType order.
-TAGS: tuple[str, ...] = ("O",) + tuple(f"{p}-{t.value}" for t in SpanType for p in ("B", "I"))
+#: Span types only the detectors report (found next to a card number the detector validated); the
+#: model has no tags for them.
+DETECTOR_SPAN_TYPES: frozenset[SpanType] = frozenset({SpanType.CARD_EXPIRY, SpanType.CARD_CVC})
+#: Span types the model tags, in SpanType order.
+MODEL_SPAN_TYPES: tuple[SpanType, ...] = tuple(t for t in SpanType if t not in DETECTOR_SPAN_TYPES)
+#: The model's token tags: "O" then B-/I- for every span type the model tags, in SpanType order.
+TAGS: tuple[str, ...] = ("O",) + tuple(f"{p}-{t.value}" for t in MODEL_SPAN_TYPES for p in ("B", "I"))
 
 
 class Role(str, Enum):

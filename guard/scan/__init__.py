@@ -4,8 +4,11 @@ guard/cli.py calls `add_scan_arguments` for the `scan` sub-command and `run_scan
 same runs as `python -m guard.scan`. The work is in `runner.scan_file` (files), `pool` (processes),
 `core.RecordScanner` (records; shared with guard.integrations for `datasets` and Ray Data).
 
-Exit codes, as for `kguard check`: 0 nothing flagged and every record read, 1 something flagged or a
-record could not be read, 2 the scan could not run (its reason on stderr, and in the report).
+Exit codes: 0 clean (nothing flagged, every record scanned), 1 something flagged and handled (masked
+or dropped), 2 an error: the scan could not run (a field no record has, an output that would overwrite
+the input, hash masking without a key: its reason on stderr and in the report), or some records could
+not be read or judged (they are not written; the report names them by number). Nothing unscanned is
+ever written as clean.
 """
 
 from __future__ import annotations
@@ -19,10 +22,11 @@ from pathlib import Path
 
 from guard.errors import GuardError
 from guard.masking import MaskOperator
+from guard.scan.checkpoint import checkpoint_path
 from guard.scan.core import EngineSpec, RecordResult, RecordScanner, ScanSettings
 from guard.scan.readers import FORMATS, TEXT_FIELD
 from guard.scan.report import ScanStats, summary
-from guard.scan.runner import ScanOptions, scan_file, write_json
+from guard.scan.runner import ScanOptions, overwrites, scan_file, write_json
 
 __all__ = ["EngineSpec", "RecordResult", "RecordScanner", "ScanOptions", "ScanSettings",
            "add_scan_arguments", "run_scan", "scan_file"]
@@ -54,7 +58,8 @@ def add_scan_arguments(parser: argparse.ArgumentParser) -> None:
                         help="processes, one engine each (default: one per core)")
     parser.add_argument("--chunk-size", type=int, default=256,
                         help="records per chunk: unit of work, output commit and checkpoint")
-    parser.add_argument("--resume", action="store_true", help="continue an interrupted scan")
+    parser.add_argument("--resume", action="store_true",
+                        help="continue an interrupted scan (with nothing to resume, start from the beginning)")
     parser.add_argument("--encoding", default="utf-8", help="input text encoding (e.g. cp949)")
     parser.add_argument("--no-progress", action="store_true", help="no progress display")
     parser.add_argument("--max-text-chars", type=int, default=200_000,
@@ -77,13 +82,15 @@ def options_from_args(args: argparse.Namespace) -> ScanOptions:
     if args.chunk_size < 1 or args.workers < 0:
         raise GuardError("--chunk-size must be at least 1 and --workers at least 0")
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    model = args.model or (None if args.no_model else from_env().engine.model_dir)
+    env = from_env()
+    model = args.model or (None if args.no_model else env.engine.model_dir)
     return ScanOptions(
         input=args.input, output=args.output, report=args.report, format=fmt,
         settings=ScanSettings(fields=fields, role=args.role, drop=args.drop, annotate=args.annotate),
         engine=EngineSpec(model_dir=str(model) if model else None, detectors_only=args.no_model,
                           policy_file=str(args.policy) if args.policy else None,
-                          max_text_chars=args.max_text_chars, masking=args.masking),
+                          max_text_chars=args.max_text_chars, masking=args.masking,
+                          hmac_key_file=str(env.hmac_key_file) if env.hmac_key_file else None),
         workers=args.workers or cores, cores=cores, chunk_size=args.chunk_size, resume=args.resume,
         encoding=args.encoding, progress=not args.no_progress)
 
@@ -95,6 +102,8 @@ def run_scan(args: argparse.Namespace) -> int:
     except GuardError as exc:
         print(f"kguard scan: error: {exc}", file=sys.stderr)
         return EXIT_ERROR
+    if options.resume and not checkpoint_path(options.output).exists():
+        print("kguard scan: nothing to resume; starting from the first record", file=sys.stderr)
     try:
         report = scan_file(options)
     except GuardError as exc:
@@ -109,12 +118,24 @@ def run_scan(args: argparse.Namespace) -> int:
     stats = ScanStats.from_dict(report)
     print(summary(stats), file=sys.stderr)
     print(f"report: {options.report_path}", file=sys.stderr)
-    return EXIT_FLAGGED if stats.flagged or stats.errors else EXIT_CLEAN
+    return _exit_code(stats)
+
+
+def _exit_code(stats: ScanStats) -> int:
+    """2 when records were left out because they could not be read or judged (an error to look at,
+    not a finding), else 1 when something was flagged (and masked or dropped), else 0."""
+    if stats.unwritten_errors:
+        print(f"kguard scan: error: {stats.unwritten_errors:,} records could not be read or judged and "
+              "are not in the output (the report lists them by number)", file=sys.stderr)
+        return EXIT_ERROR
+    return EXIT_FLAGGED if stats.flagged else EXIT_CLEAN
 
 
 def _failed(options: ScanOptions, reason: str) -> None:
     """Say why the scan could not run, on stderr and in the report (our message: names, no text)."""
     print(f"kguard scan: error: {reason}", file=sys.stderr)
+    if overwrites(options.report_path, options.input):
+        return  # the report's path is the input itself: never write there
     try:
         write_json(options.report_path, {"report_version": 1, "input": str(options.input),
                                          "complete": False, "error": reason})

@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from guard.config import EngineConfig, GuardConfig, LimitsConfig
-from guard.errors import GuardError
-from guard.masking import MaskOperator
+from guard.errors import ConfigError, GuardError
+from guard.masking import HMAC_KEY_ENV, MaskOperator, load_hmac_key
 from guard.policy import Overrides, Policy
 from guard.sdk import Guard
 from guard.taxonomy import CATEGORY_CODES, Category, Role
@@ -42,6 +42,7 @@ class EngineSpec:
         intra_op_num_threads: onnxruntime threads in this engine (1 per process in a pool).
         max_text_chars: longest text judged; longer fields are reported as check_failed.
         masking: the masking operator (placeholder, partial, hash); None: the policy's own.
+        hmac_key_file: the key file for hash masking; None: the KGUARD_HMAC_KEY variable.
     """
 
     model_dir: str | None = None
@@ -50,6 +51,20 @@ class EngineSpec:
     intra_op_num_threads: int = 1
     max_text_chars: int = LimitsConfig().max_text_chars
     masking: str | None = MaskOperator.PLACEHOLDER.value
+    hmac_key_file: str | None = None
+
+    def policy(self) -> Policy:
+        """The policy file's (or the default) policy, with this spec's masking operator."""
+        policy = Policy.from_file(self.policy_file) if self.policy_file else Policy.default()
+        return policy if self.masking is None else replace(policy, masking=MaskOperator(self.masking))
+
+    def check(self) -> None:
+        """Raise ConfigError here for what would stop every worker as it starts (a policy file that
+        does not load, hash masking without a key), so the scan fails with one clear line first."""
+        policy = self.policy()
+        key_file = Path(self.hmac_key_file) if self.hmac_key_file else None
+        if policy.masking is MaskOperator.HASH and not load_hmac_key(key_file):
+            raise ConfigError(f"--masking hash needs a key: set {HMAC_KEY_ENV} or KGUARD_HMAC_KEY_FILE")
 
     def build(self) -> Guard:
         """A Guard with one engine whose thread count is this spec's."""
@@ -57,10 +72,9 @@ class EngineSpec:
         if self.model_dir:
             engine = EngineConfig(model_dir=Path(self.model_dir),
                                   intra_op_num_threads=self.intra_op_num_threads)
-        config = GuardConfig(engine=engine, limits=LimitsConfig(max_text_chars=self.max_text_chars))
-        policy = Policy.from_file(self.policy_file) if self.policy_file else Policy.default()
-        if self.masking is not None:
-            policy = replace(policy, masking=MaskOperator(self.masking))
+        config = GuardConfig(engine=engine, limits=LimitsConfig(max_text_chars=self.max_text_chars),
+                             hmac_key_file=Path(self.hmac_key_file) if self.hmac_key_file else None)
+        policy = self.policy()
         if self.detectors_only:
             return Guard.detectors_only(policy=policy, config=config)
         return Guard(self.model_dir, policy=policy, config=config)
@@ -194,6 +208,8 @@ class RecordScanner:
             # system and tool turns go into a model as input, so they are judged as prompts
             role = Role.ASSISTANT.value if item.get("role") == "assistant" else Role.USER.value
             self._add(work, name, index, role, item["content"])
+        elif isinstance(item, dict) and item.get("content") is None:
+            return  # a turn without content (e.g. a tool call's): no text to judge
         elif item is not None:
             work.errors.append((NOT_TEXT, name))
 
@@ -220,8 +236,10 @@ class RecordScanner:
         return RecordResult(work.number, out, cats, tuple(flags), len(work.slots), tuple(errors))
 
     def _output(self, work: _Work, categories: tuple[str, ...], failed: bool) -> dict[str, Any] | None:
-        # Records that could not be read or judged are not written: unscanned text must not pass.
-        if work.data is None or failed or (categories and self.settings.drop):
+        # Records that could not be read or judged are not written: unscanned text must not pass, and
+        # a field that holds something other than text (a number, an object) was not scanned either.
+        unscanned = any(code == NOT_TEXT for code, _ in work.errors)
+        if work.data is None or failed or unscanned or (categories and self.settings.drop):
             return None
         data = work.data
         if categories:

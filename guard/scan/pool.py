@@ -19,6 +19,7 @@ from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from typing import Any, TypeVar
 
+from guard.errors import GuardError
 from guard.scan.core import EngineSpec, RecordResult, RecordScanner, ScanSettings
 from guard.scan.readers import Record
 
@@ -29,14 +30,22 @@ Meta = TypeVar("Meta")
 Chunk = list[tuple[int, dict[str, Any] | None, str | None]]
 
 _scanner: RecordScanner | None = None  # the worker's one scanner (one engine per process)
+_init_error: GuardError | None = None  # why it could not be built (a missing model, ...)
 
 
 def _init_worker(spec: EngineSpec, settings: ScanSettings) -> None:
-    global _scanner
-    _scanner = RecordScanner(spec.build(), settings)
+    global _scanner, _init_error
+    try:
+        _scanner = RecordScanner(spec.build(), settings)
+    except GuardError as exc:
+        # Raised again with the first chunk, so the parent reports it in one line; an initializer
+        # that raises would instead print a traceback and break the pool ("a worker process died").
+        _init_error = exc
 
 
 def _scan_chunk(chunk: Chunk) -> list[RecordResult]:
+    if _init_error is not None:
+        raise _init_error
     assert _scanner is not None, "worker used before its initializer ran"
     return _scanner.scan(chunk)
 

@@ -86,8 +86,9 @@ class ScanStats:
 
 
 def _blocking(result: RecordResult) -> bool:
-    """An error that kept the record out (unreadable, or a text that could not be judged)."""
-    return any(code not in ("missing_field", "not_text") for code, _ in result.errors)
+    """An error that kept the record out (unreadable, a text that could not be judged, a field that
+    is not text); a missing field alone does not: it holds nothing to scan."""
+    return any(code != "missing_field" for code, _ in result.errors)
 
 
 def _ordered(counts: Counter[str]) -> dict[str, int]:

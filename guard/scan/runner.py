@@ -18,11 +18,12 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from guard.errors import InputError
 from guard.scan import checkpoint as ckpt
 from guard.scan.core import EngineSpec, ScanSettings
 from guard.scan.pool import Chunk, scan_chunks, threads_per_worker, to_chunk
 from guard.scan.progress import Progress
-from guard.scan.readers import Reader, Record, detect_format, open_reader
+from guard.scan.readers import Reader, Record, ResumeAt, detect_format, open_reader
 from guard.scan.report import ScanStats, build_report
 from guard.scan.writers import open_writer
 
@@ -43,7 +44,7 @@ class ScanOptions:
         workers: processes, each with one engine; 1 scans in this process.
         cores: cores to share among the workers' onnxruntime threads.
         chunk_size: records per chunk: the unit of work, of output commit and of checkpoint.
-        resume: continue from the checkpoint beside the output.
+        resume: continue from the checkpoint beside the output; without one, start from the beginning.
         encoding: the input's text encoding.
         progress: draw progress on stderr.
     """
@@ -79,11 +80,23 @@ def scan_file(options: ScanOptions) -> dict[str, Any]:
     """Scan `options.input` and return the report (also written to `options.report_path`).
 
     Raises:
-        InputError: the input cannot be opened or is not of its format, or a resume is refused.
+        InputError: the input cannot be opened or is not of its format, an output would overwrite it,
+            a field is in no record, or a resume is refused.
+        ConfigError: the engine settings cannot work (hash masking without a key, a bad policy file).
     """
+    refuse_overwriting_the_input(options)
     fmt = detect_format(options.input, options.format)
+    options.engine.check()  # here, before any worker starts: one clear error, not one per worker
     spec = replace(options.engine,
                    intra_op_num_threads=threads_per_worker(options.workers, options.cores))
+    reader = open_reader(options.input, fmt, encoding=options.encoding)
+    try:
+        missing = missing_fields(reader, options.settings.fields)
+    finally:
+        reader.close()
+    if missing:
+        # Every record would pass through unscanned, as if it were clean: most likely a misspelling.
+        raise InputError(f"no record has the field {', '.join(missing)}: check --field")
     reader = open_reader(options.input, fmt, encoding=options.encoding)
     try:
         return _run(options, fmt, spec, reader)
@@ -91,17 +104,59 @@ def scan_file(options: ScanOptions) -> dict[str, Any]:
         reader.close()
 
 
+def refuse_overwriting_the_input(options: ScanOptions) -> None:
+    """InputError when the output, the report or the checkpoint is the input itself or a folder that
+    holds it (also through a symlink or a hard link): writing it would destroy what is being read."""
+    for what, path in (("output", options.output), ("report", options.report_path),
+                       ("checkpoint", ckpt.checkpoint_path(options.output))):
+        if overwrites(path, options.input):
+            raise InputError(f"the {what} {path} would overwrite the input {options.input}: "
+                             "write it somewhere else")
+
+
+def overwrites(path: Path, source: Path) -> bool:
+    """True when writing `path` would write over `source`: the same file (by name, symlink or hard
+    link) or a folder that holds it (a Parquet output folder is emptied of its old parts)."""
+    target, real = path.resolve(), source.resolve()
+    if target == real or target in real.parents:
+        return True
+    try:
+        return path.exists() and os.path.samefile(path, source)
+    except OSError:
+        return False
+
+
+def missing_fields(reader: Reader, fields: tuple[str, ...]) -> list[str]:
+    """The fields no readable record has. CSV and Parquet tell by their columns; JSONL and text are
+    read until every field has been seen (usually in the first records), so only a field that is
+    truly missing costs a full read. An input without a readable record misses nothing."""
+    if reader.columns is not None:
+        return [f for f in fields if f not in reader.columns]
+    unseen = list(fields)
+    readable = False
+    for record in reader.records(ResumeAt()):
+        if record.data is None:
+            continue
+        readable = True
+        unseen = [f for f in unseen if record.data.get(f) is None]
+        if not unseen:
+            break
+    return unseen if readable else []
+
+
 def _run(options: ScanOptions, fmt: str, spec: EngineSpec, reader: Reader) -> dict[str, Any]:
     started = time.monotonic()
     fp = ckpt.fingerprint(options.input, _hashed_options(options, fmt))
     ck_path = ckpt.checkpoint_path(options.output)
-    state = ckpt.load(ck_path, fp) if options.resume else ckpt.Checkpoint(fingerprint=fp)
-    writer = open_writer(options.output, fmt, state=state.output_state if options.resume else None,
+    # --resume with no checkpoint (a first run, or a scan that finished) starts from the beginning.
+    resuming = options.resume and ck_path.exists()
+    state = ckpt.load(ck_path, fp) if resuming else ckpt.Checkpoint(fingerprint=fp)
+    writer = open_writer(options.output, fmt, state=state.output_state if resuming else None,
                          columns=reader.columns, schema=getattr(reader, "schema", None),
                          annotate=options.settings.annotate)
     stats = ScanStats.from_dict(state.stats)
     progress = Progress(enabled=options.progress)
-    if not options.resume:
+    if not resuming:
         state = replace(state, output_state=writer.commit())
         ckpt.save(ck_path, state)
     logger.info("scan started: format %s, %d workers, resume from record %d", fmt, options.workers,

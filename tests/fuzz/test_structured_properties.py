@@ -8,9 +8,9 @@ the request's text.
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
-import tomllib
 from google.protobuf.message import DecodeError
 from hypothesis import assume, given
 from hypothesis import strategies as st
@@ -26,6 +26,11 @@ from guard.server.interceptors import _request_role
 from guard.taxonomy import CATEGORY_CODES, SpanType
 from guard.verdict import Span
 from tests.fuzz.strategies import FUZZ, hostile_text
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:
+    import tomli as tomllib
 
 MARK = "ZQXMARK"
 _codes = st.sampled_from([*CATEGORY_CODES, "health", "p1", " s3 ", "P0", "S10", "", MARK])

@@ -126,7 +126,7 @@ def test_scan(scratch: Path, tiny_model_dir: Path) -> None:
                                "--field", "text", "--workers", "1", "--no-progress", *extra],
                               cwd=scratch / "work", env=_env(scratch), capture_output=True, text=True,
                               timeout=180)
-        assert proc.returncode == 1, proc.stderr  # flagged, and one unreadable record
+        assert proc.returncode == 2, proc.stderr  # flagged, and one unreadable record: an error
         assert out.exists() and "DEBUG" in proc.stderr
         outputs.append(out)
         assert_clean([(f"{name} stdout", proc.stdout), (f"{name} stderr", proc.stderr)])

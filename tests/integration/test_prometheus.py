@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import shutil
 import socket
 import subprocess
 import urllib.parse
@@ -15,11 +14,10 @@ from typing import Any
 import pytest
 
 from guard.client import AsyncGuardClient
+from tests.extras import PROMETHEUS_REASON, has_tool
 from tests.service.conftest import RRN_TEXT, StartServer
 
-pytestmark = pytest.mark.skipif(
-    shutil.which("prometheus") is None,
-    reason="the prometheus binary is absent (apt-get install -y prometheus; .ci/run installs it)")
+pytestmark = pytest.mark.skipif(not has_tool("prometheus"), reason=PROMETHEUS_REASON)
 
 
 def _free_port() -> int:

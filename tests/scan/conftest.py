@@ -33,10 +33,12 @@ def run_local(tmp: Path, src: Path, tiny: Path, *, name: str = "out.jsonl", work
     return out, report
 
 
-def cli(*args: str | Path, check: bool = False, **kw: Any) -> subprocess.CompletedProcess[str]:
-    """`python -m guard.scan ARGS` in a subprocess (its own interpreter, like the installed CLI)."""
+def cli(*args: str | Path, check: bool = False, env: dict[str, str] | None = None,
+        **kw: Any) -> subprocess.CompletedProcess[str]:
+    """`python -m guard.scan ARGS` in a subprocess (its own interpreter, like the installed CLI), in
+    this process's environment or `env`."""
     path = os.pathsep.join(p for p in (str(REPO), os.environ.get("PYTHONPATH", "")) if p)
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": path}
+    env = {**(os.environ if env is None else env), "HF_HUB_OFFLINE": "1", "PYTHONPATH": path}
     return subprocess.run([sys.executable, "-m", "guard.scan", *map(str, args)], capture_output=True,
                           text=True, env=env, check=check, timeout=300, **kw)
 

@@ -5,13 +5,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pyarrow as pa
-import pyarrow.parquet as pq
 import pytest
 
 from guard.errors import InputError
 from guard.scan import ScanSettings
 from guard.scan.readers import ResumeAt, open_reader
+from tests.extras import need
 from tests.scan.conftest import cli, run_local
 from tests.scan.datagen import rrn
 
@@ -39,8 +38,10 @@ def test_jsonl_bad_lines_are_reported_by_number(tmp_path: Path, tiny_model_dir: 
                                6: "not_an_object", 7: "not_text"}
     assert report["records"] == 7 and report["scanned"] == 2
     written = [json.loads(x)["id"] for x in out.read_text(encoding="utf-8").splitlines()]
-    assert written == [1, 3, 7, 8]  # unreadable records are not written; a missing field is no text
-    assert report["unwritten_errors"] == 3
+    # unreadable records are not written, nor is one whose field is not text (it was not scanned);
+    # a missing field holds nothing to scan
+    assert written == [1, 3, 8]
+    assert report["unwritten_errors"] == 4
     assert secret not in json.dumps(report)
 
 
@@ -66,6 +67,7 @@ def test_csv_bad_rows(tmp_path: Path, tiny_model_dir: Path) -> None:
 
 
 def test_an_unreadable_parquet_file_is_an_error_with_a_report(tmp_path: Path, tiny_model_dir: Path) -> None:
+    need("pyarrow", "scan")
     src = tmp_path / "broken.parquet"
     src.write_bytes(b"PAR1" + b"\x00" * 100 + b"not parquet")
     done = cli(src, "-o", tmp_path / "out", "-f", "text", "--model", tiny_model_dir, "--no-progress")
@@ -79,6 +81,7 @@ def test_an_unreadable_parquet_file_is_an_error_with_a_report(tmp_path: Path, ti
 
 def test_a_corrupt_parquet_row_group_is_reported_and_the_others_scanned(tmp_path: Path,
                                                                          tiny_model_dir: Path) -> None:
+    pa, pq = need("pyarrow", "scan"), need("pyarrow.parquet", "scan")
     src = tmp_path / "in.parquet"
     texts = [f"row {i} " + "가나다라마바사" * 20 for i in range(30)]
     texts[25] = f"제 주민번호는 {rrn(__import__('random').Random(3))}이에요"
@@ -109,6 +112,10 @@ def test_readers_resume_where_they_stopped(tmp_path: Path) -> None:
     rest = list(reader.records(ResumeAt(items=3, byte_offset=third.end_offset, next_number=4)))
     reader.close()
     assert [r.number for r in rest] == [4, 5] and rest == records[3:]
+
+
+def test_parquet_reader_resumes_by_row_groups(tmp_path: Path) -> None:
+    pa, pq = need("pyarrow", "scan"), need("pyarrow.parquet", "scan")
     pq.write_table(pa.table({"text": [str(i) for i in range(25)]}), tmp_path / "t.parquet",
                    row_group_size=10)
     reader = open_reader(tmp_path / "t.parquet", "parquet")

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from tests.extras import need
 from tests.scan.conftest import run_local
 from tests.scan.datagen import Dataset
 
@@ -31,7 +32,7 @@ def _same(local: dict[int, dict[str, Any]], rows: list[dict[str, Any]]) -> None:
 
 
 def test_datasets_map_gives_the_local_flags(tmp_path: Path, dataset: Dataset, tiny_model_dir: Path) -> None:
-    datasets = pytest.importorskip("datasets", reason="the integrations extra is not installed")
+    datasets = need("datasets", "integrations")
     from guard.integrations.hf_datasets import GuardMapFunction
 
     local = _local(tmp_path, dataset, tiny_model_dir)
@@ -44,7 +45,7 @@ def test_datasets_map_gives_the_local_flags(tmp_path: Path, dataset: Dataset, ti
 @pytest.fixture(scope="session")
 def ray_local() -> Iterator[Any]:
     """One local Ray instance for the whole session (it takes seconds to start)."""
-    ray = pytest.importorskip("ray", reason="Ray is not installed (the integrations extra)")
+    ray = need("ray", "integrations")
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False,
              runtime_env={"env_vars": {"HF_HUB_OFFLINE": "1"}})

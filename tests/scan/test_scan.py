@@ -14,6 +14,7 @@ import pytest
 
 from guard.scan import ScanSettings
 from guard.scan.checkpoint import checkpoint_path
+from tests.extras import need
 from tests.scan.conftest import FIELDS, REPO, cli, counters, run_local
 from tests.scan.datagen import CLEAN, SENSITIVE, Dataset, make_dataset
 
@@ -103,8 +104,7 @@ def test_other_formats_are_masked_too(tmp_path: Path, dataset: Dataset, tiny_mod
             w.writerow(["id", "text"])
             w.writerows([r["id"], r["text"]] for r in dataset.records)
     elif fmt == "parquet":
-        import pyarrow as pa
-        import pyarrow.parquet as pq
+        pa, pq = need("pyarrow", "scan"), need("pyarrow.parquet", "scan")
 
         src = tmp_path / "in.parquet"
         pq.write_table(pa.table({"id": [r["id"] for r in dataset.records], "text": texts}), src,
@@ -118,8 +118,6 @@ def test_other_formats_are_masked_too(tmp_path: Path, dataset: Dataset, tiny_mod
     assert planted_in_text and report["flagged"] == len(planted_in_text)
     assert report["records"] == len(texts) and report["written"] == len(texts)
     if fmt == "parquet":
-        import pyarrow.parquet as pq
-
         body = json.dumps(pq.read_table(out).to_pylist(), ensure_ascii=False)
         assert pq.read_table(out).num_rows == len(texts)
     else:

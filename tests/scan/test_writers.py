@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pyarrow as pa
-import pyarrow.parquet as pq
 import pytest
 
 from guard.errors import InputError
 from guard.scan import checkpoint as ckpt
 from guard.scan.writers import open_writer
+from tests.extras import need
 
 
 def test_line_writer_truncates_to_the_committed_offset(tmp_path: Path) -> None:
@@ -35,6 +34,7 @@ def test_resume_refuses_a_shorter_output(tmp_path: Path) -> None:
 
 
 def test_parquet_parts_past_the_checkpoint_are_removed(tmp_path: Path) -> None:
+    pa, pq = need("pyarrow", "scan"), need("pyarrow.parquet", "scan")
     schema = pa.schema([("text", pa.string())])
     out = tmp_path / "out"
     w = open_writer(out, "parquet", state=None, schema=schema, annotate="kguard")

@@ -71,3 +71,39 @@ def test_categories_and_model_info(tiny_model_dir: Path) -> None:
     assert "S2  sex_life" in kguard("categories").stdout.decode()
     out = kguard("model-info", "--json", "--model", str(tiny_model_dir))
     assert out.returncode == 0 and len(json.loads(out.stdout)["sha256"]) == 64
+
+
+def test_a_reader_that_goes_away_ends_the_output_quietly() -> None:
+    """`kguard categories --json | head`: stdout's reader is gone before the output is written."""
+    for args, expected in ((["categories", "--json"], 0), (["categories"], 0),
+                           (["check", RRN_TEXT, "--no-model", "--json"], 1)):
+        read_end, write_end = os.pipe()
+        os.close(read_end)  # nobody reads: every write fails with EPIPE
+        try:
+            done = subprocess.run([sys.executable, "-m", "guard.cli", *args], stdout=write_end,
+                                  stderr=subprocess.PIPE, timeout=120)
+        finally:
+            os.close(write_end)
+        err = done.stderr.decode()
+        assert done.returncode == expected, (args, err)  # the exit code keeps its meaning
+        assert "Traceback" not in err and "BrokenPipeError" not in err and err.strip() == "", (args, err)
+
+
+_HEAVY = ("import json, sys; from guard.cli import main; code = main(sys.argv[1:]); "
+          "print(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] in "
+          "('grpc', 'grpc_health', 'prometheus_client', 'pyarrow') or m.startswith("
+          "('guard.server', 'guard.scan', 'guard.client', 'guard.metrics')))), file=sys.stderr)")
+
+
+def test_check_loads_neither_grpc_nor_the_server_nor_the_scanner(tiny_model_dir: Path) -> None:
+    for model in (["--model", str(tiny_model_dir)], ["--no-model"]):
+        done = subprocess.run([sys.executable, "-c", _HEAVY, "check", RRN_TEXT, *model], capture_output=True,
+                              text=True, timeout=120)
+        assert done.returncode == 0, done.stderr
+        assert json.loads(done.stderr.strip().splitlines()[-1]) == [], model
+
+
+def test_every_sub_command_still_has_its_options() -> None:
+    for command, option in (("scan", "--resume"), ("serve", "--unix-socket")):
+        done = kguard(command, "--help")
+        assert done.returncode == 0 and option in done.stdout.decode(), command

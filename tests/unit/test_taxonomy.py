@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
 
 from guard.errors import InputError
 from guard.taxonomy import (
     CATEGORIES,
     CATEGORY_CODES,
+    DETECTOR_SPAN_TYPES,
+    MODEL_SPAN_TYPES,
     SPAN_CATEGORY,
     TAGS,
     Category,
@@ -29,8 +34,17 @@ def test_fourteen_categories_in_order() -> None:
 def test_every_span_type_has_a_category_and_tags() -> None:
     assert set(SPAN_CATEGORY) == set(SpanType)
     assert SpanType.RRN.category is Category.P1 and SpanType.PHONE.category is Category.P3
-    assert TAGS[0] == "O" and len(TAGS) == 1 + 2 * len(SpanType)
+    assert TAGS[0] == "O" and len(TAGS) == 1 + 2 * len(MODEL_SPAN_TYPES)
     assert all(t.name_ko for t in SpanType)
+
+
+def test_the_model_tags_stay_those_of_the_shipped_model() -> None:
+    """Span types only the detectors report (card expiry and code) add no model tag."""
+    labels = json.loads((Path(__file__).resolve().parents[2] / "models" / "kguard-ko-small" / "labels.json")
+                        .read_text(encoding="utf-8"))
+    assert labels["tags"] == list(TAGS)
+    assert set(MODEL_SPAN_TYPES) | DETECTOR_SPAN_TYPES == set(SpanType)
+    assert all(t.category is Category.P2 for t in DETECTOR_SPAN_TYPES)
 
 
 @pytest.mark.parametrize(("value", "code"), [("P1", "P1"), ("s1", "S1"), ("health", "S1"), (" SEX_LIFE ", "S2")])
