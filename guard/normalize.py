@@ -333,12 +333,16 @@ def _join_digits(text: str) -> tuple[str, _OffsetMap | None]:
 def _region_drops(region: str, base: int, drops: list[int]) -> None:
     """Collect offsets of whitespace to drop in each joinable sub-run of a digit region."""
     parts = _DIGIT_SPLIT.split(region)  # digits, sep, digits, sep, ... digits
+    # A number already written with tight separators ("010-1234-5678") is complete: a bare space after
+    # it starts another number ("... 12시"), which must not be glued on and hide the identifier.
+    tight = any(not any(ch in _WS for ch in sep) for sep in parts[1::2])
     groups = [len(parts[0])]
     seps: list[int] = []  # offsets (in region) of the separators inside the current sub-run
     offset = len(parts[0])
     for k in range(1, len(parts), 2):
         sep, digits = parts[k], parts[k + 1]
-        if len(sep) <= MAX_GROUP_SEP and GROUP_SEP.fullmatch(sep):
+        joins = not (tight and sep.strip() == "")
+        if joins and len(sep) <= MAX_GROUP_SEP and GROUP_SEP.fullmatch(sep):
             seps.append(offset)
             groups.append(len(digits))
         else:

@@ -6,6 +6,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from guard import Guard
 from guard.errors import InputError
 from guard.normalize import Normalized, normalize
 
@@ -157,3 +158,17 @@ def test_one_megabyte_of_mixed_text() -> None:
     n = normalize(text)
     assert n.text.count("010-1234-5678") == text.count("010-1234-5678")
     assert n.to_original(len(n.text) - 1, len(n.text))[1] == len(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "identifier"),
+    [
+        ("연락처 010-1234-5678 12시 이후에", "010-1234-5678"),
+        ("주민번호 900101-1234568 12월생", "900101-1234568"),
+        ("계좌 110-123-456789 3만원", "110-123-456789"),
+    ],
+)
+def test_a_number_after_a_complete_identifier_is_not_glued_on(text: str, identifier: str) -> None:
+    assert identifier in normalize(text).text
+    verdict = Guard.detectors_only().check(text)
+    assert identifier not in (verdict.masked or text)
