@@ -151,9 +151,12 @@ def main(argv: list[str] | None = None) -> None:
         "ort fp32": lambda: ort_runner(args.fp32, args.threads),
         "ort dynamic int8": lambda: ort_runner(quantize.quantize_dynamic(args.fp32, out_dir / "dyn.onnx"),
                                                args.threads),
-        "ort dynamic int8, one row per run": lambda: _each(ort_runner(out_dir / "dyn.onnx", args.threads)),
+        "ort dynamic int8 (one row per run)": lambda: _each(ort_runner(out_dir / "dyn.onnx", args.threads)),
         "ort static int8 QDQ": lambda: ort_runner(quantize.quantize_static(
             args.fp32, out_dir / "qdq.onnx", encoder, calib, qdq=True), args.threads),
+        "ort static int8 QDQ (Attention fp32)": lambda: ort_runner(quantize.quantize_static(
+            args.fp32, out_dir / "qdq_noatt.onnx", encoder, calib, qdq=True, ops=("MatMul", "Gather")),
+            args.threads),
         "ort static int8 QOperator": lambda: ort_runner(quantize.quantize_static(
             args.fp32, out_dir / "qop.onnx", encoder, calib, qdq=False), args.threads),
         "openvino fp32": lambda: ov_runner(args.fp32, args.threads, "f32"),

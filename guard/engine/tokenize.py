@@ -76,7 +76,7 @@ class TextEncoder:
     def text_tokens(self, text: str) -> tuple[list[int], list[tuple[int, int]]]:
         """Token ids and character offsets of the judged text, without special tokens."""
         enc = self.tokenizer.encode(text, add_special_tokens=False)
-        return list(enc.ids), [tuple(o) for o in enc.offsets]  # type: ignore[misc]
+        return list(enc.ids), [tuple(o) for o in enc.offsets]
 
     def segment_b(self, item: EngineInput) -> list[int]:
         marker = item.role.value if not item.context else f"{item.role.value}: {item.context}"
@@ -154,5 +154,5 @@ def _special_ids(tokenizer: Tokenizer) -> tuple[int, int, int]:
     for names in _SPECIALS:
         found = [tokenizer.token_to_id(n) for n in names]
         if all(i is not None for i in found):
-            return found[0], found[1], found[2]  # type: ignore[return-value]
+            return found[0], found[1], found[2]
     raise ModelError("tokenizer has no <s>/</s>/<pad> or [CLS]/[SEP]/[PAD] tokens")

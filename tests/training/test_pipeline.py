@@ -92,7 +92,7 @@ def test_model_folder_has_the_contract_files(pipeline: dict[str, Path]) -> None:
     assert labels["categories"] == list(CATEGORY_CODES)
     assert labels["tags"] == list(TAGS)
     assert set(labels["thresholds"]) == set(CATEGORY_CODES)
-    assert labels["quant"] == "int8"
+    assert labels["quant"] == "int8-static"
     assert (labels["max_length"], labels["stride"], labels["context_tokens"]) == (64, 8, 16)
 
 
