@@ -7,14 +7,23 @@ caller gave up (cancelled) or whose deadline passed, sorts the rest by `sort_key
 lengths pad less), and runs the batch function on a dedicated executor thread while it gathers the next
 batch. Waiting for the slot before gathering keeps items accumulating into one bigger batch while every
 slot is busy. The result list must match the batch; a failure fails only that batch.
-It knows nothing of ONNX or gRPC.
+
+LongTextLane is the other way in, for texts too long to share a batch: each is computed on its own
+thread in slices (the engine's model calls, capped by a token budget) that take turns first come, first
+served: a text that finished a slice queues behind the ones waiting, so two long texts alternate and
+neither holds the batcher's slots that small checks need. Before each slice the text's ticket checks
+that its caller is still there and its deadline has not passed; if not, the computation stops there.
+CharBudget bounds the characters of all requests in flight (load shed with OverloadedError).
+None of them knows anything of ONNX or gRPC.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 import time
+from collections import deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -279,3 +288,233 @@ class MicroBatcher(Generic[In, Out]):
             method(*args)
         except Exception:
             logger.exception("batch observer failed")
+
+
+class CallerGoneError(Exception):
+    """Raised between slices of a long text whose caller cancelled (or whose lane is stopping)."""
+
+
+class _Ticket:
+    """One long text's pass through the lane; the engine's Pacer for its predict call."""
+
+    def __init__(self, turns: _Turns, max_batch_tokens: int, deadline: float | None) -> None:
+        self.max_batch_tokens = max_batch_tokens
+        self._turns = turns
+        self._deadline = deadline
+        self._gone = threading.Event()
+        self._gone_error: Exception = CallerGoneError("the caller has gone")
+        self._holding = False
+        # Guarded by the turns' lock:
+        self.wake = threading.Event()
+        self.granted = False
+
+    def abandon(self, error: Exception | None = None) -> None:
+        """The caller has gone (or the lane stops: `error` for a caller still waiting): stop at the next
+        slice; a thread waiting for its turn wakes up now."""
+        if error is not None:
+            self._gone_error = error
+        self._gone.set()
+        self.wake.set()
+
+    def live(self) -> bool:
+        return not self._gone.is_set() and (self._deadline is None or time.monotonic() < self._deadline)
+
+    def check(self) -> None:
+        if self._gone.is_set():
+            raise self._gone_error
+        if self._deadline is not None and time.monotonic() >= self._deadline:
+            raise DeadlineError("deadline passed while computing")
+
+    def wait_s(self) -> float | None:
+        return None if self._deadline is None else max(0.0, self._deadline - time.monotonic())
+
+    def before_run(self) -> None:
+        """Pacer: give back the turn of the slice just computed, then wait for the next one."""
+        if self._holding:
+            self._holding = False
+            self._turns.release()
+        self.check()
+        self._turns.acquire(self)
+        self._holding = True
+
+    def done(self) -> None:
+        if self._holding:
+            self._holding = False
+            self._turns.release()
+
+
+class _Turns:
+    """`n` turns handed out first come, first served (threading.Semaphore makes no such promise)."""
+
+    def __init__(self, n: int) -> None:
+        self._lock = threading.Lock()
+        self._free = n
+        self._line: deque[_Ticket] = deque()
+
+    @property
+    def waiting(self) -> int:
+        with self._lock:
+            return len(self._line)
+
+    def acquire(self, ticket: _Ticket) -> None:
+        """Take a turn, waiting behind the tickets already in line; raise (and pass a turn handed to
+        it on) when the ticket's caller goes or its deadline passes while it waits."""
+        with self._lock:
+            if self._free > 0 and not self._line:
+                self._free -= 1
+                return
+            ticket.granted = False
+            ticket.wake.clear()
+            queued = ticket.live()  # after the clear: an abandon() from now on wakes the wait below
+            if queued:
+                self._line.append(ticket)
+        while queued:
+            ticket.wake.wait(ticket.wait_s())
+            with self._lock:
+                if ticket.granted:
+                    ticket.granted = False
+                    if ticket.live():
+                        return
+                    self._hand_on()  # not wanted any more: the next in line gets it
+                    break
+                if not ticket.live():
+                    self._line.remove(ticket)
+                    break
+                ticket.wake.clear()
+        ticket.check()  # raises: gone or expired
+
+    def release(self) -> None:
+        with self._lock:
+            self._hand_on()
+
+    def _hand_on(self) -> None:
+        if self._line:
+            nxt = self._line.popleft()
+            nxt.granted = True
+            nxt.wake.set()
+        else:
+            self._free += 1
+
+
+class LongTextLane(Generic[In, Out]):
+    """Computes long texts one per thread, in slices that take turns (see the module docstring).
+
+    Args:
+        fn: computes one item; runs on a lane thread and must call `pacer.before_run()` before each
+            slice (guard.engine.base.Pacer: OnnxEngine.predict does).
+        slice_tokens: the pacer's `max_batch_tokens`, the size of a slice.
+        concurrent_slices: slices computed at once.
+        max_texts: texts in progress (threads, each computing or waiting for its turn); more wait in
+            line before their first slice.
+        observer: told about every text computed, as a batch of one.
+    """
+
+    def __init__(self, fn: Callable[[In, _Ticket], Out], *, slice_tokens: int = 2048,
+                 concurrent_slices: int = 1, max_texts: int = 8, observer: BatchObserver | None = None,
+                 ) -> None:
+        if slice_tokens < 1 or concurrent_slices < 1 or max_texts < 1:
+            raise ConfigError("slice_tokens, concurrent_slices and max_texts must be >= 1")
+        self._fn = fn
+        self._slice_tokens = slice_tokens
+        self._concurrent = concurrent_slices
+        self._max_texts = max_texts
+        self._observer = observer
+        self._turns = _Turns(concurrent_slices)
+        self._tickets: set[_Ticket] = set()
+        self._running: set[asyncio.Future[Out]] = set()
+        self._executor: ThreadPoolExecutor | None = None
+
+    @property
+    def active(self) -> int:
+        """Long texts submitted and not finished (computing, waiting for a turn or in line)."""
+        return len(self._running)
+
+    @property
+    def waiting(self) -> int:
+        """Long texts between two slices, in line for a turn."""
+        return self._turns.waiting
+
+    async def start(self) -> None:
+        if self._executor is None:
+            self._turns = _Turns(self._concurrent)
+            self._executor = ThreadPoolExecutor(max_workers=self._max_texts, thread_name_prefix="guard-long")
+
+    async def stop(self, timeout: float | None = None) -> None:
+        """Refuse new texts, let those in progress finish for up to `timeout` seconds (None: as long as
+        they take), then stop the rest at their next slice and wait for their threads."""
+        executor, self._executor = self._executor, None
+        if executor is None:
+            return
+        if self._running:
+            await asyncio.wait(set(self._running), timeout=timeout)
+        for ticket in list(self._tickets):
+            ticket.abandon(OverloadedError("the guard stopped before this text was computed"))
+        if self._running:
+            await asyncio.wait(set(self._running))  # one slice at most each
+        executor.shutdown(wait=False)
+
+    async def submit(self, item: In, *, deadline: float | None = None) -> Out:
+        """Compute one long text; a cancelled caller stops it at its next slice.
+
+        Raises:
+            OverloadedError: the lane is not running.
+            DeadlineError: the deadline passed before or while it was computed.
+            Exception: whatever `fn` raised.
+        """
+        if self._executor is None:
+            raise OverloadedError("the long-text lane is not running")
+        ticket = _Ticket(self._turns, self._slice_tokens, deadline)
+        ticket.check()
+        future = asyncio.get_running_loop().run_in_executor(
+            self._executor, self._compute, item, ticket, time.monotonic())
+        self._tickets.add(ticket)
+        self._running.add(future)
+        future.add_done_callback(lambda f: self._finished(f, ticket))
+        try:
+            # shield: a cancelled caller must not orphan the thread's future (stop() waits for it)
+            return await asyncio.shield(future)
+        except asyncio.CancelledError:
+            ticket.abandon()
+            raise
+
+    def _finished(self, future: asyncio.Future[Out], ticket: _Ticket) -> None:
+        self._running.discard(future)
+        self._tickets.discard(ticket)
+        if not future.cancelled():
+            future.exception()  # retrieved: a caller that left does not make asyncio log it
+
+    def _compute(self, item: In, ticket: _Ticket, enqueued_s: float) -> Out:
+        try:
+            ticket.check()  # gone or expired while in line: never started
+            waited = time.monotonic() - enqueued_s
+            started = time.perf_counter()
+            out = self._fn(item, ticket)
+            if self._observer is not None:
+                MicroBatcher._notify(self._observer.on_batch, 1, [waited], time.perf_counter() - started)
+            return out
+        finally:
+            ticket.done()
+
+
+class CharBudget:
+    """Characters of the requests in flight, bounded: `reserve` sheds load beyond `limit`.
+
+    A request larger than the whole budget is admitted when nothing else is in flight, so any request
+    within the input limits can be answered, and the peak stays max(limit, one request). Used from one
+    event loop only (no lock).
+    """
+
+    def __init__(self, limit: int) -> None:
+        if limit < 1:
+            raise ConfigError("max_inflight_chars must be >= 1")
+        self.limit = limit
+        self.in_flight = 0
+
+    def reserve(self, n: int) -> None:
+        """Count `n` more characters in flight, or raise OverloadedError (nothing counted)."""
+        if self.in_flight and self.in_flight + n > self.limit:
+            raise OverloadedError(f"too many characters in flight (limit {self.limit})")
+        self.in_flight += n
+
+    def release(self, n: int) -> None:
+        self.in_flight = max(0, self.in_flight - n)

@@ -86,8 +86,12 @@ def _cmd_model_info(args: argparse.Namespace, config: GuardConfig) -> int:
     info = _guard(args, config).info
     data = {k: getattr(info, k) for k in ("name", "version", "sha256", "quant", "provider", "max_length")}
     data["thresholds"] = info.thresholds
-    _print(json.dumps(data, ensure_ascii=False, indent=2) if args.json
-           else "\n".join(f"{k}: {v}" for k, v in data.items()))
+    if args.json:
+        _print(json.dumps({**data, "files": info.files}, ensure_ascii=False, indent=2))
+        return EXIT_SAFE
+    lines = [f"{k}: {v}" for k, v in data.items()]
+    lines += ["files (sha256):", *(f"  {digest}  {name}" for name, digest in info.files.items())]
+    _print("\n".join(lines))
     return EXIT_SAFE
 
 

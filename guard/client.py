@@ -368,7 +368,8 @@ def _categories_from_pb(msg: _pb.ListCategoriesResponse) -> tuple[CategoryInfo, 
 def _model_info_from_pb(msg: _pb.ModelInfo) -> ModelInfo:
     return ModelInfo(name=msg.name, version=msg.version, sha256=msg.sha256, quant=msg.quant,
                      provider=msg.provider, max_length=msg.max_length, categories=tuple(msg.categories),
-                     thresholds={k: round(v, 4) for k, v in msg.thresholds.items()})
+                     thresholds={k: round(v, 4) for k, v in msg.thresholds.items()},
+                     files=dict(sorted(msg.files.items())))
 
 
 class _Base:

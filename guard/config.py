@@ -35,6 +35,7 @@ class EngineConfig:
                                      # costs more than extra calls (1.27x texts/s on chat turns, bench/tuning)
     allow_spinning: bool = True      # idle onnxruntime threads spin: 1.5x faster on idle cores, slower when
                                      # other processes share them (bench/RESULTS.md, tuning)
+    self_test: bool = True           # a guard loading this folder checks its canaries.json first (selftest)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -54,6 +55,14 @@ class BatcherConfig:
     #     9-11.5 against 8.4-9 ms, a CheckStream verdict lagged 1.0-1.2 s against 0.64-0.78 s
     #     (before CheckStream read ahead: 65 ms p50 since, with 2).
     max_concurrent_batches: int = 1
+    # Texts longer than this (normalized, with their context) skip the micro-batcher: they are computed
+    # in slices of `long_slice_tokens` padded tokens that take turns (round robin) on
+    # `long_concurrent_slices` threads, and stop between slices when their caller has gone, so a
+    # maximum-size text never holds a batch slot that small checks need (bench/fairness.py).
+    long_text_chars: int = 2048
+    long_slice_tokens: int = 2048     # 16 windows of 128 tokens: ~0.3 s on one core
+    long_concurrent_slices: int = 1   # slices computed at once (the small checks keep their own slots)
+    long_max_texts: int = 8           # long texts being computed or waiting for a turn (threads)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -63,6 +72,11 @@ class LimitsConfig:
     max_text_chars: int = 200_000
     max_batch_items: int = 256
     max_messages: int = 64
+    max_stream_messages: int = 50_000   # chunks per stream (empty ones too): a long answer token by token
+    # Characters of all requests being worked on (texts, contexts, streams received so far); beyond it
+    # new requests get RESOURCE_EXHAUSTED. One request larger than this is admitted when nothing else
+    # is in flight, so the peak is bounded by max(max_inflight_chars, one request).
+    max_inflight_chars: int = 1_000_000
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -80,6 +94,8 @@ class ServerConfig:
     max_message_bytes: int = 4 * 1024 * 1024
     grace_s: float = 10.0
     warmup: bool = True
+    malloc_arenas: int = 2   # glibc malloc arenas of the sidecar process (0: glibc's 8 per core): with few,
+                             # the memory of a burst of large requests can be given back (guard.heap)
 
 
 @dataclass(frozen=True, kw_only=True)

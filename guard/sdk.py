@@ -1,41 +1,60 @@
 """The in-process guard: Guard (synchronous) and AsyncGuard (gathers callers through one MicroBatcher).
 
 Both run the same pipeline: check the input, normalize, detect, run the model, fuse under the policy.
+Both run the model folder's canaries (guard.selftest) when they load it, and refuse a folder that fails.
 GuardClient and AsyncGuardClient (guard.client) offer the same methods over the gRPC sidecar; the
 check_stream methods of all four share guard.stream's logic (the sidecar's CheckStream runs it too).
+
+AsyncGuard keeps one caller from starving the others: the characters of all requests in flight are
+bounded (CharBudget: OverloadedError beyond it), large inputs are normalized and fused on a worker thread
+(never on the event loop), and long texts skip the micro-batcher for the long-text lane, where they are
+computed in slices that take turns and stop when their caller has gone (guard.batcher).
 """
 
 from __future__ import annotations
 
 import asyncio
-import functools
+import gc
+import inspect
+import logging
 import os
-from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, TypeVar
 
-from guard.batcher import BatchObserver, MicroBatcher
+from guard import heap
+from guard.batcher import BatchObserver, CharBudget, LongTextLane, MicroBatcher
 from guard.config import GuardConfig, LimitsConfig, replace_engine_dir
 from guard.detectors.base import Match
 from guard.detectors.registry import DetectorRegistry
 from guard.detectors.retype import checked_type, rejected
-from guard.engine.base import Engine, EngineInput, EngineOutput, ModelInfo, ModelSpan
+from guard.engine.base import Engine, EngineInput, EngineOutput, ModelInfo, ModelSpan, Pacer
 from guard.engine.null import NullEngine
-from guard.errors import ConfigError, GuardError, InputError, TooLargeError
+from guard.errors import ConfigError, GuardError, InputError, ModelError, TooLargeError
 from guard.masking import MaskOperator, apply_masks, load_hmac_key
 from guard.normalize import Normalized, normalize
 from guard.policy import Evidence, Overrides, Policy, decide
+from guard.selftest import CANARIES_FILE, load_canaries
 from guard.stream import AsyncStreamModerator, StreamModerator, StreamUpdate
 from guard.taxonomy import CATEGORIES, CategoryInfo, Role, parse_role
 from guard.verdict import Span, Verdict
 
+log = logging.getLogger(__name__)
+
 Message = Mapping[str, Any]
+_T = TypeVar("_T")
+_Judged = tuple[str, Role, str]  # text, role, context: checked against the limits, not normalized yet
 _MESSAGE_ROLES = ("system", "user", "assistant")
-# Above this many characters, AsyncGuard normalizes and runs the detectors on a worker thread so a
-# large text does not stall every other caller on the event loop.
+# Above this many characters (a request's texts and context together), AsyncGuard normalizes, runs the
+# detectors and fuses on its worker thread, so a large input does not stall every caller on the loop.
 _INLINE_CHARS = 4096
+# After this many characters of large requests since the last trim, an idle AsyncGuard gives the memory
+# they used back to the OS (_release_memory), a moment after the last request ends.
+_TRIM_AFTER_CHARS = 100_000
+_TRIM_DELAY_S = 0.2
 
 
 @dataclass(frozen=True)
@@ -60,10 +79,19 @@ class _Pipeline:
         if self.policy.masking is MaskOperator.HASH and not self.hmac_key:
             raise ConfigError("policy masks with hash but no key: set KGUARD_HMAC_KEY or a key file")
         self.detectors = DetectorRegistry.default()
+        self.self_test()
+
+    def judge(self, text: str | bytes | None, messages: Sequence[Message] | None, role: str | None,
+              context: str | None) -> _Judged:
+        """The input checked against the limits (cheap: no normalization yet)."""
+        return _judged(text, messages, role, context, self.config.limits)
 
     def prepare(self, text: str | bytes | None, messages: Sequence[Message] | None, role: str | None,
                 context: str | None) -> _Prepared:
-        text, judged_role, context = _judged(text, messages, role, context, self.config.limits)
+        return self.prepared(self.judge(text, messages, role, context))
+
+    def prepared(self, judged: _Judged) -> _Prepared:
+        text, judged_role, context = judged
         normalized = normalize(text)
         ctx = normalize(context).text if context else ""
         return _Prepared(normalized, judged_role, EngineInput(normalized.text, judged_role, ctx))
@@ -81,16 +109,43 @@ class _Pipeline:
 
     def prepare_batch(self, texts: Sequence[str | bytes], role: str,
                       ) -> list[_Prepared | GuardError]:
+        return self.prepared_batch(self.judge_batch(texts, role))
+
+    def judge_batch(self, texts: Sequence[str | bytes], role: str) -> list[_Judged | GuardError]:
+        """Each item checked against the limits; the item count first, before looking at any item."""
         if len(texts) > self.config.limits.max_batch_items:
             raise InputError(f"batch of {len(texts)} items exceeds the limit of "
                              f"{self.config.limits.max_batch_items}")
-        out: list[_Prepared | GuardError] = []
+        out: list[_Judged | GuardError] = []
         for index, text in enumerate(texts):
             try:
-                out.append(self.prepare(text, None, role, None))
+                out.append(self.judge(text, None, role, None))
             except InputError as exc:
                 out.append(InputError(f"item {index}: {exc}"))
         return out
+
+    def prepared_batch(self, judged: Sequence[_Judged | GuardError]) -> list[_Prepared | GuardError]:
+        return [j if isinstance(j, GuardError) else self.prepared(j) for j in judged]
+
+    def self_test(self) -> None:
+        """Run the model folder's canaries (guard.selftest); ModelError naming the failures. Skipped for
+        engines without a folder, when config.engine.self_test is off, or (with a warning) when the
+        folder has no canaries.json."""
+        folder = _model_folder(self.engine)
+        if folder is None or not self.config.engine.self_test:
+            return
+        canaries = load_canaries(folder)
+        if canaries is None:
+            log.warning("model folder has no %s: start-up self-test skipped", CANARIES_FILE)
+            return
+        items = [self.prepare(c.text, None, c.role, None) for c in canaries]
+        outputs = self.engine.predict([i.engine_input for i in items])
+        problems = [problem for c, item, out in zip(canaries, items, outputs, strict=True)
+                    for problem in c.problems(self.detectors.analyze(item.normalized.text), out.scores,
+                                              self.engine.info.thresholds)]
+        if problems:
+            raise ModelError(f"{CANARIES_FILE}: the start-up self-test failed: {'; '.join(problems)} "
+                             "(is a model file damaged? compare the files' sha256 in the model info)")
 
 
 def _validated_model_evidence(text: str, output: EngineOutput, matches: Sequence[Match],
@@ -205,6 +260,8 @@ class AsyncGuard:
     With `config.batcher.max_concurrent_batches` > 1, that many batches run through the engine at once;
     a model it loads itself with `intra_op_num_threads` 0 (all cores) then gets the cores split between
     the concurrent runs (2 batches on 2 cores: one thread each) instead of each run asking for all.
+    Texts longer than `config.batcher.long_text_chars` go through the long-text lane instead (engines
+    whose predict takes a pacer); `budget` bounds the characters in flight (`max_inflight_chars`).
     """
 
     def __init__(self, model: str | Path | None = None, *, engine: Engine | None = None,
@@ -217,6 +274,16 @@ class AsyncGuard:
             self._p.engine.predict, max_batch_size=b.max_batch_size, max_wait_s=b.max_wait_s,
             max_queue=b.max_queue, sort_key=lambda item: len(item.text), observer=observer,
             max_concurrent_batches=b.max_concurrent_batches)
+        self._long_chars = b.long_text_chars
+        self._lane: LongTextLane[EngineInput, EngineOutput] | None = None
+        if _takes_pacer(self._p.engine):  # other engines compute long texts in the batcher, unsliced
+            self._lane = LongTextLane(self._predict_paced, slice_tokens=b.long_slice_tokens,
+                                      concurrent_slices=b.long_concurrent_slices,
+                                      max_texts=b.long_max_texts, observer=observer)
+        self.budget = CharBudget(config.limits.max_inflight_chars)
+        self._worker: ThreadPoolExecutor | None = None  # large inputs' normalize/fuse; one thread
+        self._chars_since_trim = 0
+        self._trim: asyncio.TimerHandle | None = None
 
     @classmethod
     def detectors_only(cls, *, policy: Policy | None = None, config: GuardConfig | None = None,
@@ -241,13 +308,25 @@ class AsyncGuard:
     async def start(self) -> None:
         """Start the batcher and warm the model up (one inference off the event loop)."""
         await self._batcher.start()
+        if self._lane is not None:
+            await self._lane.start()
         warmup = getattr(self._p.engine, "warmup", None)
         if callable(warmup):
             await asyncio.get_running_loop().run_in_executor(None, warmup)
 
-    async def stop(self) -> None:
-        """Answer everything queued, then stop."""
+    async def stop(self, timeout: float | None = None) -> None:
+        """Answer everything queued, then stop. Long texts still computing after `timeout` seconds
+        (None: no bound) are stopped at their next slice; a caller still waiting gets OverloadedError.
+        (A server calls this after its grace period, when its calls have ended.)"""
         await self._batcher.stop()
+        if self._lane is not None:
+            await self._lane.stop(timeout)
+        if self._trim is not None:
+            self._trim.cancel()
+            self._trim = None
+        if self._worker is not None:
+            self._worker.shutdown(wait=False)
+            self._worker = None
 
     async def __aenter__(self) -> AsyncGuard:
         await self.start()
@@ -261,28 +340,44 @@ class AsyncGuard:
                     role: str | None = None, context: str | None = None,
                     overrides: Overrides | None = None, deadline: float | None = None) -> Verdict:
         """Judge one text; `deadline` is a time.monotonic() instant after which it is not computed."""
-        large = _size(text, messages) > _INLINE_CHARS
-        prepare = functools.partial(self._p.prepare, text, messages, role, context)
-        item = await asyncio.to_thread(prepare) if large else prepare()
-        output = await self._batcher.submit(item.engine_input, deadline=deadline)
-        if large:
-            return await asyncio.to_thread(self._p.finish, item, output, overrides)
-        return self._p.finish(item, output, overrides)
+        judged = self._p.judge(text, messages, role, context)  # limits first: "too long" is not "overloaded"
+        size = len(judged[0]) + len(judged[2])
+        self.reserve(size)
+        try:
+            large = size > _INLINE_CHARS
+            item = await self._off_loop(self._p.prepared, judged) if large else self._p.prepared(judged)
+            output = await self._compute(item.engine_input, deadline)
+            if large:
+                return await self._off_loop(self._p.finish, item, output, overrides)
+            return self._p.finish(item, output, overrides)
+        finally:
+            self.release(size)
 
     async def check_batch(self, texts: Sequence[str | bytes], *, role: str = "user",
                           overrides: Overrides | None = None, deadline: float | None = None,
                           return_exceptions: bool = False) -> list[Verdict | GuardError]:
-        prepared = self._p.prepare_batch(texts, role)
+        judged = self._p.judge_batch(texts, role)
         if not return_exceptions:
-            _raise_first(prepared)
+            _raise_first(judged)
+        size = sum(len(j[0]) for j in judged if not isinstance(j, GuardError))
+        self.reserve(size)
+        try:
+            large = size > _INLINE_CHARS
+            prepared = (await self._off_loop(self._p.prepared_batch, judged) if large
+                        else self._p.prepared_batch(judged))
 
-        async def one(p: _Prepared | GuardError) -> Verdict | GuardError:
-            if isinstance(p, GuardError):
-                return p
-            output = await self._batcher.submit(p.engine_input, deadline=deadline)
-            return self._p.finish(p, output, overrides)
+            async def one(p: _Prepared | GuardError) -> EngineOutput | GuardError:
+                return p if isinstance(p, GuardError) else await self._compute(p.engine_input, deadline)
 
-        results = await asyncio.gather(*(one(p) for p in prepared), return_exceptions=return_exceptions)
+            outputs = await asyncio.gather(*(one(p) for p in prepared), return_exceptions=return_exceptions)
+
+            def finish_all() -> list[Verdict | BaseException]:
+                return [p if isinstance(p, GuardError) else o if isinstance(o, BaseException)
+                        else self._p.finish(p, o, overrides) for p, o in zip(prepared, outputs, strict=True)]
+
+            results = await self._off_loop(finish_all) if large else finish_all()
+        finally:
+            self.release(size)
         return [r if isinstance(r, Verdict | GuardError) else _reraise(r) for r in results]
 
     async def check_stream(self, chunks: AsyncIterable[str] | Iterable[str], *, role: str = "assistant",
@@ -316,13 +411,76 @@ class AsyncGuard:
         verdict = await self.check(text, role=role, overrides=Overrides(actions=actions))
         return verdict.masked if verdict.masked is not None else text
 
+    async def _compute(self, item: EngineInput, deadline: float | None) -> EngineOutput:
+        """The model's output for one input: long texts through the lane, the rest through the batcher."""
+        if self._lane is not None and len(item.text) > self._long_chars:
+            return await self._lane.submit(item, deadline=deadline)
+        return await self._batcher.submit(item, deadline=deadline)
 
-def _size(text: object, messages: object) -> int:
-    if isinstance(text, str | bytes | bytearray):
-        return len(text)
-    if isinstance(messages, Sequence):
-        return sum(len(m.get("content") or "") for m in messages if isinstance(m, Mapping))
-    return 0
+    def _predict_paced(self, item: EngineInput, pacer: Pacer) -> EngineOutput:
+        return self._p.engine.predict([item], pacer=pacer)[0]
+
+    async def _off_loop(self, fn: Callable[..., _T], *args: Any) -> _T:
+        """`fn(*args)` on the guard's worker thread. One thread: large inputs are prepared one at a time,
+        so their Python work competes with the event loop for the GIL from one thread only."""
+        if self._worker is None:
+            self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="guard-prepare")
+        return await asyncio.get_running_loop().run_in_executor(self._worker, fn, *args)
+
+    def reserve(self, chars: int) -> None:
+        """Count `chars` more characters in flight, or raise OverloadedError (the budget is full). The
+        checks do it themselves; a caller holding text for later checks (a stream) does it too."""
+        self.budget.reserve(chars)  # OverloadedError before any work
+        if self._trim is not None:
+            self._trim.cancel()
+            self._trim = None
+
+    def release(self, chars: int) -> None:
+        """Give back `chars` reserved; once idle after enough traffic, trim the heap a moment later (when
+        the last request's objects are gone)."""
+        self.budget.release(chars)
+        if chars > _INLINE_CHARS:
+            self._chars_since_trim += chars
+        if self.budget.in_flight == 0 and self._chars_since_trim >= _TRIM_AFTER_CHARS and self._trim is None:
+            self._trim = asyncio.get_running_loop().call_later(_TRIM_DELAY_S, self._trim_when_idle)
+
+    def _trim_when_idle(self) -> None:
+        self._trim = None
+        if self.budget.in_flight:  # a request came in: its release schedules this again
+            return
+        loop = asyncio.get_running_loop()
+        if self._lane is not None and self._lane.active:  # long texts whose callers left, finishing a slice
+            self._trim = loop.call_later(_TRIM_DELAY_S, self._trim_when_idle)
+            return
+        self._chars_since_trim = 0
+        loop.run_in_executor(None, self._release_memory)
+
+    def _release_memory(self) -> None:
+        """After a burst of large requests: free what only reference cycles still hold (an exception
+        that stopped a long text keeps its frames, windows included, through asyncio's futures), the
+        engine's unused arena, then the free heap pages."""
+        gc.collect()
+        release = getattr(self._p.engine, "release_memory", None)
+        if callable(release):
+            try:
+                release()
+            except Exception:  # memory housekeeping must never break serving
+                log.exception("releasing the engine's memory failed")
+        heap.trim()
+
+
+def _takes_pacer(engine: Engine) -> bool:
+    """Whether the engine's predict accepts a pacer (the guard's engines do; a custom one may not)."""
+    try:
+        return "pacer" in inspect.signature(engine.predict).parameters
+    except (TypeError, ValueError):
+        return False
+
+
+def _model_folder(engine: Engine) -> Path | None:
+    """The folder an engine was loaded from (OnnxEngine's config.model_dir), else None."""
+    folder = getattr(getattr(engine, "config", None), "model_dir", None)
+    return Path(folder) if folder is not None else None
 
 
 def _load_engine(config: GuardConfig, model: str | Path | None, concurrent_runs: int = 1) -> Engine:

@@ -15,6 +15,7 @@ Token tags: every word is "O" except the words in TAG_WORDS (e.g. "kim" B-PERSON
 
 The tokenizer is a WordLevel over whitespace-separated words (`WhitespaceSplit`), so one word is one
 token and "010-1234-5678" stays whole. Unknown words map to `<unk>` (scored like any plain word).
+canaries.json (guard.selftest) holds CANARIES: a trigger word beside a valid identifier, and plain words.
 
 Usage:
     from tests.tinymodel import build_tiny_model
@@ -54,6 +55,12 @@ TAG_WORDS: dict[str, str] = {
 }
 PLAIN_WORDS = ("user", "assistant", "user:", "assistant:", "hello", "world", "오늘", "날씨", "좋다",
                "the", "a", "is", "my", "name", "number", "call", "me")
+#: The start-up self-test's canaries for this model: (text, flags); no flags means safe.
+CANARIES: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("my 주민번호 900101-1234568", ("P1",)),
+    ("call me 전화번호 010-2345-6789", ("P3",)),
+    ("hello world 오늘 날씨 좋다", ()),
+)
 PAD_TRAP = "P5"
 BASE_LOGIT = -6.0
 TRIGGER_LOGIT = 3.0
@@ -104,6 +111,10 @@ def build_tiny_model(dir: Path, *, max_length: int = 32, stride: int = 8, contex
         "max_length": max_length, "stride": stride, "context_tokens": context_tokens, "quant": "fp32",
     }
     (dir / "labels.json").write_text(json.dumps(labels, indent=2), encoding="utf-8")
+    canaries = [{"id": f"c{i}", "role": "user", "text": text, **({"flags": list(flags)} if flags else {"safe": True})}
+                for i, (text, flags) in enumerate(CANARIES)]
+    (dir / "canaries.json").write_text(json.dumps({"canaries": canaries}, ensure_ascii=False, indent=2),
+                                       encoding="utf-8")
     return dir
 
 

@@ -63,13 +63,30 @@ class ModelInfo:
     max_length: int
     categories: tuple[str, ...]
     thresholds: dict[str, float]
+    files: dict[str, str] = field(default_factory=dict)  # every file of the model folder -> sha256 hex
+
+
+class Pacer(Protocol):
+    """Paces one `predict` call that computes a long text in slices (the batcher's long-text lane).
+
+    Attributes:
+        max_batch_tokens: the most padded tokens per model call of this predict (a slice).
+    """
+
+    max_batch_tokens: int
+
+    def before_run(self) -> None:
+        """Called before every model call: may wait for the caller's turn, or raise (the caller has
+        gone, its deadline passed) to stop the predict between slices."""
 
 
 class Engine(Protocol):
-    """Runs the model on a batch. `predict` returns one output per input, in order."""
+    """Runs the model on a batch. `predict` returns one output per input, in order; with a `pacer` it
+    calls `pacer.before_run()` before each model call (engines without slices call it once)."""
 
     info: ModelInfo
 
-    def predict(self, inputs: Sequence[EngineInput]) -> list[EngineOutput]: ...
+    def predict(self, inputs: Sequence[EngineInput], *, pacer: Pacer | None = None,
+                ) -> list[EngineOutput]: ...
 
     def count_tokens(self, text: str) -> int: ...

@@ -10,7 +10,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Mapping, Sequence
 
-from guard.engine.base import EngineInput, EngineOutput, ModelInfo, ModelSpan
+from guard.engine.base import EngineInput, EngineOutput, ModelInfo, ModelSpan, Pacer
 from guard.errors import ConfigError
 from guard.taxonomy import CATEGORY_CODES, SpanType
 
@@ -39,11 +39,15 @@ class FakeEngine:
         hit_score: score of a category whose keyword is present.
         base_score: score of every other category.
         fail_on: called with each batch before anything else; True makes predict raise FakeEngineError.
+        slice_chars: with a pacer, an input is computed in slices of this many characters, like the
+            windows of a long text: `pacer.before_run()` before each, `on_slice` after each.
+        on_slice: called after each slice of a paced predict (tests: a slow model, a gate).
     """
 
     def __init__(self, rules: Mapping[str, str] | None = None, *, spans: Mapping[str, SpanType] | None = None,
                  hit_score: float = 0.99, base_score: float = 0.01,
-                 fail_on: Callable[[Sequence[EngineInput]], bool] | None = None) -> None:
+                 fail_on: Callable[[Sequence[EngineInput]], bool] | None = None,
+                 slice_chars: int = 1000, on_slice: Callable[[], None] | None = None) -> None:
         self.rules = dict(DEFAULT_RULES if rules is None else rules)
         unknown = sorted(set(self.rules.values()) - set(CATEGORY_CODES))
         if unknown:
@@ -52,6 +56,9 @@ class FakeEngine:
         self.hit_score = hit_score
         self.base_score = base_score
         self.fail_on = fail_on
+        self.slice_chars = slice_chars
+        self.on_slice = on_slice
+        self.slices = 0  # slices computed by paced predicts
         self.batches: list[list[EngineInput]] = []  # every batch seen, in call order
         self._lock = threading.Lock()  # predict may run on an executor thread while a test reads
         self.info = ModelInfo(name="fake", version="0", sha256="0" * 64, quant="none", provider="fake",
@@ -73,12 +80,23 @@ class FakeEngine:
     def count_tokens(self, text: str) -> int:
         return len(text.split())
 
-    def predict(self, inputs: Sequence[EngineInput]) -> list[EngineOutput]:
+    def predict(self, inputs: Sequence[EngineInput], *, pacer: Pacer | None = None) -> list[EngineOutput]:
         if self.fail_on is not None and self.fail_on(inputs):
             raise FakeEngineError(f"fake engine failure on a batch of {len(inputs)}")
+        if pacer is not None:
+            self._paced(inputs, pacer)
         with self._lock:
             self.batches.append(list(inputs))
         return [self._one(item) for item in inputs]
+
+    def _paced(self, inputs: Sequence[EngineInput], pacer: Pacer) -> None:
+        for item in inputs:
+            for _ in range(max(1, -(-len(item.text) // self.slice_chars))):
+                pacer.before_run()
+                with self._lock:
+                    self.slices += 1
+                if self.on_slice is not None:
+                    self.on_slice()
 
     def _one(self, item: EngineInput) -> EngineOutput:
         scores = dict.fromkeys(CATEGORY_CODES, self.base_score)

@@ -12,7 +12,6 @@ Every problem with the model folder surfaces at construction as ModelError namin
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 from collections.abc import Iterator, Sequence
@@ -21,11 +20,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import onnxruntime as ort
 from tokenizers import Tokenizer
 
 from guard.config import EngineConfig
-from guard.engine.base import EngineInput, EngineOutput, ModelInfo, ModelSpan
+from guard.engine.base import EngineInput, EngineOutput, ModelInfo, ModelSpan, Pacer
+from guard.engine.files import file_sha256, folder_sha256  # noqa: F401  (file_sha256: re-exported)
+from guard.engine.runtime import ort  # onnxruntime with its telemetry off (see runtime.py)
 from guard.engine.tags import TaggedToken, decode_spans
 from guard.engine.tokenize import TextEncoder, Window, pad_batch
 from guard.engine.tuning import SessionTuning
@@ -40,7 +40,6 @@ LABELS_FILE = "labels.json"
 _REQUIRED_INPUTS = ("input_ids", "attention_mask")
 _OPTIONAL_INPUTS = ("token_type_ids",)
 _OUTPUTS = ("category_logits", "tag_logits")
-_HASH_CHUNK = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -113,15 +112,6 @@ def _parse_tag(file: str, tag: object) -> tuple[bool, SpanType] | None:
     raise ModelError(f"{file}: tag {tag!r} is not 'O' or B-/I- followed by a span type")
 
 
-def file_sha256(path: Path) -> str:
-    """sha256 of a file, read in chunks (models are hundreds of MB)."""
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(_HASH_CHUNK), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def choose_providers(configured: Sequence[str]) -> list[str]:
     """The configured providers, else CUDA when this onnxruntime has it, else CPU."""
     available = ort.get_available_providers()
@@ -162,11 +152,12 @@ class OnnxEngine:
         self.encoder = _load_encoder(folder / TOKENIZER_FILE, self.labels)
         self._session = _load_session(folder / MODEL_FILE, config)
         self._feeds_token_type_ids = _check_signature(self._session, self.labels)
+        files = folder_sha256(folder)
         self.info = ModelInfo(
-            name=self.labels.name, version=self.labels.version, sha256=file_sha256(folder / MODEL_FILE),
+            name=self.labels.name, version=self.labels.version, sha256=files[MODEL_FILE],
             quant=self.labels.quant, provider=self._session.get_providers()[0],
             max_length=self.labels.max_length, categories=CATEGORY_CODES,
-            thresholds=dict(self.labels.thresholds),
+            thresholds=dict(self.labels.thresholds), files=files,
         )
         self._probe()
         logger.info("loaded model %s %s (%s, %s)", self.info.name, self.info.version, self.info.quant,
@@ -175,6 +166,17 @@ class OnnxEngine:
     def count_tokens(self, text: str) -> int:
         """Tokens of `text` without special tokens: the batcher's sort key."""
         return len(self.encoder.tokenizer.encode(text, add_special_tokens=False).ids)
+
+    def release_memory(self) -> None:
+        """Give the session's arena memory that no run is using back (after a burst of long texts: the
+        arena keeps its peak otherwise). One tiny run with onnxruntime's arena shrinkage on."""
+        options = ort.RunOptions()
+        options.add_run_config_entry("memory.enable_memory_arena_shrinkage", "cpu:0")
+        ids = np.array([[self.encoder.cls_id, self.encoder.sep_id]], dtype=np.int64)
+        feed = {"input_ids": ids, "attention_mask": np.ones_like(ids)}
+        if self._feeds_token_type_ids:
+            feed["token_type_ids"] = np.zeros_like(ids)
+        self._session.run(list(_OUTPUTS), feed, options)
 
     def warmup(self) -> None:
         """One small run so the first real request does not pay for onnxruntime's lazy setup."""
@@ -190,11 +192,12 @@ class OnnxEngine:
         except Exception as exc:  # onnxruntime's pybind errors share no base class
             raise ModelError(f"{MODEL_FILE}: a test run failed ({type(exc).__name__})") from exc
 
-    def predict(self, inputs: Sequence[EngineInput]) -> list[EngineOutput]:
-        """Scores and spans for each input, in order; see the module docstring for the steps."""
+    def predict(self, inputs: Sequence[EngineInput], *, pacer: Pacer | None = None) -> list[EngineOutput]:
+        """Scores and spans for each input, in order; see the module docstring for the steps. A `pacer`
+        caps the padded tokens per session.run and is called before each one (it may wait or stop)."""
         plans = [self.encoder.windows(item) for item in inputs]
         flat = [w for windows in plans for w in windows]
-        cat_rows, tag_rows = self._run_sorted(flat)
+        cat_rows, tag_rows = self._run_sorted(flat, pacer)
         outputs: list[EngineOutput] = []
         k = 0
         for item, windows in zip(inputs, plans, strict=True):
@@ -207,12 +210,17 @@ class OnnxEngine:
 
     # core
 
-    def _run_sorted(self, windows: list[Window]) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    def _run_sorted(self, windows: list[Window], pacer: Pacer | None = None,
+                    ) -> tuple[list[np.ndarray], list[np.ndarray]]:
         """Category logits [n_cat] and tag logits [len(window), n_tags] per window, in input order."""
         order = sorted(range(len(windows)), key=lambda i: len(windows[i].input_ids))
         cats: list[np.ndarray] = [np.empty(0)] * len(windows)
         tags: list[np.ndarray] = [np.empty(0)] * len(windows)
-        for chunk in self._chunks(order, windows):
+        cap = self.config.max_batch_tokens if pacer is None else min(self.config.max_batch_tokens,
+                                                                      pacer.max_batch_tokens)
+        for chunk in self._chunks(order, windows, cap):
+            if pacer is not None:
+                pacer.before_run()  # between slices: wait for this text's turn, or stop if its caller left
             batch = [windows[i] for i in chunk]
             cat, tag = self._run(batch)
             for row, i in enumerate(chunk):
@@ -220,14 +228,14 @@ class OnnxEngine:
                 tags[i] = tag[row, : len(windows[i].input_ids)]
         return cats, tags
 
-    def _chunks(self, order: list[int], windows: list[Window]) -> Iterator[list[int]]:
+    def _chunks(self, order: list[int], windows: list[Window], max_tokens: int) -> Iterator[list[int]]:
         """Consecutive runs of the length-sorted order of similar widths whose padded size fits
-        max_batch_tokens (on CPU a padded token costs as much as a real one, a call very little)."""
+        `max_tokens` (on CPU a padded token costs as much as a real one, a call very little)."""
         chunk: list[int] = []
         shortest = 0
         for i in order:
             width = len(windows[i].input_ids)  # sorted ascending: the newest is the widest
-            if chunk and ((len(chunk) + 1) * width > self.config.max_batch_tokens
+            if chunk and ((len(chunk) + 1) * width > max_tokens
                           or width > shortest * self.config.bucket_width_ratio):
                 yield chunk
                 chunk = []
@@ -321,6 +329,7 @@ def _load_session(path: Path, config: EngineConfig) -> ort.InferenceSession:
                            inter_op_num_threads=config.inter_op_num_threads,
                            allow_spinning=config.allow_spinning)
     providers = choose_providers(config.providers)
+    ort.disable_telemetry_events()  # no usage events from this session (SECURITY.md: what remains)
     try:
         return ort.InferenceSession(str(path), providers=providers, **tuning.session_kwargs())
     except Exception as exc:  # onnxruntime's pybind errors (InvalidProtobuf, Fail, ...) share no base

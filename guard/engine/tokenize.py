@@ -19,13 +19,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from tokenizers import Tokenizer
+from tokenizers import Encoding, Tokenizer
 
 from guard.engine.base import EngineInput
 from guard.errors import ModelError
 
 _SPECIALS = (("<s>", "</s>", "<pad>"), ("[CLS]", "[SEP]", "[PAD]"))
 _SENTENCE_END = frozenset(".!?。？！…\n")
+_MAX_TOKEN_CHARS = 64  # characters of the prompt read per context token kept (see segment_b)
 
 
 @dataclass(frozen=True)
@@ -75,12 +76,15 @@ class TextEncoder:
 
     def text_tokens(self, text: str) -> tuple[list[int], list[tuple[int, int]]]:
         """Token ids and character offsets of the judged text, without special tokens."""
-        enc = self.tokenizer.encode(text, add_special_tokens=False)
+        enc = _encode(self.tokenizer, text)
         return list(enc.ids), [tuple(o) for o in enc.offsets]
 
     def segment_b(self, item: EngineInput) -> list[int]:
         marker = item.role.value if not item.context else f"{item.role.value}: {item.context}"
-        ids = self.tokenizer.encode(marker, add_special_tokens=False).ids
+        # Only the first context_tokens tokens are kept, and tokenizing a whole 200,000-character prompt
+        # for them cost 0.2 s: cut it first, with room for _MAX_TOKEN_CHARS characters per kept token
+        # (a piece is at most 16 in the shipped vocabulary, plus what normalization may drop).
+        ids = _encode(self.tokenizer, marker[: self.context_tokens * _MAX_TOKEN_CHARS]).ids
         return list(ids[: self.context_tokens])
 
     def windows(self, item: EngineInput) -> list[Window]:
@@ -137,6 +141,12 @@ def _sliding(start: int, end: int, room: int, stride: int) -> list[tuple[int, in
         if start + room >= end:
             return out
         start += step
+
+
+def _encode(tokenizer: Tokenizer, text: str) -> Encoding:
+    # encode_batch releases the GIL while it works; encode (tokenizers 0.22) keeps the event loop of the
+    # thread that waits for it from running: 0.2 s for 200,000 characters, every other caller stalled.
+    return tokenizer.encode_batch([text], add_special_tokens=False)[0]
 
 
 def pad_batch(windows: Sequence[Window], pad_id: int) -> tuple[np.ndarray, np.ndarray]:

@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import onnxruntime as ort
+from guard.engine.runtime import ort
 
 #: Graph transformers that slow int8 encoders down on x86 CPUs (see the module docstring).
 SLOW_FUSIONS: tuple[str, ...] = ("SkipLayerNormFusion",)

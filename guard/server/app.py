@@ -1,8 +1,11 @@
 """The sidecar: a grpc.aio server around one shared AsyncGuard, with health, reflection and metrics.
 
 Start-up: bind (TCP or a unix socket, optionally TLS or mutual TLS), answer health with NOT_SERVING,
-load and warm the model, then SERVING. Shutdown (SIGTERM, SIGINT): health NOT_SERVING, stop accepting,
-answer everything already accepted (up to `grace_s`), drain the batcher, exit. `kguard serve` calls
+load the model, run its canaries (guard.selftest) and warm it up, then SERVING. A unix socket that
+another server still answers on is never taken over; TLS files are checked first, so a bad one is
+named. Shutdown (SIGTERM, SIGINT): health NOT_SERVING, stop accepting, answer everything already
+accepted (up to `grace_s`), then stop what is still computing at its next slice, and exit: the grace
+period bounds the exit, whatever the size of the texts in progress. `kguard serve` calls
 `add_serve_arguments` and `run_serve`; tests use `GuardServer` on port 0.
 """
 
@@ -11,9 +14,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import gc
 import logging
 import os
 import signal
+import socket
+import ssl
 import stat
 import sys
 import threading
@@ -29,6 +35,7 @@ from grpc_health.v1 import health_pb2_grpc as _health_grpc
 from grpc_reflection.v1alpha import reflection as _reflection
 from prometheus_client import CollectorRegistry, start_http_server
 
+from guard import heap
 from guard._proto.v1 import guard_pb2 as _pb
 from guard._proto.v1 import guard_pb2_grpc as _pb_grpc
 from guard.batcher import BatchObserver
@@ -44,6 +51,8 @@ log = logging.getLogger(__name__)
 GuardFactory = Callable[[BatchObserver], AsyncGuard]
 _SERVING = _health_pb2.HealthCheckResponse.SERVING
 _NOT_SERVING = _health_pb2.HealthCheckResponse.NOT_SERVING
+_MAX_PORT = 65535
+_SOCKET_PROBE_S = 1.0  # how long to wait for a socket at our path to accept a connection
 
 
 def socket_path(value: str) -> Path:
@@ -64,6 +73,32 @@ def _read(path: Path | None, what: str) -> bytes | None:
         raise ConfigError(f"cannot read the {what} file {path}: {exc.strerror}") from None
 
 
+def _ssl_reason(exc: ssl.SSLError) -> str:
+    reason = exc.reason or (exc.args[-1] if exc.args else "")
+    return str(reason).lower().replace("_", " ")
+
+
+def _check_tls_files(cert: Path, key: Path, client_ca: Path | None) -> None:
+    """Parse the PEM files before gRPC sees them: it only says "cannot listen" about any of them.
+    ConfigError naming the file that is wrong."""
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    for path, what in ((cert, "TLS certificate"), (client_ca, "TLS client CA")):
+        if path is None:
+            continue
+        try:
+            ctx.load_verify_locations(cafile=str(path))
+        except ssl.SSLError as exc:
+            raise ConfigError(f"the {what} file {path} holds no valid PEM certificate "
+                              f"({_ssl_reason(exc)})") from None
+    try:
+        ctx.load_cert_chain(str(cert), str(key), password=lambda: b"")  # never prompt on a terminal
+    except ssl.SSLError as exc:
+        reason = _ssl_reason(exc)
+        if "mismatch" in reason:
+            raise ConfigError(f"the TLS key file {key} does not match the certificate {cert}") from None
+        raise ConfigError(f"the TLS key file {key} holds no usable PEM private key ({reason})") from None
+
+
 def _credentials(cfg: ServerConfig) -> grpc.ServerCredentials | None:
     """TLS from the certificate files; with a client CA, mutual TLS (clients must present a cert)."""
     if cfg.tls_cert is None and cfg.tls_key is None:
@@ -75,18 +110,56 @@ def _credentials(cfg: ServerConfig) -> grpc.ServerCredentials | None:
     key, cert = _read(cfg.tls_key, "TLS key"), _read(cfg.tls_cert, "TLS certificate")
     client_ca = _read(cfg.tls_client_ca, "TLS client CA")
     assert key is not None and cert is not None
+    _check_tls_files(cfg.tls_cert, cfg.tls_key, cfg.tls_client_ca)
     return grpc.ssl_server_credentials([(key, cert)], root_certificates=client_ca,
                                        require_client_auth=client_ca is not None)
 
 
 def _prepare_socket(path: Path) -> None:
-    """Make the socket's folder (owner-only when we create it) and clear a stale socket file."""
+    """Make the socket's folder (owner-only when we create it) and clear a stale socket file; refuse a
+    socket that a live server still answers on (unlinking it would cut that server off silently)."""
     if not path.parent.exists():
         path.parent.mkdir(mode=0o700, parents=True)
     if path.exists() or path.is_symlink():
         if not stat.S_ISSOCK(path.lstat().st_mode):
             raise ConfigError(f"{path} exists and is not a socket")
+        if _socket_answers(path):
+            raise ConfigError(f"{path}: another server is listening on this socket")
         path.unlink()
+
+
+def _socket_answers(path: Path) -> bool:
+    """Whether something accepts connections on the unix socket `path` (False: stale, safe to replace).
+    ConfigError when it cannot tell (e.g. no permission to connect)."""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
+        probe.settimeout(_SOCKET_PROBE_S)
+        try:
+            probe.connect(str(path))
+        except (ConnectionRefusedError, FileNotFoundError):
+            return False
+        except OSError as exc:
+            raise ConfigError(f"{path}: cannot tell whether a server uses this socket "
+                              f"({exc.strerror or type(exc).__name__})") from None
+    return True
+
+
+def _check_ports(cfg: ServerConfig) -> None:
+    """Ports in range: gRPC would silently wrap 70000 around to 4464."""
+    if not cfg.unix_socket and not 0 <= cfg.port <= _MAX_PORT:
+        raise ConfigError(f"port {cfg.port} is out of range (0-{_MAX_PORT})")
+    if cfg.metrics_port > _MAX_PORT:
+        raise ConfigError(f"metrics port {cfg.metrics_port} is out of range (0-{_MAX_PORT}, negative: off)")
+
+
+def port_number(value: str) -> int:
+    """argparse type for --port: an integer in 0-65535."""
+    try:
+        port = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a port number: {value!r}") from None
+    if not 0 <= port <= _MAX_PORT:
+        raise argparse.ArgumentTypeError(f"{port} is out of range (0-{_MAX_PORT})")
+    return port
 
 
 class GuardServer:
@@ -128,6 +201,8 @@ class GuardServer:
     async def start(self) -> None:
         """Bind and serve health (NOT_SERVING), load and warm the guard, then report SERVING."""
         cfg = self.config.server
+        _check_ports(cfg)
+        heap.limit_arenas(cfg.malloc_arenas)  # before the model's and the batcher's threads start
         self._metrics_http(cfg)
         server = grpc.aio.server(interceptors=[ServiceInterceptor(self.metrics)], options=[
             ("grpc.max_receive_message_length", cfg.max_message_bytes),
@@ -215,10 +290,10 @@ class GuardServer:
 
     async def _teardown(self, grace: float) -> None:
         if self._server is not None:
-            await self._server.stop(grace)
+            await self._server.stop(grace)  # after `grace`, gRPC cancels the calls still running
             self._server = None
         if self._guard is not None:
-            await self._guard.stop()
+            await self._guard.stop(timeout=0)  # no caller is left: stop long texts at their next slice
             self._guard = None
         if self._httpd is not None:
             self._httpd.shutdown()
@@ -244,6 +319,10 @@ async def serve(config: GuardConfig, *, guard: AsyncGuard | None = None,
         with contextlib.suppress(NotImplementedError, RuntimeError):  # not the main thread
             loop.add_signal_handler(sig, stop.set)
     await server.start()
+    # What is loaded now lives as long as the process: keep it out of the cyclic collector, whose full
+    # passes otherwise rescan it on the loop thread while large requests come and go.
+    gc.collect()
+    gc.freeze()
     if ready is not None:
         ready.set()
     print(f"kguard: serving {server.target}"
@@ -260,7 +339,7 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
     add("--model", type=Path, help="model folder (default: the shipped model)")
     add("--policy", type=Path, help="policy TOML file")
     add("--host", help="gRPC host (default 127.0.0.1)")
-    add("--port", type=int, help="gRPC port (default 50051; 0 picks a free one)")
+    add("--port", type=port_number, help="gRPC port (default 50051; 0 picks a free one)")
     add("--unix-socket", help="listen on this unix socket instead of TCP")
     add("--metrics-host", help="metrics host (default 127.0.0.1)")
     add("--metrics-port", type=int, help="metrics port (default 9464; negative: no metrics)")

@@ -13,7 +13,7 @@ from typing import Any
 
 from guard._proto.v1 import guard_pb2 as _pb
 from guard.engine.base import ModelInfo
-from guard.errors import GuardError
+from guard.errors import GuardError, InputError
 from guard.policy import Overrides
 from guard.stream import StreamUpdate
 from guard.taxonomy import CategoryInfo, parse_role
@@ -64,8 +64,11 @@ def check_args(req: _pb.CheckRequest) -> CheckArgs:
                      overrides=_overrides_of(req))
 
 
-def batch_args(req: _pb.CheckBatchRequest) -> tuple[list[str], str, Overrides | None]:
-    """CheckBatchRequest -> texts, role, overrides; a bad role fails the whole call, not each item."""
+def batch_args(req: _pb.CheckBatchRequest, max_items: int) -> tuple[list[str], str, Overrides | None]:
+    """CheckBatchRequest -> texts, role, overrides; a bad role fails the whole call, not each item.
+    Too many items is refused before the texts become Python strings (400,000 empty ones cost 114 MB)."""
+    if len(req.texts) > max_items:
+        raise InputError(f"batch of {len(req.texts)} items exceeds the limit of {max_items}")
     return list(req.texts), parse_role(req.role or "user").value, _overrides_of(req)
 
 
@@ -125,4 +128,5 @@ def categories_to_pb(categories: Sequence[CategoryInfo]) -> _pb.ListCategoriesRe
 def model_info_to_pb(info: ModelInfo) -> _pb.ModelInfo:
     return _pb.ModelInfo(name=info.name, version=info.version, sha256=info.sha256, quant=info.quant,
                          provider=info.provider, max_length=info.max_length,
-                         categories=list(info.categories), thresholds=dict(info.thresholds))
+                         categories=list(info.categories), thresholds=dict(info.thresholds),
+                         files=dict(info.files))

@@ -4,6 +4,12 @@
 statuses through `status_of` (the only place that decides a status), counts the request and the
 verdict's detections, and tracks open streams. A bug in one request becomes INTERNAL with a generic
 message for that caller; the server keeps serving everyone else.
+
+It also takes the wire bytes over from gRPC: requests are parsed here (large ones on a worker thread, so
+a 4 MB CheckBatch does not stall the event loop and health with it) and a body that does not parse,
+such as a string field that is not valid UTF-8, is INVALID_ARGUMENT and counted like any bad input,
+instead of gRPC's uncounted UNKNOWN (unary) or INTERNAL (stream). Large responses are serialized off
+the loop the same way.
 """
 
 from __future__ import annotations
@@ -14,9 +20,10 @@ import time
 import traceback
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NoReturn
 
 import grpc
+from google.protobuf.message import DecodeError
 
 from guard._proto.v1 import guard_pb2 as _pb
 from guard.errors import ConfigError, DeadlineError, GuardError, InputError, ModelError, OverloadedError
@@ -27,6 +34,11 @@ log = logging.getLogger(__name__)
 SERVICE_NAME = "guard.v1.Guard"
 _PREFIX = f"/{SERVICE_NAME}/"
 _INTERNAL_MESSAGE = "internal error (see the server log; no input is logged)"
+#: Request and response bodies larger than this are parsed or serialized on a worker thread.
+INLINE_BYTES = 64 * 1024
+
+Deserializer = Callable[[bytes], Any]
+Serializer = Callable[[Any], bytes]
 
 #: The error -> status table: the client maps these codes back to the same exception types.
 STATUS_BY_ERROR: tuple[tuple[type[GuardError], grpc.StatusCode], ...] = (
@@ -86,26 +98,25 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]  # g
         if handler is None or not method.startswith(_PREFIX):
             return handler
         rpc = method[len(_PREFIX):]
+        # No (de)serializers for gRPC: the wrappers get and return bytes (see the module docstring).
+        codec = (handler.request_deserializer, handler.response_serializer)
         if handler.unary_unary is not None:
-            return grpc.unary_unary_rpc_method_handler(
-                self._wrap_unary(rpc, handler.unary_unary),
-                request_deserializer=handler.request_deserializer,
-                response_serializer=handler.response_serializer)
+            return grpc.unary_unary_rpc_method_handler(self._wrap_unary(rpc, handler.unary_unary, *codec))
         if handler.stream_stream is not None:
-            return grpc.stream_stream_rpc_method_handler(
-                self._wrap_stream(rpc, handler.stream_stream),
-                request_deserializer=handler.request_deserializer,
-                response_serializer=handler.response_serializer)
+            return grpc.stream_stream_rpc_method_handler(self._wrap_stream(rpc, handler.stream_stream, *codec))
         return handler
 
-    def _wrap_unary(self, rpc: str, behavior: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
-        async def unary(request: Any, context: grpc.aio.ServicerContext) -> Any:
-            call = _Call(rpc, role=_request_role(request))
+    def _wrap_unary(self, rpc: str, behavior: Callable[..., Awaitable[Any]], parse: Deserializer,
+                    serialize: Serializer) -> Callable[..., Awaitable[bytes]]:
+        async def unary(body: bytes, context: grpc.aio.ServicerContext) -> bytes:
+            call = _Call(rpc)
             start = time.perf_counter()
             try:
+                request = await decode(parse, body)
+                call.role = _request_role(request)
                 response = await behavior(request, context)
                 self._observe_response(call, response)
-                return response
+                return await encode(serialize, response)
             except Exception as exc:  # every failure becomes a status, never a crash
                 await self._abort(call, exc, context)
             except asyncio.CancelledError:
@@ -115,19 +126,19 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]  # g
                 self._finish(call, start)
         return unary
 
-    def _wrap_stream(self, rpc: str, behavior: Callable[..., AsyncIterator[Any]],
-                     ) -> Callable[..., AsyncIterator[Any]]:
-        async def stream(request_iterator: AsyncIterator[Any], context: grpc.aio.ServicerContext,
-                         ) -> AsyncIterator[Any]:
+    def _wrap_stream(self, rpc: str, behavior: Callable[..., AsyncIterator[Any]], parse: Deserializer,
+                     serialize: Serializer) -> Callable[..., AsyncIterator[bytes]]:
+        async def stream(bodies: AsyncIterator[bytes], context: grpc.aio.ServicerContext,
+                         ) -> AsyncIterator[bytes]:
             call = _Call(rpc, role="assistant")
             start = time.perf_counter()
             if self._metrics:
                 self._metrics.inflight_streams.inc()
             try:
-                async for response in behavior(_peek_role(request_iterator, call), context):
+                async for response in behavior(_peek_role(_decoded(parse, bodies), call), context):
                     if response.HasField("verdict"):
                         self._observe_verdict(call, response.verdict)
-                    yield response
+                    yield await encode(serialize, response)
             except Exception as exc:
                 await self._abort(call, exc, context)
             except (asyncio.CancelledError, GeneratorExit):
@@ -140,13 +151,14 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]  # g
                 self._finish(call, start)
         return stream
 
-    async def _abort(self, call: _Call, exc: Exception, context: grpc.aio.ServicerContext) -> None:
+    async def _abort(self, call: _Call, exc: Exception, context: grpc.aio.ServicerContext) -> NoReturn:
         if isinstance(exc, grpc.aio.AbortError):  # already a status (raised by context.abort)
             call.code = context.code().name if context.code() else "UNKNOWN"
             raise exc
         code, message = status_of(exc)
         call.code = code.name
         await context.abort(code, message)
+        raise AssertionError("context.abort returns by raising")  # for the type checker
 
     def _observe_response(self, call: _Call, response: Any) -> None:
         if isinstance(response, _pb.CheckResponse):
@@ -179,6 +191,37 @@ def _request_role(request: Any) -> str:
     if role is None:
         return "none"
     return role.strip().lower() or "user"
+
+
+def _parse(parse: Deserializer, body: bytes) -> Any:
+    try:
+        return parse(body)
+    except DecodeError:  # its message names the type only; the body is never quoted
+        raise InputError("the request is not a valid message (bad encoding, or a string field that is "
+                         "not valid UTF-8)") from None
+
+
+async def decode(parse: Deserializer, body: bytes) -> Any:
+    """The request message from its wire bytes; a large body is parsed on a worker thread.
+
+    Raises:
+        InputError: the bytes are not a valid message (INVALID_ARGUMENT, counted).
+    """
+    if len(body) > INLINE_BYTES:
+        return await asyncio.to_thread(_parse, parse, body)
+    return _parse(parse, body)
+
+
+async def encode(serialize: Serializer, response: Any) -> bytes:
+    """The response's wire bytes; a large one is serialized on a worker thread."""
+    if response.ByteSize() > INLINE_BYTES:  # computed in C, cheap next to serializing
+        return await asyncio.to_thread(serialize, response)
+    return serialize(response)
+
+
+async def _decoded(parse: Deserializer, bodies: AsyncIterator[bytes]) -> AsyncIterator[Any]:
+    async for body in bodies:
+        yield await decode(parse, body)
 
 
 async def _peek_role(requests: AsyncIterator[Any], call: _Call) -> AsyncIterator[Any]:

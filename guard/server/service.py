@@ -24,18 +24,44 @@ from guard.taxonomy import CATEGORIES
 
 #: Stream messages read ahead of the checks; beyond it gRPC's flow control holds the client back.
 _READ_AHEAD = 256
+#: CheckBatch answers with more verdicts than this are converted to messages on a worker thread.
+_INLINE_RESULTS = 16
+
+
+class _Received:
+    """What one stream has read so far: characters (held in the guard's in-flight budget) and messages."""
+
+    def __init__(self, guard: AsyncGuard, limits: LimitsConfig) -> None:
+        self._guard = guard
+        self._limits = limits
+        self.chars = 0
+        self.messages = 0
+
+    def count(self, request: _pb.StreamRequest) -> None:
+        """Count one message; InputError past the stream limits, OverloadedError when the budget is full."""
+        self.messages += 1
+        if self.messages > self._limits.max_stream_messages:  # empty chunks cost work too
+            raise InputError(f"the stream exceeds the limit of {self._limits.max_stream_messages} messages")
+        n = len(request.chunk)
+        if self.chars + n > self._limits.max_text_chars:  # too large, never "overloaded" (TooLargeError)
+            raise TooLargeError(f"the stream is too large: it exceeds the limit of {self._limits.max_text_chars} "
+                                "characters")
+        self._guard.reserve(n)
+        self.chars += n
+
+    def release(self) -> None:
+        self._guard.release(self.chars)
+        self.chars = 0
 
 
 async def _read_ahead(requests: AsyncIterator[_pb.StreamRequest],
-                      inbox: asyncio.Queue[_pb.StreamRequest | Exception | None], max_chars: int) -> None:
+                      inbox: asyncio.Queue[_pb.StreamRequest | Exception | None], received: _Received) -> None:
     """Move the client's requests into `inbox`, then None; a reading error goes in as itself. Reading
-    stops past `max_chars` of chunks, so what waits in memory is bounded by the stream limit."""
-    received = 0
+    stops past the stream limits (characters, messages) or the guard's in-flight budget, so what waits
+    in memory is bounded."""
     try:
         async for request in requests:
-            received += len(request.chunk)
-            if received > max_chars:
-                raise TooLargeError(f"the stream is too large: it exceeds the limit of {max_chars} characters")
+            received.count(request)
             await inbox.put(request)
     except Exception as exc:  # handed to the handler, which raises it after the chunks before it
         await inbox.put(exc)
@@ -81,9 +107,11 @@ class GuardService(_pb_grpc.GuardServicer):
 
     async def CheckBatch(self, request: _pb.CheckBatchRequest, context: grpc.aio.ServicerContext,
                          ) -> _pb.CheckBatchResponse:
-        texts, role, overrides = convert.batch_args(request)
+        texts, role, overrides = convert.batch_args(request, self._limits.max_batch_items)
         results = await self._get_guard().check_batch(
             texts, role=role, overrides=overrides, deadline=_deadline(context), return_exceptions=True)
+        if len(results) > _INLINE_RESULTS:  # 256 verdicts with their spans: 0.1 s of Python on the loop
+            return await asyncio.to_thread(convert.batch_to_pb, results, status_name_of)
         return convert.batch_to_pb(results, status_name_of)
 
     async def CheckStream(self, request_iterator: AsyncIterator[_pb.StreamRequest],
@@ -94,7 +122,8 @@ class GuardService(_pb_grpc.GuardServicer):
         guard = self._get_guard()
         moderator: AsyncStreamModerator | None = None
         inbox: asyncio.Queue[_pb.StreamRequest | Exception | None] = asyncio.Queue(_READ_AHEAD)
-        reader = asyncio.create_task(_read_ahead(request_iterator, inbox, self._limits.max_text_chars))
+        received = _Received(guard, self._limits)
+        reader = asyncio.create_task(_read_ahead(request_iterator, inbox, received))
         try:
             while (request := await _next(inbox)) is not None:
                 if moderator is None:
@@ -116,6 +145,7 @@ class GuardService(_pb_grpc.GuardServicer):
             yield convert.update_to_pb(await moderator.finish(deadline=_deadline(context)))
         finally:
             reader.cancel()
+            received.release()
 
     async def ListCategories(self, request: _pb.ListCategoriesRequest,
                              context: grpc.aio.ServicerContext) -> _pb.ListCategoriesResponse:

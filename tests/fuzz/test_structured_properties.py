@@ -16,6 +16,7 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from guard._proto.v1 import guard_pb2 as pb
+from guard.config import LimitsConfig
 from guard.engine.fake import FakeEngine
 from guard.errors import ConfigError, InputError
 from guard.masking import MaskOperator, apply_masks, mask_value
@@ -167,7 +168,7 @@ def test_check_request_becomes_a_verdict_or_an_input_error(req: pb.CheckRequest)
 @given(_batch_requests)
 def test_batch_request_becomes_verdicts_or_input_errors(req: pb.CheckBatchRequest) -> None:
     try:
-        texts, role, overrides = convert.batch_args(req)
+        texts, role, overrides = convert.batch_args(req, LimitsConfig().max_batch_items)
         results = GUARD.check_batch(texts, role=role, overrides=overrides, return_exceptions=True)
     except InputError as exc:
         assert MARK not in str(exc)

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import hashlib
 import json
 import os
+import random
 import shutil
 import subprocess
 import sys
@@ -27,12 +29,14 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from onnx import TensorProto, helper, numpy_helper
 
 from guard.batcher import BatchObserver
-from guard.config import EngineConfig
+from guard.client import AsyncGuardClient
+from guard.config import EngineConfig, default_model_dir
 from guard.engine.onnx import OnnxEngine
 from guard.errors import ModelError
-from guard.sdk import AsyncGuard
+from guard.sdk import AsyncGuard, Guard
 from guard.server.app import GuardServer, add_serve_arguments, probe, run_serve
-from tests.service.conftest import make_config
+from tests.service.conftest import StartServer, make_config
+from tests.unit.engine.test_onnx import _symbolic_label_dims
 
 
 def _wrong_shape_graph() -> onnx.ModelProto:
@@ -95,6 +99,12 @@ def _labels_disagree(d: Path) -> None:
     (d / "labels.json").write_text(json.dumps(labels))
 
 
+def _labels_disagree_at_run_time(d: Path) -> None:
+    """The graph's tag dimension is symbolic: only a run shows it disagrees (the load-time probe)."""
+    _symbolic_label_dims(d / "model.onnx")
+    _labels_disagree(d)
+
+
 FAULTS: dict[str, tuple[Callable[[Path], None], str]] = {
     "missing-folder": (_missing_folder, "model folder not found"),
     "missing-model": (_missing_model, "model.onnx"),
@@ -104,6 +114,7 @@ FAULTS: dict[str, tuple[Callable[[Path], None], str]] = {
     "wrong-input-names": (_wrong_input_names, "model.onnx"),
     "truncated-tokenizer": (_truncated_tokenizer, "tokenizer.json"),
     "labels-disagree": (_labels_disagree, "model.onnx"),
+    "labels-disagree-at-run-time": (_labels_disagree_at_run_time, "model.onnx"),
 }
 
 
@@ -176,3 +187,85 @@ def test_kguard_serve_process_with_a_truncated_model(tmp_path: Path, tiny_model_
     assert proc.stdout == ""
     lines = [line for line in proc.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and lines[0].startswith("kguard serve: error: model.onnx"), proc.stderr
+
+
+def _damaged_tokenizer(d: Path) -> None:
+    """Still valid JSON, still loads: the vocabulary's pieces shuffled among their ids (a bad merge, a
+    swapped file). Every word then maps to the wrong token."""
+    tok = json.loads((d / "tokenizer.json").read_text(encoding="utf-8"))
+    vocab = tok["model"]["vocab"]
+    if isinstance(vocab, dict):  # WordLevel (the tiny model): word -> id
+        words = [w for w in vocab if not w.startswith("<")]
+        ids = [vocab[w] for w in words]
+        random.Random(0).shuffle(ids)
+        vocab.update(zip(words, ids, strict=True))
+    else:  # Unigram (the shipped model): [[piece, score], ...], the first 4 are special
+        pieces = [p for p, _ in vocab[4:]]
+        random.Random(0).shuffle(pieces)
+        tok["model"]["vocab"] = vocab[:4] + [[p, s] for p, (_, s) in zip(pieces, vocab[4:], strict=True)]
+    (d / "tokenizer.json").write_text(json.dumps(tok, ensure_ascii=False), encoding="utf-8")
+
+
+@pytest.fixture(params=["tiny", "shipped"])
+def damaged(request: pytest.FixtureRequest, tmp_path: Path, tiny_model_dir: Path) -> Path:
+    source = tiny_model_dir if request.param == "tiny" else default_model_dir()
+    if not (source / "model.onnx").is_file():
+        pytest.skip("the shipped model is not there")
+    folder = tmp_path / "model"
+    shutil.copytree(source, folder)
+    _damaged_tokenizer(folder)
+    OnnxEngine(EngineConfig(model_dir=folder))  # the damage passes every load-time check
+    return folder
+
+
+def test_a_damaged_tokenizer_fails_the_self_test_and_never_serves(damaged: Path) -> None:
+    with pytest.raises(ModelError) as info:
+        Guard(damaged)
+    assert "canaries.json" in str(info.value) and "self-test failed" in str(info.value)
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "KGUARD_SERVER_METRICS_PORT": "-1"}
+    proc = subprocess.Popen([sys.executable, "-m", "guard.cli", "serve", "--model", str(damaged), "--port", "0"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        assert proc.stderr is not None
+        first = proc.stderr.readline()  # "serving ..." if it started: then it must not have
+        code = proc.wait(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert code == 2 and first.startswith("kguard serve: error: canaries.json"), first
+
+
+async def test_the_server_never_reports_serving_when_the_canaries_fail(tmp_path: Path,
+                                                                       tiny_model_dir: Path) -> None:
+    folder = tmp_path / "model"
+    shutil.copytree(tiny_model_dir, folder)
+    _damaged_tokenizer(folder)
+    server = GuardServer(make_config(model_dir=folder))
+    try:
+        with pytest.raises(ModelError):
+            await server.start()
+        assert not server.ready.is_set()
+    finally:
+        if server.ready.is_set():
+            await server.stop(grace=0)
+
+
+async def test_model_info_carries_the_sha256_of_every_file_of_the_folder(start_server: StartServer,
+                                                                        tiny_model_dir: Path) -> None:
+    server = await start_server()
+    async with AsyncGuardClient(server.target) as client:
+        info = await client.model_info()
+    expected = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in tiny_model_dir.iterdir()}
+    assert info.files == expected
+    assert {"model.onnx", "tokenizer.json", "labels.json", "canaries.json"} <= set(info.files)
+    assert info.sha256 == expected["model.onnx"]
+
+
+def test_a_canary_file_that_is_not_valid_is_a_model_error(tmp_path: Path, tiny_model_dir: Path) -> None:
+    folder = tmp_path / "model"
+    shutil.copytree(tiny_model_dir, folder)
+    (folder / "canaries.json").write_text('{"canaries": [{"text": "hello", "flags": ["P99"]}]}')
+    with pytest.raises(ModelError) as info:
+        Guard(folder)
+    assert "canaries.json" in str(info.value)

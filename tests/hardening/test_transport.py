@@ -134,3 +134,68 @@ async def test_stale_socket_is_replaced_and_a_regular_file_is_not(start_server: 
     with pytest.raises(ConfigError):
         await start_server(server={"unix_socket": str(precious)})
     assert precious.read_text() == "keep me"
+
+
+async def test_a_second_server_does_not_take_over_a_live_socket(start_server: StartServer, tmp_path: Path) -> None:
+    sock = tmp_path / "guard.sock"
+    first = await start_server(server={"unix_socket": str(sock)})
+    inode = sock.stat().st_ino
+    with pytest.raises(ConfigError) as info:
+        await start_server(server={"unix_socket": str(sock)})
+    assert "another server is listening" in str(info.value)
+    assert sock.stat().st_ino == inode  # the first server's socket is still the one at that path
+    async with AsyncGuardClient(first.target) as client:
+        assert (await client.check("hello")).safe
+
+
+def _pem(tag: str, body: bytes) -> str:
+    import base64
+
+    return f"-----BEGIN {tag}-----\n{base64.encodebytes(body).decode()}-----END {tag}-----\n"
+
+
+async def test_a_garbage_certificate_is_named_as_such(start_server: StartServer, tmp_path: Path) -> None:
+    cert, key = tmp_path / "server.crt", tmp_path / "server.key"
+    for garbage in (b"not a certificate at all\n", _pem("CERTIFICATE", b"\x30\x82garbage" * 20).encode()):
+        cert.write_bytes(garbage)
+        key.write_bytes(b"not a key\n")
+        with pytest.raises(ConfigError) as info:
+            await start_server(server={"tls_cert": cert, "tls_key": key})
+        message = str(info.value)
+        assert "TLS certificate" in message and str(cert) in message and "cannot listen" not in message
+
+
+@needs_openssl
+async def test_a_bad_or_mismatched_key_is_named_as_such(start_server: StartServer, pki: Path,
+                                                        tmp_path: Path) -> None:
+    garbage = tmp_path / "garbage.key"
+    garbage.write_text(_pem("PRIVATE KEY", b"\x30\x82garbage" * 20))
+    with pytest.raises(ConfigError) as info:
+        await start_server(server={"tls_cert": pki / "server.crt", "tls_key": garbage})
+    assert "TLS key" in str(info.value) and str(garbage) in str(info.value)
+    with pytest.raises(ConfigError) as info:
+        await start_server(server={"tls_cert": pki / "server.crt", "tls_key": pki / "client.key"})
+    assert "does not match" in str(info.value)
+    ca_garbage = tmp_path / "ca.crt"
+    ca_garbage.write_text("no CA here\n")
+    with pytest.raises(ConfigError) as info:
+        await start_server(server={"tls_cert": pki / "server.crt", "tls_key": pki / "server.key",
+                                   "tls_client_ca": ca_garbage})
+    assert "client CA" in str(info.value) and str(ca_garbage) in str(info.value)
+
+
+async def test_a_port_out_of_range_is_refused(start_server: StartServer,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    import argparse
+
+    from guard.server.app import add_serve_arguments
+
+    parser = argparse.ArgumentParser(prog="kguard serve")
+    add_serve_arguments(parser)
+    with pytest.raises(SystemExit) as exit_info:  # argparse: usage error, exit code 2
+        parser.parse_args(["--port", "70000"])
+    assert exit_info.value.code == 2 and "70000 is out of range" in capsys.readouterr().err
+    for port in (70000, -1):  # KGUARD_SERVER_PORT or a config object: no silent wrap to 4464
+        with pytest.raises(ConfigError) as info:
+            await start_server(server={"port": port})
+        assert "out of range" in str(info.value)

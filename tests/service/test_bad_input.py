@@ -14,6 +14,7 @@ from guard._proto.v1 import guard_pb2_grpc as pb_grpc
 from guard.client import AsyncGuardClient
 from guard.errors import GuardError, InputError, TooLargeError
 from guard.policy import Overrides
+from guard.sdk import AsyncGuard
 from tests.service.conftest import RRN_TEXT, StartServer
 
 SECRET = "비밀-9f3c2a"  # a marker that must never come back in an error
@@ -119,3 +120,81 @@ async def test_stream_disconnect_half_way(start_server: StartServer) -> None:
         {"rpc": "CheckStream", "role": "assistant", "verdict": "none", "code": "CANCELLED"}) == 1
     async with AsyncGuardClient(server.target) as client:
         await _still_serving(client)
+
+
+def _requests_by_code(server: object, rpc: str) -> dict[str, float]:
+    registry = server.metrics.registry  # type: ignore[attr-defined]
+    return {s.labels["code"]: s.value for m in registry.collect() if m.name == "guard_requests"
+            for s in m.samples if s.name == "guard_requests_total" and s.labels["rpc"] == rpc and s.value}
+
+
+async def _counted(server: object, rpc: str, expected: dict[str, float]) -> None:
+    """The server counts a call as its handler ends, which may be just after the client has the status."""
+    for _ in range(500):
+        if _requests_by_code(server, rpc) == expected:
+            return
+        await asyncio.sleep(0.01)
+    assert _requests_by_code(server, rpc) == expected
+
+
+_BAD_UTF8 = b"\x0a\x05ab\xc3\x28c"  # field 1 (text / chunk), 5 bytes, "\xc3\x28" is not UTF-8
+
+
+async def test_invalid_utf8_in_check_is_invalid_argument_and_counted(start_server: StartServer,
+                                                                     caplog: pytest.LogCaptureFixture) -> None:
+    server = await start_server()
+    async with grpc.aio.insecure_channel(server.target) as channel:
+        check = channel.unary_unary("/guard.v1.Guard/Check", request_serializer=None,
+                                    response_deserializer=None)
+        with pytest.raises(grpc.aio.AioRpcError) as info:
+            await check(_BAD_UTF8, timeout=10)
+    assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "UTF-8" in (info.value.details() or "")
+    await _counted(server, "Check", {"INVALID_ARGUMENT": 1})
+    assert "Traceback" not in caplog.text
+    async with AsyncGuardClient(server.target) as client:
+        await _still_serving(client)
+
+
+async def test_invalid_utf8_in_a_stream_is_invalid_argument_and_counted(
+        start_server: StartServer, caplog: pytest.LogCaptureFixture) -> None:
+    server = await start_server()
+    good = pb.StreamRequest(chunk="hello ").SerializeToString()
+    async with grpc.aio.insecure_channel(server.target) as channel:
+        stream = channel.stream_stream("/guard.v1.Guard/CheckStream", request_serializer=None,
+                                       response_deserializer=None)
+        call = stream(iter([good, b"\x12\x03a\xff" + b"b"]), timeout=10)  # field 2 (chunk): bad UTF-8
+        with pytest.raises(grpc.aio.AioRpcError) as info:
+            async for _ in call:
+                pass
+    assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    await _counted(server, "CheckStream", {"INVALID_ARGUMENT": 1})
+    assert "Traceback" not in caplog.text and not [r for r in caplog.records if r.levelname == "ERROR"]
+
+
+async def test_a_stream_of_many_empty_chunks_is_refused_by_its_message_count(start_server: StartServer) -> None:
+    server = await start_server(limits={"max_stream_messages": 100})
+    ok = [pb.StreamRequest(chunk="hello")] + [pb.StreamRequest(chunk="")] * 99
+    assert await _raw_stream(server.target, ok) == grpc.StatusCode.OK
+    empty = ok + [pb.StreamRequest(chunk="")]  # one more message, no more characters: the count stops it
+    assert await _raw_stream(server.target, empty) == grpc.StatusCode.INVALID_ARGUMENT
+
+
+async def test_too_many_batch_items_are_refused_before_the_guard_sees_them(
+        start_server: StartServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    """400,000 empty items: refused from the count alone, before they become 400,000 Python strings."""
+    reached: list[int] = []
+    real = AsyncGuard.check_batch
+
+    async def spy(self: AsyncGuard, texts: object, **kw: object) -> object:
+        reached.append(len(texts))  # type: ignore[arg-type]
+        return await real(self, texts, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(AsyncGuard, "check_batch", spy)
+    server = await start_server()
+    async with grpc.aio.insecure_channel(server.target) as channel:
+        with pytest.raises(grpc.aio.AioRpcError) as info:
+            await pb_grpc.GuardStub(channel).CheckBatch(pb.CheckBatchRequest(texts=[""] * 400_000), timeout=30)
+    assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "400000 items exceeds the limit of 256" in (info.value.details() or "")
+    assert reached == []

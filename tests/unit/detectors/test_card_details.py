@@ -13,7 +13,7 @@ from guard.sdk import Guard
 from guard.stream import StreamModerator
 from guard.taxonomy import Category, SpanType
 
-CARD = "4111-1111-1111-1111"
+CARD = "4532-0151-1283-0366"
 
 
 @pytest.fixture(scope="module")
@@ -48,7 +48,7 @@ def test_expiry_and_code_next_to_a_card_are_found_and_masked(guard: Guard, text:
     for value in (expiry, cvc):
         if value:
             assert value not in verdict.masked, verdict.masked
-    assert "4111-1111-1111-1111" not in verdict.masked
+    assert "4532-0151-1283-0366" not in verdict.masked
 
 
 @pytest.mark.parametrize("text", [
