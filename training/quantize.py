@@ -66,8 +66,9 @@ def quantize_static(src: Path, dst: Path, encoder: TextEncoder, texts: Iterable[
                     method: str = "percentile", ops: tuple[str, ...] = ("MatMul", "Gather")) -> Path:
     """Static int8 with activation ranges calibrated on `texts` (percentile 99.999 by default).
 
-    The fused Attention op stays fp32 by default: onnxruntime has no QDQ kernel for it, so its weights
-    would be dequantized on every run (bench/quantization.py: 2x slower than leaving it fp32)."""
+    The fused Attention op's projections stay fp32 by default: onnxruntime has no QDQ kernel for it. On
+    a loaded machine that measured 2x faster than quantizing them; on an idle one the two were within
+    noise (bench/RESULTS.md, quantization: 258 against 267 texts/s) at the same parity."""
     import onnx
     import onnxruntime as ort
     from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType
