@@ -55,7 +55,8 @@ def test_the_split_is_fixed_by_the_id(row_id: str) -> None:
     assert devset.split_of(row_id) == devset.split_of(row_id) and devset.split_of(row_id) in devset.SPLITS
 
 
-@pytest.mark.skipif(not CORPORA.is_dir(), reason="needs ../shared/corpora (the real-text corpora)")
+@pytest.mark.skipif(not CORPORA.is_dir(), reason="needs ../shared/corpora: not a pip extra; install the "
+                    "real-text corpora beside the repository (training/README.md)")
 def test_every_reference_resolves_to_the_labelled_row() -> None:
     rows = devset.load()
     assert len(rows) >= 2000
