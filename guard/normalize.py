@@ -9,7 +9,8 @@ and the model see:
 2. Unicode NFKC (fullwidth digits and letters, circled digits, compatibility jamo), then every dash
    (U+2010-2015, U+2212, ...) becomes ``-``;
 3. Hangul numerals (공/영 0, 일 1 ... 구 9) become digits, but only inside a digit-like run (see
-   `_hangul_numerals`), so "일이 있어" and "오늘" stay words;
+   `_hangul_numerals`), so "일이 있어" and "오늘" stay words; "~" between the digit groups of an
+   identifier-length run (9-19 digits) becomes "-" ("900101~1234568"), a range ("2020~2023") stays;
 4. digit groups split by spaces, line breaks or spaced dots/hyphens are joined when the run is as long as
    an identifier (9-19 digits): "9 0 0 1 0 1 - 1 2 3 4 5 6 8" -> "900101-1234568",
    "010. 1234. 5678" -> "010.1234.5678"; dates, prices and versions are too short to be touched.
@@ -149,11 +150,25 @@ def normalize(text: str) -> Normalized:
     cleaned, m1 = _clean_and_nfkc(text)
     if m1 is not None:
         maps.append(m1)
-    cleaned = _hangul_numerals(cleaned)
+    cleaned = _tilde_identifiers(_hangul_numerals(cleaned))
     joined, m2 = _join_digits(cleaned)
     if m2 is not None:
         maps.append(m2)
     return Normalized(text, joined, tuple(maps))
+
+
+# --- step 3b: "~" inside an identifier-length digit run -------------------------------------------------
+
+_TILDE_RUN = re.compile(r"(?<![0-9])[0-9]+(?:~[0-9]+)+(?![0-9])")
+
+
+def _tilde_identifiers(text: str) -> str:
+    """"900101~1234568" and "010~1234~5678" become hyphenated, so the detectors read them; a range
+    ("2020~2023", "10~20명") is shorter than any identifier and stays. Keeps the length (no offset map)."""
+    if "~" not in text:
+        return text
+    return _TILDE_RUN.sub(lambda m: m.group().replace("~", "-")
+                          if _MIN_JOIN <= sum(ch.isdigit() for ch in m.group()) <= _MAX_JOIN else m.group(), text)
 
 
 # --- step 1-2: dropping, NFKC -------------------------------------------------------------------------

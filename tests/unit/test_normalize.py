@@ -172,3 +172,21 @@ def test_a_number_after_a_complete_identifier_is_not_glued_on(text: str, identif
     assert identifier in normalize(text).text
     verdict = Guard.detectors_only().check(text)
     assert identifier not in (verdict.masked or text)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("제 번호는 900101~1234568 입니다.", "제 번호는 900101-1234568 입니다."),
+        ("010~1234~5678로 연락", "010-1234-5678로 연락"),
+        ("2020~2023년, 10~20명", "2020~2023년, 10~20명"),  # ranges are too short to be identifiers
+    ],
+)
+def test_tilde_inside_an_identifier_becomes_a_hyphen(text: str, expected: str) -> None:
+    assert normalize(text).text == expected
+    assert len(normalize(text).text) == len(text)
+
+
+def test_a_tilde_separated_rrn_is_masked() -> None:
+    verdict = Guard.detectors_only().check("제 번호는 900101~1234568 입니다.")
+    assert verdict.masked == "제 번호는 900101~1****** 입니다."
