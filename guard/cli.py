@@ -51,7 +51,7 @@ def _cmd_check(args: argparse.Namespace, config: GuardConfig) -> int:
 def _print(text: str) -> None:
     """Print to stdout; when the reader has gone (`kguard categories | head`), stop writing quietly."""
     try:
-        print(text, flush=True)  # noqa: privacy (the verdict the caller asked for, on stdout)
+        print(text, flush=True)  # the verdict the caller asked for, on stdout: noqa: privacy
     except BrokenPipeError:
         # Point stdout at /dev/null so the interpreter's own flush at exit does not fail again.
         devnull = os.open(os.devnull, os.O_WRONLY)
