@@ -92,7 +92,7 @@ def test_model_folder_has_the_contract_files(pipeline: dict[str, Path]) -> None:
     assert labels["categories"] == list(CATEGORY_CODES)
     assert labels["tags"] == list(TAGS)
     assert set(labels["thresholds"]) == set(CATEGORY_CODES)
-    assert labels["quant"] == "int8-static"
+    assert labels["quant"] == "int8-pertoken"
     assert (labels["max_length"], labels["stride"], labels["context_tokens"]) == (64, 8, 16)
 
 
@@ -103,9 +103,9 @@ def test_onnx_graph_signature(pipeline: dict[str, Path]) -> None:
     assert [i.name for i in graph.input] == ["input_ids", "attention_mask"]
     assert [o.name for o in graph.output] == ["category_logits", "tag_logits"]
     ops = {n.op_type for n in graph.node}
-    assert {"QuantizeLinear", "DequantizeLinear"} <= ops, "no static int8 op in the exported graph"
-    # batch invariance: no activation scale may be computed at run time
-    assert not ops & {"DynamicQuantizeLinear", "DynamicQuantizeMatMul"}, "a dynamic quantization op is left"
+    assert {"QuantizeLinear", "MatMulIntegerToFloat"} <= ops, "no per-token int8 op in the exported graph"
+    # batch invariance: no activation scale may be computed over the whole batch
+    assert not ops & {"DynamicQuantizeLinear", "DynamicQuantizeMatMul"}, "a whole-batch dynamic quantization op is left"
 
 
 def test_runtime_engine_loads_and_predicts(pipeline: dict[str, Path]) -> None:
