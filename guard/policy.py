@@ -17,6 +17,9 @@ Policy files are TOML (policies/default.toml is the default, written out and com
 
     [assistant]                    # actions for answers
     P5 = "block"
+
+    [pseudonymize]                 # optional: how `pseudonymize` replaces a category's spans
+    P5 = "fake"                    # placeholder (<이름_1>, the default) | fake (a Korean name)
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ from guard.engine.base import ModelSpan
 from guard.errors import ConfigError, InputError
 from guard.masking import MaskOperator, apply_masks
 from guard.normalize import Normalized
+from guard.pseudonymize import PseudonymStyle
 from guard.taxonomy import CATEGORY_CODES, Role, parse_category
 from guard.verdict import Action, Span, Verdict
 
@@ -90,11 +94,13 @@ class Overrides:
 
 @dataclass(frozen=True, kw_only=True)
 class Policy:
-    """Actions per role and category, optional threshold overrides, and the masking operator."""
+    """Actions per role and category, optional threshold overrides, the masking operator, and the
+    pseudonym style per category (guard.pseudonymize; a category not listed gets placeholders)."""
 
     actions: Mapping[Role, Mapping[str, Action]] = field(default_factory=lambda: _DEFAULT_ACTIONS)
     thresholds: Mapping[str, float] = field(default_factory=dict)
     masking: MaskOperator = MaskOperator.PARTIAL
+    pseudonyms: Mapping[str, PseudonymStyle] = field(default_factory=dict)
 
     @classmethod
     def default(cls) -> Policy:
@@ -125,9 +131,10 @@ class Policy:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Policy:
-        unknown = set(data) - {"masking", "thresholds", "user", "assistant"}
+        unknown = set(data) - {"masking", "thresholds", "user", "assistant", "pseudonymize"}
         if unknown:
-            raise ConfigError(f"unknown keys {sorted(unknown)} (expected masking, thresholds, user, assistant)")
+            raise ConfigError(f"unknown keys {sorted(unknown)} (expected masking, thresholds, user, assistant, "
+                              "pseudonymize)")
         actions = {r: dict(_DEFAULT_ACTIONS[r]) for r in Role}
         for role in Role:
             for code, value in _table(data, role.value).items():
@@ -138,7 +145,8 @@ class Policy:
             masking = MaskOperator(data.get("masking", MaskOperator.PARTIAL.value))
         except ValueError:
             raise ConfigError("masking must be one of placeholder, partial, hash") from None
-        return cls(actions=actions, thresholds=thresholds, masking=masking)
+        return cls(actions=actions, thresholds=thresholds, masking=masking,
+                   pseudonyms=_pseudonym_styles(_table(data, "pseudonymize")))
 
     def action(self, role: Role, code: str) -> Action:
         return self.actions[role].get(code, Action.FLAG)
@@ -241,6 +249,16 @@ def _action(value: Any, error: type[Exception]) -> Action:
         return Action(str(value).strip().lower())
     except ValueError:
         raise error("action must be one of allow, flag, mask, block") from None
+
+
+def _pseudonym_styles(table: Mapping[str, Any]) -> dict[str, PseudonymStyle]:
+    styles = {}
+    for code, value in table.items():
+        try:
+            styles[_code(code, ConfigError)] = PseudonymStyle(str(value).strip().lower())
+        except ValueError:
+            raise ConfigError("a [pseudonymize] style must be placeholder or fake") from None
+    return styles
 
 
 def _threshold(value: Any, error: type[Exception]) -> float:
