@@ -42,7 +42,7 @@ LAYERS = [
     {"normalize", "verdict", "config", "heap", "vault"},
     {"detectors", "engine", "masking", "fakes", "pseudonymize", "restore", "reid"},
     {"batcher", "policy", "selftest"},
-    {"sdk", "filters", "metrics", "stream", "messages"},
+    {"sdk", "filters", "metrics", "stream", "messages", "roundtrip"},
     {"client", "_proto"},
     {"server", "scan", "integrations"},
     {"cli"},
