@@ -175,6 +175,62 @@ async def _astream_requests(chunks: AsyncIterable[str] | Iterable[str], config: 
         yield _pb.StreamRequest(config=first)
 
 
+@dataclass(frozen=True)
+class Pseudonymized:
+    """A Pseudonymize answer: the text to send the LLM, its session, the original text's verdict.
+
+    Attributes:
+        text: the pseudonymized text ("" when blocked).
+        session_id: pass it to the next pseudonymize and to restore (a bearer secret: keep it from the LLM).
+        verdict: the verdict of the original text (spans into it; `masked` is None).
+        replaced: spans replaced.
+        blocked: the policy blocks the text; it must not be sent on.
+        ttl_s: seconds of idleness after which the sidecar drops the session.
+    """
+
+    text: str
+    session_id: str
+    verdict: Verdict
+    replaced: int
+    blocked: bool
+    ttl_s: float
+
+
+@dataclass(frozen=True)
+class RestoredAnswer:
+    """A Restore answer: the text with the real values, counts, and the check's verdict (when asked)."""
+
+    text: str
+    restored: int
+    unknown: int
+    verdict: Verdict | None = None
+    blocked: bool = False
+
+
+def _pseudonymize_request(text: str, session_id: str | None, role: str, context: str | None,
+                          overrides: Overrides | None) -> _pb.PseudonymizeRequest:
+    if not isinstance(text, str):
+        raise InputError(f"text must be a string, not {type(text).__name__}")
+    return _pb.PseudonymizeRequest(text=text, session_id=session_id or "", role=role, context=context or "",
+                                   overrides=overrides_to_pb(overrides))
+
+
+def _pseudonymized(r: _pb.PseudonymizeResponse) -> Pseudonymized:
+    return Pseudonymized(r.text, r.session_id, verdict_from_pb(r.verdict), r.replaced, r.blocked, r.ttl_seconds)
+
+
+def _restored(r: _pb.RestoreResponse | _pb.RestoreStreamResponse, text: str) -> RestoredAnswer:
+    verdict = verdict_from_pb(r.verdict) if r.HasField("verdict") else None
+    return RestoredAnswer(text, r.restored, r.unknown, verdict, r.blocked)
+
+
+def _restore_stream_requests(chunks: Iterable[str], config: _pb.RestoreStreamConfig,
+                             ) -> Iterator[_pb.RestoreStreamRequest]:
+    yield _pb.RestoreStreamRequest(config=config)
+    for chunk in chunks:
+        yield _pb.RestoreStreamRequest(chunk=chunk)
+
+
 class RpcStreamModerator:
     """feed/finish over one CheckStream call, like guard.stream.StreamModerator: each chunk is sent and
     its reply awaited (the server answers every chunk once). Made by GuardClient.stream_moderator."""
@@ -512,6 +568,42 @@ class GuardClient(_Base):
         config = _pb.StreamConfig(role=role, context=context or "", overrides=overrides_to_pb(overrides))
         return RpcStreamModerator(self._stub, config, timeout_s)
 
+    def pseudonymize(self, text: str, *, session_id: str | None = None, role: str = "user",
+                     context: str | None = None, overrides: Overrides | None = None,
+                     timeout_s: float | None = None) -> Pseudonymized:
+        """Pseudonymize `text` in a sidecar session (a new one without `session_id`)."""
+        request = _pseudonymize_request(text, session_id, role, context, overrides)
+        return _pseudonymized(self._call(self._stub.Pseudonymize, request, timeout_s))
+
+    def restore(self, text: str, *, session_id: str, check: bool = False, context: str | None = None,
+                overrides: Overrides | None = None, timeout_s: float | None = None) -> RestoredAnswer:
+        """Put the session's real values back into `text`; with `check`, moderate it first."""
+        request = _pb.RestoreRequest(session_id=session_id, text=text, check=check, context=context or "",
+                                     overrides=overrides_to_pb(overrides))
+        response = self._call(self._stub.Restore, request, timeout_s)
+        return _restored(response, response.text)
+
+    def restore_stream(self, chunks: Iterable[str], *, session_id: str, check: bool = False,
+                       context: str | None = None, overrides: Overrides | None = None,
+                       timeout_s: float | None = None) -> Iterator[RestoredAnswer]:
+        """Restore a streamed answer: one RestoredAnswer per reply (append its text); the last one has
+        the counts (and the verdict with `check`)."""
+        config = _pb.RestoreStreamConfig(session_id=session_id, check=check, context=context or "",
+                                         overrides=overrides_to_pb(overrides))
+        call = self._stub.RestoreStream(_restore_stream_requests(chunks, config), timeout=timeout_s)
+        try:
+            for response in call:
+                yield _restored(response, response.text)
+        except grpc.RpcError as exc:
+            raise error_from_status(exc.code(), exc.details()) from exc
+        finally:
+            call.cancel()
+
+    def end_session(self, session_id: str, *, timeout_s: float | None = None) -> bool:
+        """Drop a sidecar session now; False when it was already gone."""
+        request = _pb.EndSessionRequest(session_id=session_id)
+        return bool(self._call(self._stub.EndSession, request, timeout_s).ended)
+
     def list_categories(self, *, timeout_s: float | None = None) -> tuple[CategoryInfo, ...]:
         return _categories_from_pb(self._call(self._stub.ListCategories, _pb.ListCategoriesRequest(),
                                               timeout_s))
@@ -555,6 +647,23 @@ class AsyncGuardClient(_Base):
                     overrides: Overrides | None = None, timeout_s: float | None = None) -> Verdict:
         request = _check_request(text, messages, role, context, overrides)
         return verdict_from_pb((await self._call(self._stub.Check, request, timeout_s)).verdict)
+
+    async def pseudonymize(self, text: str, *, session_id: str | None = None, role: str = "user",
+                           context: str | None = None, overrides: Overrides | None = None,
+                           timeout_s: float | None = None) -> Pseudonymized:
+        request = _pseudonymize_request(text, session_id, role, context, overrides)
+        return _pseudonymized(await self._call(self._stub.Pseudonymize, request, timeout_s))
+
+    async def restore(self, text: str, *, session_id: str, check: bool = False, context: str | None = None,
+                      overrides: Overrides | None = None, timeout_s: float | None = None) -> RestoredAnswer:
+        request = _pb.RestoreRequest(session_id=session_id, text=text, check=check, context=context or "",
+                                     overrides=overrides_to_pb(overrides))
+        response = await self._call(self._stub.Restore, request, timeout_s)
+        return _restored(response, response.text)
+
+    async def end_session(self, session_id: str, *, timeout_s: float | None = None) -> bool:
+        request = _pb.EndSessionRequest(session_id=session_id)
+        return bool((await self._call(self._stub.EndSession, request, timeout_s)).ended)
 
     async def check_batch(self, texts: Sequence[str], *, role: str = "user",
                           overrides: Overrides | None = None, return_exceptions: bool = False,

@@ -44,7 +44,8 @@ from guard.errors import ConfigError, GuardError, ModelError
 from guard.metrics import GuardMetrics
 from guard.sdk import AsyncGuard
 from guard.server.interceptors import SERVICE_NAME, ServiceInterceptor
-from guard.server.service import GuardService
+from guard.server.pseudonym import PseudonymService
+from guard.vault import VaultLimits, VaultStore, load_vault_key
 
 log = logging.getLogger(__name__)
 
@@ -172,11 +173,13 @@ class GuardServer:
         guard_factory: builds the AsyncGuard from the metrics observer, off the event loop (default:
             the configured model).
         registry: the Prometheus registry (a fresh one by default).
+        vaults: the pseudonym sessions (default: VaultStore's bounds, values sealed when KGUARD_VAULT_KEY
+            is set).
     """
 
     def __init__(self, config: GuardConfig | None = None, *, guard: AsyncGuard | None = None,
                  guard_factory: GuardFactory | None = None,
-                 registry: CollectorRegistry | None = None) -> None:
+                 registry: CollectorRegistry | None = None, vaults: VaultStore | None = None) -> None:
         self.config = config or serve_defaults()
         self.metrics = GuardMetrics(registry or CollectorRegistry())
         self._given = guard
@@ -192,6 +195,8 @@ class GuardServer:
         self.target = ""
         self.bound = asyncio.Event()
         self.ready = asyncio.Event()
+        #: The pseudonym sessions (in memory only; dropped at shutdown).
+        self.vaults = vaults or VaultStore(limits=VaultLimits(), key=load_vault_key())
 
     def _get_guard(self) -> AsyncGuard:
         if self._guard is None:
@@ -211,7 +216,7 @@ class GuardServer:
         ])
         self._server = server
         _pb_grpc.add_GuardServicer_to_server(  # type: ignore[no-untyped-call]
-            GuardService(self._get_guard, self.config.limits), server)
+            PseudonymService(self._get_guard, self.config.limits, self.vaults), server)
         _health_grpc.add_HealthServicer_to_server(self._health, server)
         _reflection.enable_server_reflection((
             _pb.DESCRIPTOR.services_by_name["Guard"].full_name,
@@ -292,6 +297,7 @@ class GuardServer:
         if self._server is not None:
             await self._server.stop(grace)  # after `grace`, gRPC cancels the calls still running
             self._server = None
+        self.vaults.clear()  # every pseudonym session's values are gone with the server
         if self._guard is not None:
             await self._guard.stop(timeout=0)  # no caller is left: stop long texts at their next slice
             self._guard = None

@@ -228,7 +228,7 @@ async def _peek_role(requests: AsyncIterator[Any], call: _Call) -> AsyncIterator
     """Pass the requests through, noting the stream's role from its config for the metrics."""
     first = True
     async for request in requests:
-        if first and request.HasField("config") and request.config.role:
+        if first and request.HasField("config") and getattr(request.config, "role", ""):  # RestoreStream: none
             call.role = request.config.role.strip().lower()
         first = False
         yield request
