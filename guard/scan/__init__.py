@@ -14,6 +14,7 @@ ever written as clean.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import logging
 import os
 import sys
@@ -33,13 +34,15 @@ __all__ = ["EngineSpec", "RecordResult", "RecordScanner", "ScanOptions", "ScanSe
 
 logger = logging.getLogger(__name__)
 EXIT_CLEAN, EXIT_FLAGGED, EXIT_ERROR = 0, 1, 2
+PSEUDONYMIZE = "pseudonymize"
 
 
 def add_scan_arguments(parser: argparse.ArgumentParser) -> None:
     """Add `kguard scan`'s arguments to `parser`."""
     parser.add_argument("input", type=Path, help="the file to scan")
-    parser.add_argument("-o", "--output", type=Path, required=True,
-                        help="the scanned records (same format as the input; a directory for Parquet)")
+    parser.add_argument("-o", "--output", type=Path,
+                        help="the scanned records (same format as the input; a directory for Parquet); "
+                             "required except for a --reid-report alone")
     parser.add_argument("--format", choices=("auto", *FORMATS), default="auto",
                         help="input format (default: from the file's suffix)")
     parser.add_argument("-f", "--field", action="append", dest="fields", metavar="NAME",
@@ -49,8 +52,24 @@ def add_scan_arguments(parser: argparse.ArgumentParser) -> None:
                         help="role of plain string fields (chat messages carry their own)")
     parser.add_argument("--drop", action="store_true",
                         help="leave flagged records out instead of writing them masked")
-    parser.add_argument("--masking", choices=[m.value for m in MaskOperator], default="placeholder",
-                        help="how spans are masked (default placeholder: no digit of an identifier kept)")
+    parser.add_argument("--masking", choices=[*(m.value for m in MaskOperator), PSEUDONYMIZE], default="placeholder",
+                        help="how spans are masked (default placeholder: no digit of an identifier kept); "
+                             "pseudonymize: consistent pseudonyms, reversible with --vault and its key")
+    parser.add_argument("--vault", type=Path, metavar="FILE",
+                        help="with --masking pseudonymize: the encrypted vault file (extended if it exists)")
+    parser.add_argument("--vault-key-file", type=Path, metavar="FILE",
+                        help="the vault key (at least 16 bytes; default: the KGUARD_VAULT_KEY variable)")
+    parser.add_argument("--reid-report", type=Path, metavar="FILE",
+                        help="write the re-identification risk of the input: quasi-identifiers, k-anonymity, "
+                             "l-diversity, a generalization reaching k (records by number only)")
+    parser.add_argument("--reid-fields", metavar="NAMES",
+                        help="fields of the equivalence classes: quasi-identifier types (birth_date, birth_year, "
+                             "age, gender, region, school, workplace, job_title, event_date) or record "
+                             "columns, comma-separated (default: the types found)")
+    parser.add_argument("--reid-k", type=int, default=5, help="the k to reach (default 5)")
+    parser.add_argument("--reid-l", type=int, default=2, help="the l to reach (default 2)")
+    parser.add_argument("--reid-sensitive", metavar="NAME",
+                        help="the sensitive column for l-diversity (default: the flagged S1-S9 categories)")
     parser.add_argument("--annotate", metavar="NAME",
                         help="add a field NAME with each record's flagged category codes")
     parser.add_argument("--report", type=Path, help="JSON report path (default: <output>.report.json)")
@@ -97,6 +116,11 @@ def options_from_args(args: argparse.Namespace) -> ScanOptions:
 
 def run_scan(args: argparse.Namespace) -> int:
     """Run `kguard scan`; print a summary on stderr; return the exit code."""
+    if args.masking == PSEUDONYMIZE or args.reid_report or args.vault:
+        return _run_pseudo(args)
+    if args.output is None:
+        print("kguard scan: error: name the output with -o", file=sys.stderr)
+        return EXIT_ERROR
     try:
         options = options_from_args(args)
     except GuardError as exc:
@@ -141,3 +165,49 @@ def _failed(options: ScanOptions, reason: str) -> None:
                                          "complete": False, "error": reason})
     except OSError as exc:
         logger.warning("could not write the report: %s", exc.strerror)
+
+
+def _run_pseudo(args: argparse.Namespace) -> int:
+    """`--masking pseudonymize --vault FILE` and/or `--reid-report FILE` (guard.scan.pseudo)."""
+    from guard.scan.pseudo import pseudonymize_file, reid_file
+    from guard.vault import load_vault_key
+
+    pseudonymize = args.masking == PSEUDONYMIZE
+    try:
+        if pseudonymize and (args.vault is None or args.output is None):
+            raise GuardError("--masking pseudonymize needs -o and --vault FILE")
+        if args.vault is not None and not pseudonymize:
+            raise GuardError("--vault goes with --masking pseudonymize")
+        if args.drop and pseudonymize:
+            raise GuardError("--drop and --masking pseudonymize do not go together")
+        if args.output is not None and not pseudonymize:
+            raise GuardError("with --reid-report, -o goes with --masking pseudonymize only")
+        key = load_vault_key(args.vault_key_file, required=True) if pseudonymize else None
+        masking, output = args.masking, args.output
+        args.masking, args.output = "placeholder", output or args.input.with_name(args.input.name + ".reid")
+        try:
+            options = options_from_args(args)
+        finally:
+            args.masking, args.output = masking, output
+        code = EXIT_CLEAN
+        if pseudonymize:
+            assert key is not None
+            report = pseudonymize_file(options, args.vault, key)
+            print(f"kguard scan: {report['records']:,} records, {report['flagged']:,} flagged, "
+                  f"{report['replaced']:,} spans pseudonymized; vault: {args.vault}", file=sys.stderr)
+            code = EXIT_ERROR if report["errors"] else EXIT_FLAGGED if report["flagged"] else EXIT_CLEAN
+        if args.reid_report:
+            fields = tuple(f.strip() for f in (args.reid_fields or "").split(",") if f.strip())
+            # after pseudonymizing, the risk that matters is the output's: what will be released
+            source = dataclasses.replace(options, input=args.output) if pseudonymize else options
+            reid = reid_file(source, args.reid_report, fields=fields, k=args.reid_k, l_min=args.reid_l,
+                             sensitive=args.reid_sensitive)
+            print(f"kguard scan: k = {reid['k']}, l = {reid['l']} over {', '.join(reid['fields']) or 'nothing'}; "
+                  f"{reid['records_below_k']:,} records in classes below k; report: {args.reid_report}",
+                  file=sys.stderr)
+            if code == EXIT_CLEAN and (reid["k"] < args.reid_k or reid["l"] < args.reid_l):
+                code = EXIT_FLAGGED
+        return code
+    except GuardError as exc:
+        print(f"kguard scan: error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
