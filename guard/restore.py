@@ -129,6 +129,10 @@ class _Patterns:
                          for e in fakes]
         # how far back a tail that could still grow into a pseudonym can begin
         self.window = max([64, *(2 * len(e.pseudonym) + 8 for e in fakes)])
+        # the fakes a tail may be the start of, by the tail's first character (folded)
+        self.by_first: dict[str, list[tuple[Entry, str | None]]] = {}
+        for entry, number in self.prefixes:
+            self.by_first.setdefault(entry.pseudonym[:1].casefold(), []).append((entry, number))
 
     def entry_of_fake(self, text: str) -> Entry | None:
         digits = digits_of(text)
@@ -236,10 +240,29 @@ def restore(text: str, vault: Vault, *, to: str = "value") -> Restored:
     return Restored(out, restorer.restored, restorer.unknown)
 
 
-_PH_PREFIX = re.compile(
-    r"(?:(?:\\?[" + _OPEN_RE + r"]){1,2}[ \t]{0,2})?([A-Za-z가-힣_]{0,41})"
-    r"(?:[ \t]{0,2}\\?[_\-]?[ \t]{0,2}[0-9]{0,6}[ \t]{0,2}\\?)?"
-)
+_WORD_CHAR = re.compile(r"[A-Za-z가-힣_]")
+_PH_REST = re.compile(r"[ \t]{0,2}\\?[_\-]?[ \t]{0,2}[0-9]{0,6}[ \t]{0,2}\\?")
+
+
+def _placeholder_prefix(tail: str) -> tuple[str, bool] | None:
+    """(label word, opened) when `tail` could be the start of a placeholder, else None. Read by hand:
+    a regex with these optional parts backtracks for a long time on every tail that is not one."""
+    i = opened = 0
+    while opened < 2 and i < len(tail) and (
+            tail[i] in _OPEN or (tail[i] == "\\" and tail[i + 1:i + 2] in ("", *_OPEN))):
+        i += 2 if tail[i] == "\\" else 1
+        opened += 1
+    while i < len(tail) and tail[i] in " \t" and opened:
+        i += 1
+    start = i
+    while i < len(tail) and i - start < 41 and _WORD_CHAR.match(tail[i]):
+        i += 1
+    if _PH_REST.fullmatch(tail, i) is None:
+        return None
+    return tail[start:i], opened > 0
+
+
+_LABEL_FIRST = frozenset(k[0] for k in LABEL_LOOKUP)
 
 
 class StreamRestorer:
@@ -303,12 +326,11 @@ class StreamRestorer:
         tail = text[i:]
         prev = text[i - 1:i]
         first = tail[0]
-        if first in _OPEN or first == "\\" or first.isalpha() or first == "_":
-            m = _PH_PREFIX.fullmatch(tail)
-            if m is not None and self._label_prefix(m.group(1), opened=tail[0] in _OPEN + "\\", prev=prev):
+        if first in _OPEN or first == "\\" or first.casefold() in _LABEL_FIRST:
+            found = _placeholder_prefix(tail)
+            if found is not None and self._label_prefix(found[0], opened=found[1], prev=prev):
                 return True
-        patterns = self._restorer.patterns
-        for entry, digits in patterns.prefixes:
+        for entry, digits in self._restorer.patterns.by_first.get(first.casefold(), ()):
             if digits is not None:
                 if "0" <= first <= "9" and not ("0" <= prev <= "9") and _digit_prefix(tail, digits):
                     return True
