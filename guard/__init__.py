@@ -25,9 +25,13 @@ if TYPE_CHECKING:
         OverloadedError,
         ServiceError,
         TooLargeError,
+        UnknownSessionError,
+        VaultFullError,
+        VaultKeyError,
     )
     from guard.filters import GuardedChatClient, aguard_llm, guard_llm
     from guard.policy import Overrides, Policy
+    from guard.roundtrip import PseudonymSession
     from guard.sdk import AsyncGuard, Guard
     from guard.taxonomy import Category, Role, SpanType
     from guard.verdict import Span, Verdict
@@ -59,6 +63,10 @@ _EXPORTS = {
     "BlockedError": "guard.errors",
     "GuardUnavailableError": "guard.errors",
     "TooLargeError": "guard.errors",
+    "VaultKeyError": "guard.errors",
+    "VaultFullError": "guard.errors",
+    "UnknownSessionError": "guard.errors",
+    "PseudonymSession": "guard.roundtrip",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -5,10 +5,13 @@ from __future__ import annotations
 import random
 import re
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from guard.errors import ConfigError
 from guard.fakes import digits_of
+from guard.policy import Policy
 from guard.pseudonymize import PseudonymStyle, consistency_key, pseudonymize_spans
 from guard.restore import restore
 from guard.taxonomy import SpanType
@@ -122,3 +125,11 @@ def test_consistency_keys() -> None:
     assert consistency_key(SpanType.PHONE, "010-2345-6789") == consistency_key(SpanType.PHONE, "010 2345 6789")
     assert consistency_key(SpanType.EMAIL, "Kim@Naver.com") == consistency_key(SpanType.EMAIL, "kim@naver.com")
     assert consistency_key(SpanType.PERSON, "홍 길동") != consistency_key(SpanType.PERSON, "홍길동")
+
+
+def test_the_policy_chooses_the_style_per_category() -> None:
+    policy = Policy.from_dict({"pseudonymize": {"P3": "fake", "profile": "Placeholder"}})
+    assert policy.pseudonyms == {"P3": PseudonymStyle.FAKE, "P5": PseudonymStyle.PLACEHOLDER}
+    assert Policy.default().pseudonyms == {}
+    with pytest.raises(ConfigError, match="placeholder or fake"):
+        Policy.from_dict({"pseudonymize": {"P3": "hash"}})
