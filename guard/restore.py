@@ -201,11 +201,12 @@ class _Restorer:
             return (None, True) if underscore else None  # "<X_3>": someone's placeholder, not ours
         return self.vault.entry(placeholder(canonical, int(number))), True
 
-    def run(self, text: str, end: int | None = None) -> str:
-        """`text[:end]` restored (the text after `end` is read only to fix a particle)."""
+    def run(self, text: str, end: int | None = None, start: int = 0) -> str:
+        """`text[start:end]` restored (the text around it is read only for context: what a pseudonym
+        follows, the particle after it)."""
         end = len(text) if end is None else end
         out: list[str] = []
-        cursor = 0
+        cursor = start
         for start, stop, entry, _ in self.matches(text):
             if start < cursor:
                 continue  # its start was consumed as a particle of the one before
@@ -275,6 +276,7 @@ class StreamRestorer:
     def __init__(self, vault: Vault, *, to: str = "value", max_hold: int = 256) -> None:
         self._restorer = _Restorer(vault, to)
         self._pending = ""
+        self._before = ""  # the last characters released, as received: what the next text follows
         self.max_hold = max_hold
 
     @property
@@ -292,30 +294,31 @@ class StreamRestorer:
 
     def feed(self, chunk: str) -> str:
         self._pending += chunk
-        cut = self._cut()
-        if cut == 0:
+        text, base = self._before + self._pending, len(self._before)
+        cut = self._cut(text, base)
+        if cut == base:
             return ""
-        out = self._restorer.run(self._pending, cut)
-        self._pending = self._pending[cut:]
+        out = self._restorer.run(text, cut, base)
+        self._before = text[max(0, cut - 2):cut]
+        self._pending = text[cut:]
         return out
 
     def finish(self) -> str:
-        out = self._restorer.run(self._pending)
+        out = self._restorer.run(self._before + self._pending, None, len(self._before))
         self._pending = ""
         return out
 
-    def _cut(self) -> int:
-        """Where the released text ends: before any tail that could still become a pseudonym, and before
-        a pseudonym whose following particle is not known yet."""
-        text = self._pending
+    def _cut(self, text: str, base: int) -> int:
+        """Where the released text ends (`base`: where the unreleased text starts): before any tail that
+        could still become a pseudonym, and before a pseudonym whose following particle is not known."""
         n = len(text)
         cut = n
-        for i in range(max(0, n - min(self.max_hold, self._restorer.patterns.window)), n):
+        for i in range(max(base, n - min(self.max_hold, self._restorer.patterns.window)), n):
             if self._could_start(text, i):
                 cut = i
                 break
         for start, stop, _, _ in reversed(self._restorer.matches(text)):
-            if stop + _MAX_PARTICLE <= cut:
+            if stop + _MAX_PARTICLE <= cut or start < base:
                 break
             if stop > cut or not _settled(text[stop:]):
                 cut = min(cut, start)  # not whole yet, or the particle after it not known yet
