@@ -23,15 +23,10 @@ from guard.errors import GuardError
 if TYPE_CHECKING:
     from guard.sdk import Guard
 
-__all__ = ["COMMANDS", "add_arguments", "run"]
+__all__ = ["add_arguments", "run"]
 
 EXIT_OK, EXIT_LEAK, EXIT_ERROR = 0, 1, 2
 
-COMMANDS = {
-    "eval": "measure the guard on a labelled JSONL/CSV file: report.json and report.html",
-    "calibrate": "choose per-category thresholds on a labelled file and write them as a policy file",
-    "redteam": "robustness to adversarial rewrites of seed cases, or leak probing of an LLM endpoint",
-}
 _SHOW_TEXT = "put texts in the report (off by default: rows are named by id only)"
 
 
