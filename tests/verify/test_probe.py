@@ -82,11 +82,14 @@ def test_request_count_is_bounded(tmp_path: Path, llm: FakeLLM, guard: Guard) ->
 
 
 def test_rate_is_bounded(tmp_path: Path, llm: FakeLLM, guard: Guard) -> None:
-    options = ProbeOptions(endpoint=llm.url, out=tmp_path, rate=2.0, max_requests=4)
+    options = ProbeOptions(endpoint=llm.url, out=tmp_path, rate=2.0, max_requests=5)
     run_probe(options, lambda: guard)
     times = [r["t"] for r in llm.requests]
-    assert len(times) == 4
-    assert min(b - a for a, b in zip(times, times[1:], strict=False)) >= 0.45
+    assert len(times) == 5
+    # starts are paced 0.5 s apart; arrivals jitter on a loaded machine, so bound the span and each gap loosely
+    # (unpaced, the gaps are the guard's check of one short answer: milliseconds)
+    assert times[-1] - times[0] >= 0.8 * 4 * 0.5
+    assert min(b - a for a, b in zip(times, times[1:], strict=False)) >= 0.25
 
 
 def test_redirects_are_not_followed(tmp_path: Path, llm: FakeLLM, guard: Guard) -> None:
