@@ -22,6 +22,12 @@ from guard.taxonomy import CATEGORIES, Category, SpanType
 from guard.verdict import Verdict
 
 EXIT_SAFE, EXIT_UNSAFE, EXIT_ERROR = 0, 1, 2
+# listed here so `kguard --help` imports nothing of guard.verify
+_VERIFY_COMMANDS = {
+    "eval": "measure the guard on a labelled JSONL/CSV file: report.json and report.html",
+    "calibrate": "choose per-category thresholds on a labelled file and write them as a policy file",
+    "redteam": "robustness to adversarial rewrites of seed cases, or leak probing of an LLM endpoint",
+}
 
 
 def _add_model_arguments(parser: argparse.ArgumentParser) -> None:
@@ -107,6 +113,12 @@ def _cmd_serve(args: argparse.Namespace, config: GuardConfig) -> int:
     return run_serve(args)
 
 
+def _cmd_verify(args: argparse.Namespace, config: GuardConfig) -> int:
+    from guard.verify import run
+
+    return run(args, lambda: _guard(args, config))
+
+
 def _add_scan_arguments(parser: argparse.ArgumentParser) -> None:
     from guard.scan import add_scan_arguments
 
@@ -155,6 +167,14 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     if command in (None, "serve"):
         _add_serve_arguments(serve)
     serve.set_defaults(func=_cmd_serve)
+
+    for name, about in _VERIFY_COMMANDS.items():  # guard/verify: eval, calibrate, redteam
+        verify = sub.add_parser(name, help=about)
+        if command in (None, name):
+            from guard.verify import add_arguments
+
+            add_arguments(name, verify)
+        verify.set_defaults(func=_cmd_verify)
     return parser
 
 

@@ -44,7 +44,7 @@ LAYERS = [
     {"batcher", "policy", "selftest"},
     {"sdk", "filters", "metrics", "stream", "messages", "roundtrip"},
     {"client", "_proto"},
-    {"server", "scan", "integrations"},
+    {"server", "scan", "integrations", "verify"},
     {"cli"},
 ]
 _RANK = {name: i for i, layer in enumerate(LAYERS) for name in layer}
