@@ -1,6 +1,8 @@
 """All configuration, one home: frozen keyword-only dataclasses per concern, with defaults that work.
 
-`from_env()` reads `KGUARD_*` variables; only the CLI and the server call it, never an import.
+`from_env()` reads `KGUARD_*` variables (and the HMAC key, from KGUARD_HMAC_KEY_FILE or
+KGUARD_HMAC_KEY); only guard/cli.py calls it, once per command, and passes the one GuardConfig down.
+The library never reads the environment: a program that wants the variables calls `from_env()` itself.
 """
 
 from __future__ import annotations
@@ -14,6 +16,10 @@ from guard.errors import ConfigError
 
 #: The shipped model's folder name under models/.
 DEFAULT_MODEL_NAME = "kguard-ko-small"
+#: The variables that hold the keyed-hash masking key: a file (preferred) or the key itself.
+HMAC_KEY_FILE_ENV = "KGUARD_HMAC_KEY_FILE"
+HMAC_KEY_ENV = "KGUARD_HMAC_KEY"
+_MIN_KEY_BYTES = 16
 _REPO_MODELS = Path(__file__).resolve().parent.parent / "models"
 
 
@@ -121,7 +127,8 @@ class GuardConfig:
     limits: LimitsConfig = field(default_factory=LimitsConfig)
     server: ServerConfig = field(default_factory=ServerConfig)
     policy_file: Path | None = None
-    hmac_key_file: Path | None = None
+    # The keyed-hash masking key (masking = "hash"); never in code, never in a repr or a log line.
+    hmac_key: bytes | None = field(default=None, repr=False)
 
 
 def serve_defaults() -> GuardConfig:
@@ -165,15 +172,28 @@ def from_env(env: dict[str, str] | None = None, *, base: GuardConfig | None = No
     env = dict(os.environ if env is None else env)
     base = base or GuardConfig()
     policy = env.get("KGUARD_POLICY_FILE")
-    key_file = env.get("KGUARD_HMAC_KEY_FILE")
+    key_file = env.get(HMAC_KEY_FILE_ENV)
+    key = env.get(HMAC_KEY_ENV, "").encode() or base.hmac_key
     return GuardConfig(
         engine=_section_from_env(base.engine, "KGUARD_ENGINE_", env),
         batcher=_section_from_env(base.batcher, "KGUARD_BATCHER_", env),
         limits=_section_from_env(base.limits, "KGUARD_LIMITS_", env),
         server=_section_from_env(base.server, "KGUARD_SERVER_", env),
         policy_file=Path(policy) if policy else base.policy_file,
-        hmac_key_file=Path(key_file) if key_file else base.hmac_key_file,
+        hmac_key=read_hmac_key(Path(key_file)) if key_file else key,
     )
+
+
+def read_hmac_key(path: Path) -> bytes:
+    """The keyed-hash key from a file (surrounding whitespace stripped); ConfigError when the file
+    cannot be read or holds fewer than 16 bytes. The message names the file, never the key."""
+    try:
+        key = Path(path).read_bytes().strip()
+    except OSError as exc:
+        raise ConfigError(f"cannot read HMAC key file {path}: {exc.strerror}") from None
+    if len(key) < _MIN_KEY_BYTES:
+        raise ConfigError(f"HMAC key file holds fewer than {_MIN_KEY_BYTES} bytes")
+    return key
 
 
 def replace_engine_dir(engine: EngineConfig, model: str | Path | None) -> EngineConfig:

@@ -34,7 +34,7 @@ from guard.detectors.retype import checked_type, rejected
 from guard.engine.base import Engine, EngineInput, EngineOutput, ModelInfo, ModelSpan, Pacer
 from guard.engine.null import NullEngine
 from guard.errors import ConfigError, GuardError, InputError, ModelError, TooLargeError
-from guard.masking import MaskOperator, apply_masks, load_hmac_key
+from guard.masking import MaskOperator, apply_masks
 from guard.normalize import Normalized, normalize
 from guard.policy import Evidence, Overrides, Policy, decide
 from guard.selftest import CANARIES_FILE, load_canaries
@@ -75,9 +75,10 @@ class _Pipeline:
         self.engine = engine if engine is not None else _load_engine(self.config, model, concurrent_runs)
         self.policy = policy or (Policy.from_file(self.config.policy_file) if self.config.policy_file
                                  else Policy.default())
-        self.hmac_key = load_hmac_key(self.config.hmac_key_file)
+        self.hmac_key = self.config.hmac_key
         if self.policy.masking is MaskOperator.HASH and not self.hmac_key:
-            raise ConfigError("policy masks with hash but no key: set KGUARD_HMAC_KEY or a key file")
+            raise ConfigError("policy masks with hash but no key: give config.hmac_key "
+                              "(kguard reads KGUARD_HMAC_KEY_FILE or KGUARD_HMAC_KEY)")
         self.detectors = DetectorRegistry.default()
         self.self_test()
 
