@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -34,10 +34,11 @@ else:  # Python 3.10: the same parser as the tomli package (a dependency on 3.10
 
 from guard.detectors.base import Match, Validity
 from guard.engine.base import ModelSpan
-from guard.errors import ConfigError, InputError
+from guard.errors import ConfigError
 from guard.masking import MaskOperator, apply_masks
 from guard.normalize import Normalized
-from guard.taxonomy import CATEGORY_CODES, Role, parse_category
+from guard.overrides import Overrides, parse_action, parse_code, parse_threshold
+from guard.taxonomy import CATEGORY_CODES, Role
 from guard.verdict import Action, Span, Verdict
 
 DEFAULT_THRESHOLD = 0.5
@@ -54,38 +55,6 @@ _DEFAULT_ACTIONS: dict[Role, dict[str, Action]] = {
         **{c: Action.FLAG for c in CATEGORY_CODES if c.startswith("S")},
     },
 }
-
-
-@dataclass(frozen=True, kw_only=True)
-class Overrides:
-    """Per-request changes to the policy (the gRPC request's policy overrides).
-
-    Attributes:
-        categories_on: when set, only these category codes are judged.
-        categories_off: category codes not judged.
-        thresholds: per-code threshold overrides.
-        actions: per-code action overrides ("allow", "flag", "mask", "block").
-        return_masked: compute Verdict.masked.
-        return_spans: fill Verdict.spans.
-    """
-
-    categories_on: frozenset[str] | None = None
-    categories_off: frozenset[str] = frozenset()
-    thresholds: Mapping[str, float] = field(default_factory=dict)
-    actions: Mapping[str, str] = field(default_factory=dict)
-    return_masked: bool = True
-    return_spans: bool = True
-
-    def validated(self) -> Overrides:
-        """Codes canonicalised, values checked; raises InputError naming the bad field."""
-        on = None if self.categories_on is None else frozenset(_code(c) for c in self.categories_on)
-        return replace(
-            self,
-            categories_on=on,
-            categories_off=frozenset(_code(c) for c in self.categories_off),
-            thresholds={_code(c): _threshold(v, InputError) for c, v in self.thresholds.items()},
-            actions={_code(c): _action(a, InputError).value for c, a in self.actions.items()},
-        )
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -131,8 +100,8 @@ class Policy:
         actions = {r: dict(_DEFAULT_ACTIONS[r]) for r in Role}
         for role in Role:
             for code, value in _table(data, role.value).items():
-                actions[role][_code(code, ConfigError)] = _action(value, ConfigError)
-        thresholds = {_code(c, ConfigError): _threshold(v, ConfigError)
+                actions[role][parse_code(code, ConfigError)] = parse_action(value, ConfigError)
+        thresholds = {parse_code(c, ConfigError): parse_threshold(v, ConfigError)
                       for c, v in _table(data, "thresholds").items()}
         try:
             masking = MaskOperator(data.get("masking", MaskOperator.PARTIAL.value))
@@ -227,26 +196,6 @@ def _table(data: Mapping[str, Any], key: str) -> Mapping[str, Any]:
     if not isinstance(value, Mapping):
         raise ConfigError(f"[{key}] must be a table")
     return value
-
-
-def _code(value: str, error: type[Exception] = InputError) -> str:
-    try:
-        return parse_category(str(value)).value
-    except InputError as exc:
-        raise error(str(exc)) from None
-
-
-def _action(value: Any, error: type[Exception]) -> Action:
-    try:
-        return Action(str(value).strip().lower())
-    except ValueError:
-        raise error("action must be one of allow, flag, mask, block") from None
-
-
-def _threshold(value: Any, error: type[Exception]) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not 0.0 <= float(value) <= 1.0:
-        raise error("threshold must be a number between 0 and 1")
-    return float(value)
 
 
 __all__ = ["Evidence", "Overrides", "Policy", "decide"]

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Protocol
 
 from guard.chars import MAX_GROUP_SEP, digit_like, fold, identifier_like, separator_prefix
@@ -39,7 +39,7 @@ from guard.detectors.secret import open_private_key
 from guard.errors import InputError, TooLargeError
 from guard.policy import Overrides, Policy
 from guard.taxonomy import Role, parse_role
-from guard.verdict import Action, Span, Verdict
+from guard.verdict import Action, Span, StreamUpdate, Verdict
 
 #: Longest identifier held back whole (API keys are the longest ones the detectors know).
 DEFAULT_MAX_HOLD = 64
@@ -118,27 +118,6 @@ def sentence_hold(text: str, max_hold: int = DEFAULT_MAX_SENTENCE_HOLD) -> int:
     for m in _SENTENCE_END.finditer(text, max(0, lo - 8)):  # a mark just before lo may end at lo
         end = max(end, m.end())
     return len(text) - end
-
-
-@dataclass(frozen=True)
-class StreamUpdate:
-    """What one chunk (or the end of the stream) releases.
-
-    Attributes:
-        text: newly released text, masked per the policy; append it to what was shown so far.
-        start: offset of `text` in the whole answer.
-        spans: flagged spans inside `text`, offsets into the whole answer.
-        held: characters received but not released yet.
-        blocked: the policy blocked the answer; nothing more is released.
-        verdict: the whole answer's verdict, on the last update only.
-    """
-
-    text: str
-    start: int
-    spans: list[Span] = field(default_factory=list)
-    held: int = 0
-    blocked: bool = False
-    verdict: Verdict | None = None
 
 
 @dataclass(frozen=True)

@@ -40,10 +40,10 @@ def test_runtime_never_loads_torch_or_training() -> None:
 LAYERS = [
     {"errors", "taxonomy", "chars"},
     {"normalize", "verdict", "config", "heap"},
-    {"detectors", "engine", "masking"},
+    {"detectors", "engine", "masking", "overrides"},
     {"batcher", "policy", "selftest"},
     {"sdk", "filters", "metrics", "stream", "messages"},
-    {"client", "_proto"},
+    {"client", "_proto", "_wire"},
     {"server", "scan", "integrations"},
     {"cli"},
 ]
@@ -72,3 +72,12 @@ def test_imports_only_point_down() -> None:
                 if target and target != own and _RANK.get(target, 99) > _RANK.get(own, -1):
                     upward.append(f"{rel} -> {name}")
     assert not upward, upward
+
+
+def test_the_client_stands_on_the_wire_mapping_only() -> None:
+    """GuardClient needs the stubs, guard._wire, verdict, overrides, taxonomy, errors and its defaults:
+    never the server, the model, the policy or the stream logic."""
+    loaded = {m for m in _loaded_after("import guard.client") if m.startswith("guard.")}
+    assert loaded <= {"guard._proto", "guard._proto.v1", "guard._proto.v1.guard_pb2",
+                      "guard._proto.v1.guard_pb2_grpc", "guard._wire", "guard.client", "guard.config",
+                      "guard.errors", "guard.overrides", "guard.taxonomy", "guard.verdict"}, loaded

@@ -11,6 +11,9 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from guard.taxonomy import Role, SpanType
+from guard.verdict import ModelInfo
+
+__all__ = ["Engine", "EngineInput", "EngineOutput", "ModelInfo", "ModelSpan", "Pacer"]
 
 
 @dataclass(frozen=True)
@@ -49,21 +52,6 @@ class EngineOutput:
 
     scores: dict[str, float]
     spans: list[ModelSpan] = field(default_factory=list)
-
-
-@dataclass(frozen=True)
-class ModelInfo:
-    """What is loaded, for GetModelInfo and the model info metric."""
-
-    name: str
-    version: str
-    sha256: str
-    quant: str
-    provider: str
-    max_length: int
-    categories: tuple[str, ...]
-    thresholds: dict[str, float]
-    files: dict[str, str] = field(default_factory=dict)  # every file of the model folder -> sha256 hex
 
 
 class Pacer(Protocol):

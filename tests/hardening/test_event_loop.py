@@ -21,13 +21,14 @@ import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 import guard.sdk
+from guard import _wire
 from guard._proto.v1 import guard_pb2 as pb
 from guard._proto.v1 import guard_pb2_grpc as pb_grpc
 from guard.detectors.registry import DetectorRegistry
 from guard.engine.fake import FakeEngine
 from guard.normalize import Normalized, normalize
 from guard.sdk import AsyncGuard
-from guard.server import convert, interceptors
+from guard.server import interceptors
 from tests.service.conftest import StartServer
 
 
@@ -86,8 +87,8 @@ async def test_health_answers_while_a_large_payload_is_decoded_and_prepared(
         held = Held(interceptors._parse, lambda parse, body: len(body) > 1_000_000)
         monkeypatch.setattr(interceptors, "_parse", held)
     elif work == "answer-batch":  # 256 verdicts become messages
-        held = Held(convert.batch_to_pb, lambda results, code_of: len(results) > 100)
-        monkeypatch.setattr(convert, "batch_to_pb", held)
+        held = Held(_wire.batch_to_pb, lambda results: len(results) > 100)
+        monkeypatch.setattr(_wire, "batch_to_pb", held)
     elif work == "finish-batch":
         held = Held(DetectorRegistry.analyze, lambda self, text: len(text) > 4_000)
         monkeypatch.setattr(DetectorRegistry, "analyze", lambda self, text: held(self, text))
