@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +38,7 @@ from guard.errors import ConfigError
 from guard.masking import MaskOperator, apply_masks
 from guard.normalize import Normalized
 from guard.overrides import Overrides, parse_action, parse_code, parse_threshold
-from guard.taxonomy import CATEGORY_CODES, Role
+from guard.taxonomy import CATEGORY_CODES, Role, parse_role
 from guard.verdict import Action, Span, Verdict
 
 DEFAULT_THRESHOLD = 0.5
@@ -112,6 +112,63 @@ class Policy:
     def action(self, role: Role, code: str) -> Action:
         return self.actions[role].get(code, Action.FLAG)
 
+    def resolve(self, role: Role | str, overrides: Overrides | None = None) -> Rules:
+        """This policy for one role under one request's overrides, checked once here (InputError naming
+        the bad field or role). The checks, the stream and the scan all apply what this returns."""
+        judged_role = parse_role(role)
+        ov = overrides.validated() if overrides is not None else Overrides()
+        actions = {code: Action(ov.actions[code]) if code in ov.actions else self.action(judged_role, code)
+                   for code in CATEGORY_CODES
+                   if (ov.categories_on is None or code in ov.categories_on) and code not in ov.categories_off}
+        return Rules(role=judged_role, actions=actions, thresholds={**self.thresholds, **ov.thresholds},
+                     masking=self.masking, return_masked=ov.return_masked, return_spans=ov.return_spans)
+
+    def scrubbing(self) -> Policy:
+        """This policy for datasets (kguard scan): every category it does not allow is masked, whatever
+        its action (flag, block), since a dataset is scrubbed, not served: "flag" still means "must not
+        reach the model"."""
+        return replace(self, actions={
+            r: {c: Action.ALLOW if self.action(r, c) is Action.ALLOW else Action.MASK for c in CATEGORY_CODES}
+            for r in Role})
+
+
+@dataclass(frozen=True, kw_only=True)
+class Rules:
+    """A policy resolved for one role and one request (Policy.resolve): what a check applies.
+
+    Attributes:
+        role: the role judged.
+        actions: the action of every category judged (categories switched off are absent).
+        thresholds: thresholds set by the request or the policy; the rest are the model's.
+        masking: how masked spans are written (placeholder, partial, hash).
+        return_masked: compute Verdict.masked.
+        return_spans: fill Verdict.spans.
+    """
+
+    role: Role
+    actions: Mapping[str, Action]
+    thresholds: Mapping[str, float] = field(default_factory=dict)
+    masking: MaskOperator = MaskOperator.PARTIAL
+    return_masked: bool = True
+    return_spans: bool = True
+
+    def action(self, code: str) -> Action:
+        """The category's action; a category not judged is allowed (never flagged)."""
+        return self.actions.get(code, Action.ALLOW)
+
+    def threshold(self, code: str, model_thresholds: Mapping[str, float] | None = None) -> float:
+        """The request's, else the policy's, else the model's threshold, else DEFAULT_THRESHOLD."""
+        return self.thresholds.get(code, (model_thresholds or {}).get(code, DEFAULT_THRESHOLD))
+
+    def masks(self, code: str) -> bool:
+        """The masking rule, written once: a flagged span is hidden when its category's action is mask
+        or block. decide (Verdict.masked), the stream (what it releases) and the scan all ask this."""
+        return self.action(code).rank >= Action.MASK.rank
+
+    def mask(self, text: str, spans: Sequence[Span], key: bytes | None) -> str:
+        """`text` with the spans this rule hides replaced, by the policy's operator (and `key`)."""
+        return apply_masks(text, [s for s in spans if self.masks(s.category)], self.masking, key)
+
 
 @dataclass(frozen=True)
 class Evidence:
@@ -124,36 +181,28 @@ class Evidence:
     model_spans: Sequence[ModelSpan] = ()
 
 
-def decide(evidence: Evidence, policy: Policy, *, model_thresholds: Mapping[str, float] | None = None,
-           overrides: Overrides | None = None, hmac_key: bytes | None = None) -> Verdict:
-    """Fuse detector and model evidence under the policy into a Verdict (offsets into the original)."""
-    ov = overrides or Overrides()
+def decide(evidence: Evidence, rules: Rules, *, model_thresholds: Mapping[str, float] | None = None,
+           hmac_key: bytes | None = None) -> Verdict:
+    """Fuse detector and model evidence under resolved rules into a Verdict (offsets into the original)."""
     scores = _fused_scores(evidence)
     validated = {m.category.value for m in evidence.matches if m.validity is Validity.VALID}
     flagged: dict[str, Action] = {}
-    for code in CATEGORY_CODES:
-        if not _judged(code, ov):
-            continue
-        threshold = ov.thresholds.get(code, policy.thresholds.get(
-            code, (model_thresholds or {}).get(code, DEFAULT_THRESHOLD)))
-        action = Action(ov.actions[code]) if code in ov.actions else policy.action(evidence.role, code)
-        if (scores[code] >= threshold or code in validated) and action is not Action.ALLOW:
+    for code, action in rules.actions.items():
+        passed = scores[code] >= rules.threshold(code, model_thresholds) or code in validated
+        if passed and action is not Action.ALLOW:
             flagged[code] = action
     spans = _spans(evidence, flagged)
     categories = sorted(flagged, key=lambda c: (-scores[c], c))
     action = max(flagged.values(), key=lambda a: a.rank, default=Action.ALLOW)
-    masked = None
-    if ov.return_masked:
-        to_mask = [s for s in spans if flagged[s.category] in (Action.MASK, Action.BLOCK)]
-        masked = apply_masks(evidence.normalized.original, to_mask, policy.masking, hmac_key)
+    masked = rules.mask(evidence.normalized.original, spans, hmac_key) if rules.return_masked else None
     return Verdict(
         safe=not flagged,
         categories=categories,
         scores={c: round(scores[c], 4) for c in CATEGORY_CODES},
-        spans=spans if ov.return_spans else [],
+        spans=spans if rules.return_spans else [],
         action=action.value,
         masked=masked,
-        role=evidence.role.value,
+        role=rules.role.value,
     )
 
 
@@ -185,12 +234,6 @@ def _spans(evidence: Evidence, flagged: Mapping[str, Action]) -> list[Span]:
     return sorted(out, key=lambda s: (s.start, s.end))
 
 
-def _judged(code: str, ov: Overrides) -> bool:
-    if ov.categories_on is not None and code not in ov.categories_on:
-        return False
-    return code not in ov.categories_off
-
-
 def _table(data: Mapping[str, Any], key: str) -> Mapping[str, Any]:
     value = data.get(key, {})
     if not isinstance(value, Mapping):
@@ -198,4 +241,4 @@ def _table(data: Mapping[str, Any], key: str) -> Mapping[str, Any]:
     return value
 
 
-__all__ = ["Evidence", "Overrides", "Policy", "decide"]
+__all__ = ["Evidence", "Overrides", "Policy", "Rules", "decide"]

@@ -36,7 +36,7 @@ from guard.engine.null import NullEngine
 from guard.errors import ConfigError, GuardError, InputError, ModelError, TooLargeError
 from guard.masking import MaskOperator, apply_masks
 from guard.normalize import Normalized, normalize
-from guard.policy import Evidence, Overrides, Policy, decide
+from guard.policy import Evidence, Overrides, Policy, Rules, decide
 from guard.selftest import CANARIES_FILE, load_canaries
 from guard.stream import AsyncStreamModerator, StreamModerator, StreamUpdate
 from guard.taxonomy import CATEGORIES, CategoryInfo, Role, parse_role
@@ -97,13 +97,17 @@ class _Pipeline:
         ctx = normalize(context).text if context else ""
         return _Prepared(normalized, judged_role, EngineInput(normalized.text, judged_role, ctx))
 
-    def finish(self, item: _Prepared, output: EngineOutput, overrides: Overrides | None) -> Verdict:
+    def rules(self, role: Role | str, overrides: Overrides | None, rules: Rules | None) -> Rules:
+        """The rules of one call: given ones as they are, else the policy resolved (and the overrides
+        checked) once, at the entry of the call."""
+        return rules if rules is not None else self.policy.resolve(role, overrides)
+
+    def finish(self, item: _Prepared, output: EngineOutput, rules: Rules) -> Verdict:
         text = item.normalized.text
         matches = self.detectors.analyze(text)
         spans, scores = _validated_model_evidence(text, output, matches)
         evidence = Evidence(item.normalized, item.role, matches, scores, spans)
-        return decide(evidence, self.policy, model_thresholds=self.engine.info.thresholds,
-                      overrides=overrides.validated() if overrides else None, hmac_key=self.hmac_key)
+        return decide(evidence, rules, model_thresholds=self.engine.info.thresholds, hmac_key=self.hmac_key)
 
     def mask_spans(self, text: str, spans: Sequence[Span]) -> str:
         return apply_masks(text, spans, self.policy.masking, self.hmac_key)
@@ -203,24 +207,27 @@ class Guard:
         return CATEGORIES
 
     def check(self, text: str | bytes | None = None, *, messages: Sequence[Message] | None = None,
-              role: str | None = None, context: str | None = None,
-              overrides: Overrides | None = None) -> Verdict:
-        """Judge one text, or the last message of a conversation (with the prompt as context)."""
-        item = self._p.prepare(text, messages, role, context)
+              role: str | None = None, context: str | None = None, overrides: Overrides | None = None,
+              rules: Rules | None = None) -> Verdict:
+        """Judge one text, or the last message of a conversation (with the prompt as context).
+        `rules` (Policy.resolve, as guard.stream passes them) replace the policy and the overrides."""
+        item = self._p.prepare(text, messages, rules.role if rules else role, context)
+        resolved = self._p.rules(item.role, overrides, rules)
         output = self._p.engine.predict([item.engine_input])[0]
-        return self._p.finish(item, output, overrides)
+        return self._p.finish(item, output, resolved)
 
     def check_batch(self, texts: Sequence[str | bytes], *, role: str = "user",
                     overrides: Overrides | None = None, return_exceptions: bool = False,
-                    ) -> list[Verdict | GuardError]:
+                    rules: Rules | None = None) -> list[Verdict | GuardError]:
         """Judge many texts in one model call. A bad item raises InputError naming its index, or with
         `return_exceptions=True` takes the error's place in the list while the rest are answered."""
-        prepared = self._p.prepare_batch(texts, role)
+        resolved = self._p.rules(role, overrides, rules)
+        prepared = self._p.prepare_batch(texts, resolved.role)
         if not return_exceptions:
             _raise_first(prepared)
         good = [p for p in prepared if isinstance(p, _Prepared)]
         outputs = iter(self._p.engine.predict([p.engine_input for p in good]) if good else [])
-        return [p if isinstance(p, GuardError) else self._p.finish(p, next(outputs), overrides)
+        return [p if isinstance(p, GuardError) else self._p.finish(p, next(outputs), resolved)
                 for p in prepared]
 
     def check_stream(self, chunks: Iterable[str], *, role: str = "assistant", context: str | None = None,
@@ -339,9 +346,12 @@ class AsyncGuard:
 
     async def check(self, text: str | bytes | None = None, *, messages: Sequence[Message] | None = None,
                     role: str | None = None, context: str | None = None,
-                    overrides: Overrides | None = None, deadline: float | None = None) -> Verdict:
+                    overrides: Overrides | None = None, deadline: float | None = None,
+                    rules: Rules | None = None) -> Verdict:
         """Judge one text; `deadline` is a time.monotonic() instant after which it is not computed."""
-        judged = self._p.judge(text, messages, role, context)  # limits first: "too long" is not "overloaded"
+        # limits first ("too long" is not "overloaded"), then the rules: a bad override is refused here
+        judged = self._p.judge(text, messages, rules.role if rules else role, context)
+        resolved = self._p.rules(judged[1], overrides, rules)
         size = len(judged[0]) + len(judged[2])
         self.reserve(size)
         try:
@@ -349,15 +359,17 @@ class AsyncGuard:
             item = await self._off_loop(self._p.prepared, judged) if large else self._p.prepared(judged)
             output = await self._compute(item.engine_input, deadline)
             if large:
-                return await self._off_loop(self._p.finish, item, output, overrides)
-            return self._p.finish(item, output, overrides)
+                return await self._off_loop(self._p.finish, item, output, resolved)
+            return self._p.finish(item, output, resolved)
         finally:
             self.release(size)
 
     async def check_batch(self, texts: Sequence[str | bytes], *, role: str = "user",
                           overrides: Overrides | None = None, deadline: float | None = None,
-                          return_exceptions: bool = False) -> list[Verdict | GuardError]:
-        judged = self._p.judge_batch(texts, role)
+                          return_exceptions: bool = False, rules: Rules | None = None,
+                          ) -> list[Verdict | GuardError]:
+        resolved = self._p.rules(role, overrides, rules)
+        judged = self._p.judge_batch(texts, resolved.role)
         if not return_exceptions:
             _raise_first(judged)
         size = sum(len(j[0]) for j in judged if not isinstance(j, GuardError))
@@ -374,7 +386,7 @@ class AsyncGuard:
 
             def finish_all() -> list[Verdict | BaseException]:
                 return [p if isinstance(p, GuardError) else o if isinstance(o, BaseException)
-                        else self._p.finish(p, o, overrides) for p, o in zip(prepared, outputs, strict=True)]
+                        else self._p.finish(p, o, resolved) for p, o in zip(prepared, outputs, strict=True)]
 
             results = await self._off_loop(finish_all) if large else finish_all()
         finally:

@@ -20,10 +20,10 @@ from typing import Any
 from guard.config import HMAC_KEY_ENV, HMAC_KEY_FILE_ENV, EngineConfig, GuardConfig, replace_engine_dir
 from guard.errors import ConfigError, GuardError
 from guard.masking import MaskOperator
-from guard.policy import Overrides, Policy
+from guard.policy import Policy
 from guard.sdk import Guard
 from guard.taxonomy import CATEGORY_CODES, Category, Role
-from guard.verdict import Action, Verdict
+from guard.verdict import Verdict
 
 #: Texts per check_batch call; well under LimitsConfig.max_batch_items, big enough to fill a batch.
 CALL_BATCH = 64
@@ -162,13 +162,10 @@ class RecordScanner:
     def __init__(self, guard: Guard, settings: ScanSettings) -> None:
         self._guard = guard
         self.settings = settings
-        policy = guard.policy
-        # Every category the policy does not allow is masked, whatever its action (flag, block):
-        # a dataset is scrubbed, not served, so "flag" still means "must not reach the model".
-        self._overrides = {
-            role.value: Overrides(actions={c: Action.MASK.value for c in CATEGORY_CODES
-                                           if policy.action(role, c) is not Action.ALLOW})
-            for role in Role}
+        # A dataset is scrubbed, not served: every category the policy does not allow is masked
+        # (Policy.scrubbing), resolved once per role for the whole scan.
+        scrubbing = guard.policy.scrubbing()
+        self._rules = {role.value: scrubbing.resolve(role) for role in Role}
 
     def scan(self, records: Sequence[tuple[int, dict[str, Any] | None, str | None]]) -> list[RecordResult]:
         """Scan (number, data, read error) triples; one result per record, in order."""
@@ -186,8 +183,7 @@ class RecordScanner:
     def _check(self, slots: Sequence[_Slot], role: str) -> list[Verdict | GuardError]:
         texts = [s.text for s in slots]
         try:
-            return self._guard.check_batch(texts, role=role, overrides=self._overrides[role],
-                                           return_exceptions=True)
+            return self._guard.check_batch(texts, role=role, rules=self._rules[role], return_exceptions=True)
         except GuardError as exc:  # the whole call failed (e.g. the engine): fail only these texts
             return [exc] * len(texts)
 

@@ -21,7 +21,7 @@ from guard.config import LimitsConfig
 from guard.engine.fake import FakeEngine
 from guard.errors import ConfigError, InputError
 from guard.masking import MaskOperator, apply_masks, mask_value
-from guard.policy import Overrides, Policy
+from guard.policy import Policy
 from guard.sdk import Guard
 from guard.server.interceptors import _request_role
 from guard.taxonomy import CATEGORY_CODES, SpanType
@@ -183,7 +183,7 @@ def test_batch_request_becomes_verdicts_or_input_errors(req: pb.CheckBatchReques
 def test_stream_config_is_decoded_or_refused(req: pb.StreamRequest) -> None:
     try:
         role, context, overrides = _wire.stream_config(req)
-        Overrides() if overrides is None else overrides.validated()
+        Policy.default().resolve(role, overrides)
     except InputError as exc:
         assert MARK not in str(exc)
 
