@@ -1,8 +1,10 @@
-"""The policy: per role and category, a threshold and an action; and the fusion of evidence into a Verdict.
+"""The policy: per role and category, a threshold and an action, and the masking operator.
 
-A category is flagged when its fused score passes its threshold, or when a validated detector found a
-span of it (whatever the model says). Its action then comes from the policy; a category whose action
-is "allow" is scored but not flagged. The verdict's action is the strictest flagged one.
+`Policy.resolve(role, overrides)` turns it, once per check, batch or stream, into Rules: the action and
+threshold of every judged category and the one masking rule (`Rules.masks`). guard.fuse applies them: a
+category is flagged when its fused score passes its threshold, or when a validated detector found a span
+of it (whatever the model says); a category whose action is "allow" is scored but not flagged; the
+verdict's action is the strictest flagged one.
 
 Policy files are TOML (policies/default.toml is the default, written out and commented):
 
@@ -32,14 +34,11 @@ if sys.version_info >= (3, 11):
 else:  # Python 3.10: the same parser as the tomli package (a dependency on 3.10 only)
     import tomli as tomllib
 
-from guard.detectors.base import Match, Validity
-from guard.engine.base import ModelSpan
 from guard.errors import ConfigError
 from guard.masking import MaskOperator, apply_masks
-from guard.normalize import Normalized
 from guard.overrides import Overrides, parse_action, parse_code, parse_threshold
 from guard.taxonomy import CATEGORY_CODES, Role, parse_role
-from guard.verdict import Action, Span, Verdict
+from guard.verdict import Action, Span
 
 DEFAULT_THRESHOLD = 0.5
 
@@ -170,70 +169,6 @@ class Rules:
         return apply_masks(text, [s for s in spans if self.masks(s.category)], self.masking, key)
 
 
-@dataclass(frozen=True)
-class Evidence:
-    """What the detectors and the model found in one text, in normalized coordinates."""
-
-    normalized: Normalized
-    role: Role
-    matches: Sequence[Match]
-    model_scores: Mapping[str, float] | None = None
-    model_spans: Sequence[ModelSpan] = ()
-
-
-def decide(evidence: Evidence, rules: Rules, *, model_thresholds: Mapping[str, float] | None = None,
-           hmac_key: bytes | None = None) -> Verdict:
-    """Fuse detector and model evidence under resolved rules into a Verdict (offsets into the original)."""
-    scores = _fused_scores(evidence)
-    validated = {m.category.value for m in evidence.matches if m.validity is Validity.VALID}
-    flagged: dict[str, Action] = {}
-    for code, action in rules.actions.items():
-        passed = scores[code] >= rules.threshold(code, model_thresholds) or code in validated
-        if passed and action is not Action.ALLOW:
-            flagged[code] = action
-    spans = _spans(evidence, flagged)
-    categories = sorted(flagged, key=lambda c: (-scores[c], c))
-    action = max(flagged.values(), key=lambda a: a.rank, default=Action.ALLOW)
-    masked = rules.mask(evidence.normalized.original, spans, hmac_key) if rules.return_masked else None
-    return Verdict(
-        safe=not flagged,
-        categories=categories,
-        scores={c: round(scores[c], 4) for c in CATEGORY_CODES},
-        spans=spans if rules.return_spans else [],
-        action=action.value,
-        masked=masked,
-        role=rules.role.value,
-    )
-
-
-def _fused_scores(evidence: Evidence) -> dict[str, float]:
-    scores = {c: float((evidence.model_scores or {}).get(c, 0.0)) for c in CATEGORY_CODES}
-    for m in evidence.matches:
-        code = m.category.value
-        scores[code] = max(scores[code], m.score)
-    return scores
-
-
-def _spans(evidence: Evidence, flagged: Mapping[str, Action]) -> list[Span]:
-    """Detector spans of flagged categories, then model spans that overlap none of them."""
-    norm = evidence.normalized
-    out: list[Span] = []
-    for m in evidence.matches:
-        if m.category.value in flagged:
-            start, end = norm.to_original(m.start, m.end)
-            out.append(Span(start, end, m.type.value, m.category.value, round(m.score, 4), "detector"))
-    taken = [(s.start, s.end) for s in out]
-    for ms in evidence.model_spans:
-        code = ms.type.category.value
-        if code not in flagged:
-            continue
-        start, end = norm.to_original(ms.start, ms.end)
-        if start >= end or any(start < e and s < end for s, e in taken):
-            continue
-        out.append(Span(start, end, ms.type.value, code, round(ms.score, 4), "model"))
-    return sorted(out, key=lambda s: (s.start, s.end))
-
-
 def _table(data: Mapping[str, Any], key: str) -> Mapping[str, Any]:
     value = data.get(key, {})
     if not isinstance(value, Mapping):
@@ -241,4 +176,4 @@ def _table(data: Mapping[str, Any], key: str) -> Mapping[str, Any]:
     return value
 
 
-__all__ = ["Evidence", "Overrides", "Policy", "Rules", "decide"]
+__all__ = ["DEFAULT_THRESHOLD", "Overrides", "Policy", "Rules"]

@@ -70,7 +70,9 @@ class Pacer(Protocol):
 
 class Engine(Protocol):
     """Runs the model on a batch. `predict` returns one output per input, in order; with a `pacer` it
-    calls `pacer.before_run()` before each model call (engines without slices call it once)."""
+    calls `pacer.before_run()` before each model call (engines without slices call it once). The engine
+    sorts what it computes by token length (the batcher above it does not sort): `count_tokens` is the
+    measure. `warmup` runs once before serving, off the event loop."""
 
     info: ModelInfo
 
@@ -78,3 +80,5 @@ class Engine(Protocol):
                 ) -> list[EngineOutput]: ...
 
     def count_tokens(self, text: str) -> int: ...
+
+    def warmup(self) -> None: ...

@@ -9,8 +9,9 @@ import pytest
 from guard.detectors.base import Match, Validity
 from guard.engine.base import ModelSpan
 from guard.errors import ConfigError, InputError
+from guard.fuse import Evidence, decide
 from guard.normalize import normalize
-from guard.policy import Evidence, Overrides, Policy, decide
+from guard.policy import Overrides, Policy
 from guard.taxonomy import CATEGORY_CODES, Role, SpanType
 from guard.verdict import Action, Span, Verdict
 
