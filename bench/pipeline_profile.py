@@ -20,10 +20,10 @@ from pathlib import Path
 from bench.common import report
 from bench.quantization import sentences
 from guard import Guard
+from guard._pipeline import Pipeline
 from guard.engine.base import EngineInput
 from guard.engine.tokenize import pad_batch
 from guard.normalize import normalize
-from guard.pipeline import Pipeline
 
 
 def timed(fn: Callable[[], object], repeats: int) -> float:
@@ -42,7 +42,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--repeats", type=int, default=5)
     args = ap.parse_args(argv)
     guard = Guard(args.model)
-    pipe = Pipeline(args.model, None, None, None)  # the phases guard.pipeline names, one by one
+    pipe = Pipeline(args.model, None, None, None)  # the phases guard._pipeline names, one by one
     engine = pipe.engine
     rules = pipe.policy.resolve("user")
     texts = sentences(args.texts, seed=9)

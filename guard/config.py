@@ -41,6 +41,8 @@ class EngineConfig:
                                      # costs more than extra calls (1.27x texts/s on chat turns, bench/tuning)
     allow_spinning: bool = True      # idle onnxruntime threads spin: 1.5x faster on idle cores, slower when
                                      # other processes share them (bench/RESULTS.md, tuning)
+    # Graph transformers not run at load, by onnxruntime's names (guard.engine.tuning says why).
+    disabled_optimizers: tuple[str, ...] = ("SkipLayerNormFusion",)
     self_test: bool = True           # a guard loading this folder checks its canaries.json first (selftest)
 
 
@@ -199,3 +201,8 @@ def read_hmac_key(path: Path) -> bytes:
 def replace_engine_dir(engine: EngineConfig, model: str | Path | None) -> EngineConfig:
     """`engine` with its model folder set to `model` when one is given."""
     return engine if model is None else replace(engine, model_dir=Path(model))
+
+
+__all__ = ["BatcherConfig", "ClientConfig", "DEFAULT_MODEL_NAME", "EngineConfig", "GuardConfig", "HMAC_KEY_ENV",
+           "HMAC_KEY_FILE_ENV", "LimitsConfig", "ServerConfig", "default_model_dir", "from_env", "read_hmac_key",
+           "replace_engine_dir", "serve_defaults"]

@@ -1,6 +1,6 @@
 """The in-process guard: Guard (synchronous) and AsyncGuard (gathers callers through one MicroBatcher).
 
-Both are façades over one guard.pipeline.Pipeline (judge -> prepare -> engine -> finish) and resolve the
+Both are façades over one guard._pipeline.Pipeline (judge -> prepare -> engine -> finish) and resolve the
 policy once per call (Policy.resolve). Both run the model folder's canaries (guard.selftest) when they
 load it, and refuse a folder that fails.
 GuardClient and AsyncGuardClient (guard.client) offer the same methods over the gRPC sidecar; the
@@ -25,13 +25,13 @@ from types import TracebackType
 from typing import Any, TypeVar
 
 from guard import heap
+from guard._pipeline import Message, Pipeline, Prepared, raise_first
 from guard.batcher import BatchObserver, CharBudget, LongTextLane, MicroBatcher
 from guard.config import GuardConfig
 from guard.engine.base import Engine, EngineInput, EngineOutput, ModelInfo, Pacer
 from guard.engine.null import NullEngine
 from guard.errors import GuardError
 from guard.overrides import Overrides
-from guard.pipeline import Message, Pipeline, Prepared, raise_first
 from guard.policy import Policy, Rules
 from guard.stream import AsyncStreamModerator, StreamModerator
 from guard.taxonomy import CATEGORIES, CategoryInfo
@@ -363,3 +363,6 @@ def _takes_pacer(engine: Engine) -> bool:
 
 def _reraise(exc: BaseException) -> Verdict:
     raise exc
+
+
+__all__ = ["AsyncGuard", "Guard"]

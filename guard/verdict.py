@@ -104,3 +104,6 @@ class ModelInfo:
     categories: tuple[str, ...]
     thresholds: dict[str, float]
     files: dict[str, str] = field(default_factory=dict)  # every file of the model folder -> sha256 hex
+
+
+__all__ = ["Action", "ModelInfo", "Span", "StreamUpdate", "Verdict"]

@@ -13,11 +13,36 @@ ROOT = Path(__file__).resolve().parents[1]
 HEAVY = ("torch", "transformers", "optimum", "training")
 
 
-def test_all_names_resolve() -> None:
+#: The public surface (httpx's tests/test_exported_members.py): a change here is a change of the API.
+EXPORTED = [
+    "AsyncGuard", "AsyncGuardClient", "BlockedError", "Category", "ConfigError", "DeadlineError", "Guard",
+    "GuardClient", "GuardConfig", "GuardError", "GuardUnavailableError", "GuardedChatClient", "InputError",
+    "ModelError", "ModelInfo", "OverloadedError", "Overrides", "Policy", "Role", "Rules", "ServiceError", "Span",
+    "SpanType", "StreamUpdate", "TooLargeError", "Verdict", "aguard_llm", "guard_llm",
+]
+#: Modules whose `__all__` is part of the API too.
+PUBLIC_MODULES = ["guard.client", "guard.config", "guard.errors", "guard.filters", "guard.integrations",
+                  "guard.messages", "guard.metrics", "guard.overrides", "guard.policy", "guard.scan", "guard.sdk",
+                  "guard.server", "guard.stream", "guard.taxonomy", "guard.verdict"]
+
+
+def test_exported_names_are_pinned() -> None:
+    assert guard.__all__ == sorted(EXPORTED)
     for name in guard.__all__:
-        assert getattr(guard, name) is not None, name
-    assert {"Guard", "AsyncGuard", "GuardClient", "AsyncGuardClient", "Verdict", "Span", "Category",
-            "GuardError", "InputError"} <= set(guard.__all__)
+        value = getattr(guard, name)
+        assert value is not None, name
+        assert getattr(value, "__module__", "guard").startswith("guard"), name
+
+
+def test_public_modules_name_what_they_export() -> None:
+    import importlib
+
+    for module in PUBLIC_MODULES:
+        mod = importlib.import_module(module)
+        assert isinstance(getattr(mod, "__all__", None), list), module
+        for name in mod.__all__:
+            assert getattr(mod, name) is not None, f"{module}.{name}"
+        assert not any(name.startswith("_") for name in mod.__all__), module
 
 
 def _loaded_after(statement: str) -> set[str]:
@@ -41,8 +66,8 @@ LAYERS = [
     {"errors", "taxonomy", "chars"},
     {"normalize", "verdict", "config", "heap"},
     {"detectors", "engine", "masking", "overrides"},
-    {"batcher", "policy", "fuse", "selftest"},
-    {"pipeline"},
+    {"batcher", "policy", "_fuse", "selftest"},
+    {"_pipeline"},
     {"sdk", "filters", "metrics", "stream", "messages"},
     {"client", "_proto", "_wire"},
     {"server", "scan", "integrations"},

@@ -20,7 +20,7 @@ import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-import guard.pipeline
+import guard._pipeline
 from guard import _wire
 from guard._proto.v1 import guard_pb2 as pb
 from guard._proto.v1 import guard_pb2_grpc as pb_grpc
@@ -48,7 +48,7 @@ async def test_large_text_is_normalized_and_scanned_off_the_event_loop(
             threads.append(threading.current_thread())
         return analyze(self, text)
 
-    monkeypatch.setattr(guard.pipeline, "normalize", recording_normalize)
+    monkeypatch.setattr(guard._pipeline, "normalize", recording_normalize)
     monkeypatch.setattr(DetectorRegistry, "analyze", recording_analyze)
     async with AsyncGuard(engine=FakeEngine()) as g:
         await g.check("a\u0301" * 50_000)
@@ -95,7 +95,7 @@ async def test_health_answers_while_a_large_payload_is_decoded_and_prepared(
     else:
         threshold = 4_000 if work == "prepare-batch" else 100_000
         held = Held(normalize, lambda text: len(text) > threshold)
-        monkeypatch.setattr(guard.pipeline, "normalize", held)
+        monkeypatch.setattr(guard._pipeline, "normalize", held)
     server = await start_server(engine=FakeEngine(), server={"max_message_bytes": 8 << 20})
     options = [("grpc.max_send_message_length", 8 << 20), ("grpc.max_receive_message_length", 8 << 20)]
     async with grpc.aio.insecure_channel(server.target, options=options) as channel:

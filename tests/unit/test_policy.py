@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
+from guard._fuse import Evidence, decide
 from guard.detectors.base import Match, Validity
 from guard.engine.base import ModelSpan
 from guard.errors import ConfigError, InputError
-from guard.fuse import Evidence, decide
 from guard.normalize import normalize
 from guard.policy import Overrides, Policy
 from guard.taxonomy import CATEGORY_CODES, Role, SpanType

@@ -4,7 +4,7 @@
     prepare  normalize the text and its context, run the validated detectors beside the model's input
     engine   the model: Engine.predict (Guard calls it directly, AsyncGuard through its batcher, which
              does not sort: the engine sorts the windows of a batch by token length, once)
-    finish   the model's spans through the identifier rules, fusion under the resolved Rules (guard.fuse)
+    finish   the model's spans through the identifier rules, fusion under the resolved Rules (guard._fuse)
 
 Guard and AsyncGuard (guard.sdk) are façades over one Pipeline: they add the engine phase's scheduling
 (one call, or the micro-batcher and the long-text lane) and nothing else. The pipeline also runs the
@@ -20,12 +20,12 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from guard._fuse import Evidence, decide, validated_model_evidence
 from guard.config import GuardConfig, LimitsConfig, replace_engine_dir
 from guard.detectors.base import Match
 from guard.detectors.registry import DetectorRegistry
 from guard.engine.base import Engine, EngineInput, EngineOutput
 from guard.errors import ConfigError, GuardError, InputError, ModelError, TooLargeError
-from guard.fuse import Evidence, decide, validated_model_evidence
 from guard.masking import MaskOperator, apply_masks
 from guard.normalize import Normalized, normalize
 from guard.overrides import Overrides

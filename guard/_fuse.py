@@ -1,6 +1,6 @@
 """Fusion: what the detectors and the model found, under resolved Rules, becomes a Verdict.
 
-The finish phase of the pipeline (guard.pipeline): the model's spans go through the identifier rules
+The finish phase of the pipeline (guard._pipeline): the model's spans go through the identifier rules
 (guard.detectors.retype), detector and model scores are fused, each judged category is flagged when its
 score passes its threshold or a validated detector found it, and the Rules decide the action and what is
 masked (Rules.masks, the one masking rule).
