@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from guard.config import default_model_dir
 from tests.support.stats import percentiles  # noqa: F401  (the benchmarks import it from here)
 
 BENCH = Path(__file__).resolve().parent
@@ -30,7 +31,7 @@ DATA = BENCH / "data"
 RESULTS = BENCH / "results"
 RESULTS_MD = BENCH / "RESULTS.md"
 WORK = BENCH / ".work"  # bench-only exports (gitignored)
-SHIPPED_MODEL = ROOT / "models" / "kguard-ko-small"
+SHIPPED_MODEL = default_model_dir()
 BASE_MODEL = ROOT / "training" / "work" / "base" / "me5s-koen"
 WORKLOADS = ("chat", "answers", "docs")
 _CLK_TCK = os.sysconf("SC_CLK_TCK")
