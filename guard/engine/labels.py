@@ -37,6 +37,9 @@ class Labels:
     stride: int
     context_tokens: int
     sentence_window: int = 0
+    # A text cut into n windows has n chances of a false alarm: its best window's odds are divided by
+    # n ** window_penalty (0 = off), so benign sentences do not add up to a flag in a long document.
+    window_penalty: float = 0.0
 
 
 def load_labels(path: Path) -> Labels:
@@ -50,6 +53,8 @@ def load_labels(path: Path) -> Labels:
 
     def field(key: str, kind: type, default: Any = None) -> Any:
         value = raw.get(key, default)
+        if kind is float and isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)
         if value is None or not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):
             raise ModelError(f"{path.name}: field {key!r} missing or not a {kind.__name__}")
         return value
@@ -70,11 +75,14 @@ def load_labels(path: Path) -> Labels:
         max_length=field("max_length", int, 128), stride=field("stride", int, 32),
         context_tokens=field("context_tokens", int, 48),
         sentence_window=field("sentence_window", int, 0),
+        window_penalty=float(field("window_penalty", float, 0.0)),
     )
     # The encoder needs room for text tokens beyond the context segment and the stride.
     room = labels.max_length - 4 - labels.context_tokens
     if labels.context_tokens < 1 or labels.stride < 0 or room < 12 or labels.stride >= room:
         raise ModelError(f"{path.name}: max_length/stride/context_tokens leave no room for text tokens")
+    if not 0.0 <= labels.window_penalty <= 2.0:
+        raise ModelError(f"{path.name}: window_penalty must be in [0, 2]")
     if labels.sentence_window and not labels.stride < labels.sentence_window:
         raise ModelError(f"{path.name}: sentence_window must be 0 (off) or more than the stride")
     return labels

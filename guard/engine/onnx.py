@@ -188,7 +188,7 @@ class OnnxEngine:
 
     def _merge(self, text: str, windows: list[Window], cats: list[np.ndarray], tags: list[np.ndarray],
                ) -> EngineOutput:
-        logits = np.max(np.stack(cats), axis=0)
+        logits = np.max(np.stack(cats), axis=0) - self.labels.window_penalty * np.log(len(windows))
         probs = 0.5 * (1.0 + np.tanh(0.5 * logits.astype(np.float64)))  # sigmoid without overflow
         scores = {code: float(probs[i]) for i, code in enumerate(self.labels.categories)}
         scores = {code: scores[code] for code in CATEGORY_CODES}  # canonical order for callers
