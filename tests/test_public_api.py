@@ -107,3 +107,24 @@ def test_the_client_stands_on_the_wire_mapping_only() -> None:
     assert loaded <= {"guard._proto", "guard._proto.v1", "guard._proto.v1.guard_pb2",
                       "guard._proto.v1.guard_pb2_grpc", "guard._wire", "guard.client", "guard.config",
                       "guard.errors", "guard.overrides", "guard.taxonomy", "guard.verdict"}, loaded
+
+
+def test_configuration_is_read_at_the_edge_only() -> None:
+    """argv is parsed in guard/cli.py only and the environment read in guard/config.py's from_env only
+    (which only the CLI calls); engine/runtime.py sets one onnxruntime variable, the health probe of
+    server/app.py takes its target from argv as `python -m guard.server.app TARGET`."""
+    readers: dict[str, set[str]] = {}
+    for path in sorted((ROOT / "guard").rglob("*.py")):
+        if "_proto" in path.parts:
+            continue
+        rel = str(path.relative_to(ROOT))
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import) and any(a.name == "argparse" for a in node.names):
+                readers.setdefault("argparse", set()).add(rel)
+            if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and (
+                    (node.value.id, node.attr) in (("os", "environ"), ("os", "getenv"), ("sys", "argv"))):
+                readers.setdefault(f"{node.value.id}.{node.attr}", set()).add(rel)
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "from_env":
+                readers.setdefault("from_env()", set()).add(rel)
+    assert readers == {"argparse": {"guard/cli.py"}, "os.environ": {"guard/config.py", "guard/engine/runtime.py"},
+                       "sys.argv": {"guard/cli.py", "guard/server/app.py"}, "from_env()": {"guard/cli.py"}}, readers
