@@ -8,7 +8,7 @@ Public names are loaded on first use, so `import guard` stays light (no onnxrunt
 
 The API is what `__all__` names here (pinned by tests/test_public_api.py), plus the `__all__` of the
 modules they come from and of guard.config, guard.scan, guard.server and guard.integrations. Modules whose
-name starts with "_" (guard._wire, guard._pipeline, guard._fuse, guard._proto) are private; the others
+name starts with "_" (guard._wire, guard._pipeline, guard._proto) are private; the others
 are importable for tests and tools, but only their `__all__` is a promise.
 """
 

@@ -1,7 +1,7 @@
 """The policy: per role and category, a threshold and an action, and the masking operator.
 
 `Policy.resolve(role, overrides)` turns it, once per check, batch or stream, into Rules: the action and
-threshold of every judged category and the one masking rule (`Rules.masks`). guard._fuse applies them: a
+threshold of every judged category and the one masking rule (`Rules.masks`). guard._pipeline applies them: a
 category is flagged when its fused score passes its threshold, or when a validated detector found a span
 of it (whatever the model says); a category whose action is "allow" is scored but not flagged; the
 verdict's action is the strictest flagged one.

@@ -66,7 +66,7 @@ LAYERS = [
     {"errors", "taxonomy", "chars"},
     {"normalize", "verdict", "config", "heap"},
     {"detectors", "engine", "masking", "overrides"},
-    {"batcher", "policy", "_fuse", "selftest"},
+    {"batcher", "policy", "selftest"},
     {"_pipeline"},
     {"sdk", "filters", "metrics", "stream", "messages"},
     {"client", "_proto", "_wire"},

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from guard._fuse import Evidence, decide
+from guard._pipeline import Evidence, decide
 from guard.detectors.base import Match, Validity
 from guard.engine.base import ModelSpan
 from guard.errors import ConfigError, InputError
