@@ -52,7 +52,7 @@ from guard.overrides import Overrides
 from guard.taxonomy import CategoryInfo
 from guard.verdict import ModelInfo, StreamUpdate, Verdict
 
-DEFAULT_TARGET = "127.0.0.1:50051"
+DEFAULT_TARGET = ClientConfig.target
 #: A stream moderator's deadline for the whole answer: an LLM answer streams for much longer than one
 #: call's default timeout.
 STREAM_TIMEOUT_S = 600.0
@@ -300,7 +300,7 @@ class _Base:
                  retry: RetryPolicy | None = None, tls: bool = False,
                  root_certificates: bytes | str | Path | None = None,
                  client_cert: bytes | str | Path | None = None, client_key: bytes | str | Path | None = None,
-                 server_name: str | None = None, max_message_bytes: int = 4 * 1024 * 1024,
+                 server_name: str | None = None, max_message_bytes: int = _DEFAULTS.max_message_bytes,
                  options: Sequence[tuple[str, Any]] = ()) -> None:
         self.target = _target(target)
         self.timeout_s = timeout_s

@@ -99,7 +99,7 @@ class ServerConfig:
     tls_cert: Path | None = None
     tls_key: Path | None = None
     tls_client_ca: Path | None = None   # set: mutual TLS, clients must present a certificate
-    max_message_bytes: int = 4 * 1024 * 1024
+    max_message_bytes: int = 4 * 1024 * 1024   # GuardClient's default too (ClientConfig)
     grace_s: float = 10.0
     warmup: bool = True
     malloc_arenas: int = 2   # glibc malloc arenas of the sidecar process (0: glibc's 8 per core): with few,
@@ -115,6 +115,8 @@ class ClientConfig:
     sidecar) for `stream_idle_timeout_s` is stuck, and fails with DeadlineError.
     """
 
+    target: str = f"{ServerConfig.host}:{ServerConfig.port}"   # the sidecar's default address
+    max_message_bytes: int = ServerConfig.max_message_bytes    # the same limit as the sidecar's
     timeout_s: float | None = 5.0                # one unary call, its retries included (None: no deadline)
     stream_idle_timeout_s: float | None = 30.0   # a stream: the longest wait for the next chunk or reply
     stream_timeout_s: float | None = None        # a stream's whole life (None: no limit)

@@ -38,7 +38,7 @@ from guard import heap
 from guard._proto.v1 import guard_pb2 as _pb
 from guard._proto.v1 import guard_pb2_grpc as _pb_grpc
 from guard.batcher import BatchObserver
-from guard.config import GuardConfig, ServerConfig, serve_defaults
+from guard.config import ClientConfig, GuardConfig, ServerConfig, serve_defaults
 from guard.errors import ConfigError, GuardError, ModelError
 from guard.metrics import GuardMetrics
 from guard.sdk import AsyncGuard
@@ -334,7 +334,7 @@ def run_serve(config: GuardConfig) -> int:
     return 0
 
 
-def probe(target: str = "127.0.0.1:50051", *, timeout_s: float = 2.0) -> int:
+def probe(target: str = ClientConfig.target, *, timeout_s: float = 2.0) -> int:
     """0 when the server's health says SERVING, else 1: for exec probes and Docker HEALTHCHECK
     (`python -m guard.server.app unix:///run/kguard/guard.sock`). Plaintext channels only."""
     target = f"unix:{target}" if target.startswith("/") else target
