@@ -39,9 +39,10 @@ from training.train import GuardModel, load_checkpoint, load_rows, tokenizer_pat
 logger = logging.getLogger(__name__)
 
 NAME = MODEL_NAME
-VERSION = "0.3.0"
+VERSION = "0.4.0"
 #: Texts longer than this many tokens are judged in windows of whole sentences (guard/engine/tokenize.py).
 SENTENCE_WINDOW = 64
+WINDOW_PENALTY = 0.5  # the engine divides a long text's best window odds by n_windows ** this (tune split)
 CALIBRATION_TEXTS = 400
 BASE_MODEL = "intfloat/multilingual-e5-small"
 
@@ -262,6 +263,7 @@ def labels_json(
         "stride": stride,
         "context_tokens": context_tokens,
         "sentence_window": SENTENCE_WINDOW,
+        "window_penalty": WINDOW_PENALTY,
         "quant": quant,
     }
 
