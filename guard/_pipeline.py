@@ -1,7 +1,9 @@
 """The pipeline, as named phases: prepare -> engine -> finish (infinity's pre / core / post).
 
     judge    the input checked against the limits (cheap: no normalization yet)
-    prepare  normalize the text and its context, run the validated detectors beside the model's input
+    prepare  normalize the text and its context (the model's input)
+    detect   the validated detectors on the normalized text, beside the model: AsyncGuard runs them
+             while the engine computes
     engine   the model: Engine.predict (Guard calls it directly, AsyncGuard through its batcher, which
              does not sort: the engine sorts the windows of a batch by token length, once)
     finish   the model's spans through the identifier rules (guard.detectors.retype), detector and model
@@ -46,12 +48,12 @@ _MESSAGE_ROLES = ("system", "user", "assistant")
 
 @dataclass(frozen=True)
 class Prepared:
-    """One checked, normalized input with its detector matches, ready for the model."""
+    """One checked, normalized input, ready for the model; `matches` once the detectors have run."""
 
     normalized: Normalized
     role: Role
     engine_input: EngineInput
-    matches: list[Match]
+    matches: list[Match] | None = None
 
 
 class Pipeline:
@@ -107,15 +109,23 @@ class Pipeline:
     # prepare
 
     def prepare(self, judged: Judged) -> Prepared:
-        """Normalize the text and its context; run the detectors on the normalized text."""
+        """Normalize the text and its context: the model's input."""
         text, role, context = judged
         normalized = normalize(text)
         ctx = normalize(context).text if context else ""
-        return Prepared(normalized, role, EngineInput(normalized.text, role, ctx),
-                        self.detectors.analyze(normalized.text))
+        return Prepared(normalized, role, EngineInput(normalized.text, role, ctx))
 
     def prepare_batch(self, judged: Sequence[Judged | GuardError]) -> list[Prepared | GuardError]:
         return [j if isinstance(j, GuardError) else self.prepare(j) for j in judged]
+
+    # detect (beside the engine)
+
+    def detect(self, item: Prepared) -> Prepared:
+        """The item with the validated detectors' matches on its normalized text."""
+        return replace(item, matches=self.detectors.analyze(item.normalized.text))
+
+    def detect_batch(self, items: Sequence[Prepared | GuardError]) -> list[Prepared | GuardError]:
+        return [i if isinstance(i, GuardError) else self.detect(i) for i in items]
 
     # engine (the synchronous path; AsyncGuard schedules its own)
 
@@ -127,9 +137,10 @@ class Pipeline:
 
     def finish(self, item: Prepared, output: EngineOutput, rules: Rules) -> Verdict:
         """The model's evidence validated, fused with the detectors' under `rules`."""
-        text = item.normalized.text
-        spans, scores = validated_model_evidence(text, output, item.matches)
-        evidence = Evidence(item.normalized, item.role, item.matches, scores, spans)
+        matches = item.matches if item.matches is not None else self.detect(item).matches
+        assert matches is not None
+        spans, scores = validated_model_evidence(item.normalized.text, output, matches)
+        evidence = Evidence(item.normalized, item.role, matches, scores, spans)
         return decide(evidence, rules, model_thresholds=self.engine.info.thresholds, hmac_key=self.hmac_key)
 
     def mask_spans(self, text: str, spans: Sequence[Span]) -> str:
@@ -150,7 +161,8 @@ class Pipeline:
         items = [self.prepare(self.judge(c.text, None, c.role, None)) for c in canaries]
         outputs = self.infer(items)
         problems = [problem for c, item, out in zip(canaries, items, outputs, strict=True)
-                    for problem in c.problems(item.matches, out.scores, self.engine.info.thresholds)]
+                    for problem in c.problems(self.detectors.analyze(item.normalized.text), out.scores,
+                                              self.engine.info.thresholds)]
         if problems:
             raise ModelError(f"{CANARIES_FILE}: the start-up self-test failed: {'; '.join(problems)} "
                              "(is a model file damaged? compare the files' sha256 in the model info)")

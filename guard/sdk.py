@@ -86,7 +86,7 @@ class Guard:
         `rules` (Policy.resolve, as guard.stream passes them) replace the policy and the overrides."""
         judged = self._p.judge(text, messages, rules.role if rules else role, context)
         resolved = self._p.rules(judged[1], overrides, rules)
-        item = self._p.prepare(judged)
+        item = self._p.detect(self._p.prepare(judged))
         return self._p.finish(item, self._p.infer([item])[0], resolved)
 
     def check_batch(self, texts: Sequence[str | bytes], *, role: str = "user",
@@ -98,7 +98,7 @@ class Guard:
         judged = self._p.judge_batch(texts, resolved.role)
         if not return_exceptions:
             raise_first(judged)
-        prepared = self._p.prepare_batch(judged)
+        prepared = self._p.detect_batch(self._p.prepare_batch(judged))
         outputs = iter(self._p.infer([p for p in prepared if isinstance(p, Prepared)]))
         return [p if isinstance(p, GuardError) else self._p.finish(p, next(outputs), resolved)
                 for p in prepared]
@@ -228,7 +228,9 @@ class AsyncGuard:
         try:
             large = size > _INLINE_CHARS
             item = await self._off_loop(self._p.prepare, judged) if large else self._p.prepare(judged)
-            output = await self._compute(item.engine_input, deadline)
+            computing = asyncio.ensure_future(self._compute(item.engine_input, deadline))
+            item = await self._beside(computing, self._p.detect, item, large)
+            output = await computing
             if large:
                 return await self._off_loop(self._p.finish, item, output, resolved)
             return self._p.finish(item, output, resolved)
@@ -253,7 +255,9 @@ class AsyncGuard:
             async def one(p: Prepared | GuardError) -> EngineOutput | GuardError:
                 return p if isinstance(p, GuardError) else await self._compute(p.engine_input, deadline)
 
-            outputs = await asyncio.gather(*(one(p) for p in prepared), return_exceptions=return_exceptions)
+            computing = asyncio.gather(*(one(p) for p in prepared), return_exceptions=return_exceptions)
+            prepared = await self._beside(computing, self._p.detect_batch, prepared, large)
+            outputs = await computing
 
             def finish_all() -> list[Verdict | BaseException]:
                 return [p if isinstance(p, GuardError) else o if isinstance(o, BaseException)
@@ -294,6 +298,18 @@ class AsyncGuard:
         actions = {code: "mask" for code in self.info.categories or ()}
         verdict = await self.check(text, role=role, overrides=Overrides(actions=actions))
         return verdict.masked if verdict.masked is not None else text
+
+    async def _beside(self, computing: asyncio.Future[Any], fn: Callable[[_T], _T], items: _T, large: bool) -> _T:
+        """`fn(items)` (the detectors) while `computing` (the engine) runs: it is let enqueue first, then
+        the detectors run on the loop, or on the worker thread for a large input. If they fail or the
+        caller goes, the computation is cancelled."""
+        await asyncio.sleep(0)  # the engine's work is submitted before the detectors start
+        try:
+            return await self._off_loop(fn, items) if large else fn(items)
+        except BaseException:
+            computing.cancel()
+            computing.add_done_callback(lambda f: f.cancelled() or f.exception())  # retrieved: no warning
+            raise
 
     async def _compute(self, item: EngineInput, deadline: float | None) -> EngineOutput:
         """The model's output for one input: long texts through the lane, the rest through the batcher."""
