@@ -38,6 +38,12 @@ _MASKINGS = ("placeholder", "partial", "hash")        # guard.masking.MaskOperat
 _SERVER_OPTIONS = ("host", "port", "unix_socket", "metrics_host", "metrics_port", "tls_cert", "tls_key",
                    "tls_client_ca", "max_message_bytes", "grace_s")
 _BATCHER_OPTIONS = ("max_batch_size", "max_queue", "max_concurrent_batches")
+# listed here so `kguard --help` imports nothing of guard.verify
+_VERIFY_COMMANDS = {
+    "eval": "measure the guard on a labelled JSONL/CSV file: report.json and report.html",
+    "calibrate": "choose per-category thresholds on a labelled file and write them as a policy file",
+    "redteam": "robustness to adversarial rewrites of seed cases, or leak probing of an LLM endpoint",
+}
 
 
 # configuration ------------------------------------------------------------------------------------
@@ -167,6 +173,12 @@ def _cmd_serve(args: argparse.Namespace, config: GuardConfig) -> int:
     return run_serve(config)
 
 
+def _cmd_verify(args: argparse.Namespace, config: GuardConfig) -> int:
+    from guard.verify import run
+
+    return run(args, lambda: _guard(args, config))
+
+
 # arguments ----------------------------------------------------------------------------------------
 
 def _add_model_arguments(parser: argparse.ArgumentParser, *, no_model: bool = True) -> None:
@@ -227,8 +239,14 @@ def _add_serve_arguments(parser: argparse.ArgumentParser) -> None:
     add("--max-queue", type=int, help="queued texts before RESOURCE_EXHAUSTED")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """kguard's parser (argparse only: building it imports nothing of the sub-commands)."""
+def _command_of(argv: Sequence[str]) -> str | None:
+    """The sub-command named on the command line (its first word that is not an option)."""
+    return next((a for a in argv if not a.startswith("-")), None)
+
+
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """kguard's parser. The verify commands' options load only when `command` names one of them (or is
+    None); the rest is argparse only, so building it imports nothing of the sub-commands."""
     parser = argparse.ArgumentParser(prog="kguard", description="Korean privacy guard for LLM apps")
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -255,11 +273,20 @@ def build_parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="run the gRPC sidecar with its metrics endpoint")
     _add_serve_arguments(serve)
     serve.set_defaults(func=_cmd_serve)
+
+    for name, about in _VERIFY_COMMANDS.items():  # guard/verify: eval, calibrate, redteam
+        verify = sub.add_parser(name, help=about)
+        if command in (None, name):
+            from guard.verify import add_arguments
+
+            add_arguments(name, verify)
+        verify.set_defaults(func=_cmd_verify)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(sys.argv[1:] if argv is None else list(argv))
+    argv = sys.argv[1:] if argv is None else list(argv)
+    args = build_parser(_command_of(argv)).parse_args(argv)
     prefix = f"kguard {args.command}" if args.command in ("scan", "serve") else "kguard"
     try:
         return int(args.func(args, config_from_args(args)))

@@ -92,7 +92,7 @@ def test_a_reader_that_goes_away_ends_the_output_quietly() -> None:
 _HEAVY = ("import json, sys; from guard.cli import main; code = main(sys.argv[1:]); "
           "print(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] in "
           "('grpc', 'grpc_health', 'prometheus_client', 'pyarrow') or m.startswith("
-          "('guard.server', 'guard.scan', 'guard.client', 'guard.metrics')))), file=sys.stderr)")
+          "('guard.server', 'guard.scan', 'guard.client', 'guard.metrics', 'guard.verify')))), file=sys.stderr)")
 
 
 def test_check_loads_neither_grpc_nor_the_server_nor_the_scanner(tiny_model_dir: Path) -> None:
@@ -104,7 +104,8 @@ def test_check_loads_neither_grpc_nor_the_server_nor_the_scanner(tiny_model_dir:
 
 
 def test_every_sub_command_still_has_its_options() -> None:
-    for command, option in (("scan", "--resume"), ("serve", "--unix-socket")):
+    for command, option in (("scan", "--resume"), ("serve", "--unix-socket"), ("eval", "--show-text"),
+                            ("calibrate", "--target-precision"), ("redteam", "--endpoint")):
         done = kguard(command, "--help")
         assert done.returncode == 0 and option in done.stdout.decode(), command
 
