@@ -105,3 +105,7 @@ class GuardUnavailableError(BlockedError):
         self.verdict = None
         self.stage = stage
         self.reason = reason
+
+
+__all__ = ["BlockedError", "ConfigError", "DeadlineError", "GuardError", "GuardUnavailableError", "InputError",
+           "ModelError", "OverloadedError", "ServiceError", "TooLargeError"]

@@ -539,3 +539,6 @@ class GuardedChatClient:
                  fail_open: bool = False, metrics: GuardMetrics | None = None, pseudonymize: bool = False) -> None:
         self.chat = _Chat(_Completions(client.chat.completions, checker, is_async,
                                        _FailPolicy(fail_open, metrics), CheckedMessages(), pseudonymize))
+
+
+__all__ = ["FAIL_REASONS", "AsyncChecker", "Checker", "GuardedChatClient", "aguard_llm", "fail_reason", "guard_llm"]

@@ -5,13 +5,12 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
-_WORK = Path(__file__).resolve().parent / "work"
+from training.paths import CKPT
 
 
 def _train_facts() -> dict[str, object]:
-    path = _WORK / "ckpt" / "train_config.json"
+    path = CKPT / "train_config.json"
     return json.loads(path.read_text()) if path.exists() else {}
 
 

@@ -16,6 +16,7 @@ from typing import Any
 
 import grpc
 
+from guard import _wire as convert
 from guard._proto.v1 import guard_pb2 as _pb
 from guard.config import LimitsConfig
 from guard.errors import InputError, TooLargeError
@@ -23,7 +24,6 @@ from guard.pseudonymize import pseudonymize_spans
 from guard.restore import StreamRestorer, restore
 from guard.roundtrip import PseudonymSession
 from guard.sdk import AsyncGuard
-from guard.server import convert
 from guard.server.service import GuardService, _deadline
 from guard.stream import DEFAULT_MAX_HOLD, AsyncStreamModerator
 from guard.vault import VaultStore

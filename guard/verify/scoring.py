@@ -1,7 +1,7 @@
 """Run a Guard over labelled rows, keeping what the metrics need: fused scores, flags, spans.
 
 `Scored.scores` are the guard's fused category scores with one change: a category that a validated
-detector found is 1.0, since the guard flags it at any threshold (guard.policy.decide). A threshold t
+detector found is 1.0, since the guard flags it at any threshold (guard._pipeline.decide). A threshold t
 for category c then flags exactly the rows with `scores[:, c] >= t`, so curves, calibration and the
 guard's own flags agree. `Scored.flagged` is what the guard flagged under its policy (the verdicts).
 """

@@ -1,4 +1,4 @@
-"""OnnxEngine on the tiny model of tests/tinymodel.py (exact known scores, one word = one token)."""
+"""OnnxEngine on the tiny model of tests/support/tinymodel.py (exact known scores, one word = one token)."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from guard.engine.onnx import OnnxEngine
 from guard.engine.tags import TaggedToken, decode_spans
 from guard.errors import ConfigError, ModelError
 from guard.taxonomy import CATEGORY_CODES, TAGS, Role, SpanType
-from tests.tinymodel import PLAIN_WORDS, base_score, build_tiny_model, tag_prob, trigger_score
+from tests.support.tinymodel import PLAIN_WORDS, base_score, build_tiny_model, tag_prob, trigger_score
 
 
 @pytest.fixture(scope="module")
