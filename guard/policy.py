@@ -40,9 +40,8 @@ else:  # Python 3.10: the same parser as the tomli package (a dependency on 3.10
 from guard.errors import ConfigError
 from guard.masking import MaskOperator, apply_masks
 from guard.overrides import Overrides, parse_action, parse_code, parse_threshold
-from guard.pseudonymize import PseudonymStyle
 from guard.taxonomy import CATEGORY_CODES, Role, parse_role
-from guard.verdict import Action, Span
+from guard.verdict import Action, PseudonymStyle, Span
 
 DEFAULT_THRESHOLD = 0.5
 

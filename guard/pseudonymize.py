@@ -18,20 +18,14 @@ import random
 import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from enum import Enum
 
 from guard.fakes import digits_of, make_fake
 from guard.taxonomy import SpanType
 from guard.vault import Vault
-from guard.verdict import Span
+from guard.verdict import PseudonymStyle, Span
 
 __all__ = ["LABELS", "PseudonymStyle", "Pseudonymized", "consistency_key", "label_of", "placeholder",
            "pseudonymize_spans"]
-
-
-class PseudonymStyle(str, Enum):
-    PLACEHOLDER = "placeholder"
-    FAKE = "fake"
 
 
 #: The placeholder label of each span type: Korean for what an LLM writes about as words (a name, an

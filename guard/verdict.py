@@ -8,6 +8,13 @@ from enum import Enum
 from typing import Any
 
 
+class PseudonymStyle(str, Enum):
+    """How pseudonymization replaces a category's spans (guard.pseudonymize; the policy's [pseudonymize])."""
+
+    PLACEHOLDER = "placeholder"
+    FAKE = "fake"
+
+
 class Action(str, Enum):
     """What the policy says to do, from mildest to strictest."""
 
@@ -106,4 +113,4 @@ class ModelInfo:
     files: dict[str, str] = field(default_factory=dict)  # every file of the model folder -> sha256 hex
 
 
-__all__ = ["Action", "ModelInfo", "Span", "StreamUpdate", "Verdict"]
+__all__ = ["Action", "ModelInfo", "PseudonymStyle", "Span", "StreamUpdate", "Verdict"]
