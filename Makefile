@@ -4,7 +4,7 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN = $(VENV)/bin
-EXTRAS ?= dev,train,scan,integrations,bench
+EXTRAS ?= dev,train,scan,integrations,bench,verify
 comma := ,
 # one stamp per set of extras: installing a lighter set never stands in for a fuller one
 DEV_STAMP = $(VENV)/.dev-$(subst $(comma),-,$(EXTRAS))

@@ -22,13 +22,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from guard.config import default_model_dir
+from tests.support.stats import percentiles  # noqa: F401  (the benchmarks import it from here)
+
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
 DATA = BENCH / "data"
 RESULTS = BENCH / "results"
 RESULTS_MD = BENCH / "RESULTS.md"
 WORK = BENCH / ".work"  # bench-only exports (gitignored)
-SHIPPED_MODEL = ROOT / "models" / "kguard-ko-small"
+SHIPPED_MODEL = default_model_dir()
 BASE_MODEL = ROOT / "training" / "work" / "base" / "me5s-koen"
 WORKLOADS = ("chat", "answers", "docs")
 _CLK_TCK = os.sysconf("SC_CLK_TCK")
@@ -129,22 +132,6 @@ def spread(values: Sequence[float]) -> dict[str, float]:
     return {"median": statistics.median(values), "min": min(values), "max": max(values), "n": len(values)}
 
 
-def percentiles(samples_s: Sequence[float]) -> dict[str, float]:
-    """p50/p95/p99/mean of latencies, in milliseconds."""
-    ordered = sorted(samples_s)
-
-    def at(q: float) -> float:
-        return 1000.0 * ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
-
-    return {
-        "p50_ms": at(0.50),
-        "p95_ms": at(0.95),
-        "p99_ms": at(0.99),
-        "mean_ms": 1000.0 * statistics.fmean(ordered),
-        "n": len(ordered),
-    }
-
-
 def throughput(fn: Callable[[], int], *, repeats: int, min_time_s: float = 0.0) -> dict[str, float]:
     """Items per second of `fn` (which returns how many items it did), repeated; median and spread."""
     rates = []
@@ -176,7 +163,7 @@ def model_dir(arg: str | None, *, tiny: bool = False) -> Path:
     if (SHIPPED_MODEL / "model.onnx").is_file():
         return SHIPPED_MODEL
     if tiny:
-        from tests.tinymodel import build_tiny_model
+        from tests.support.tinymodel import build_tiny_model
 
         return build_tiny_model(WORK / "tiny-model")
     fallback = WORK / "me5s-koen-L6-int8"

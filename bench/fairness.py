@@ -299,7 +299,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seconds", type=float, default=20.0, help="length of each small-check phase")
     args = p.parse_args(argv)
     if args.tiny:  # the tiny lookup-table model even when the shipped one is there: a quick smoke run
-        from tests.tinymodel import build_tiny_model
+        from tests.support.tinymodel import build_tiny_model
 
         model = build_tiny_model(WORK / "tiny-model")
         args.seconds = min(args.seconds, 1.0)

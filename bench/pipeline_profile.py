@@ -20,6 +20,7 @@ from pathlib import Path
 from bench.common import report
 from bench.quantization import sentences
 from guard import Guard
+from guard._pipeline import Pipeline
 from guard.engine.base import EngineInput
 from guard.engine.tokenize import pad_batch
 from guard.normalize import normalize
@@ -41,7 +42,9 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--repeats", type=int, default=5)
     args = ap.parse_args(argv)
     guard = Guard(args.model)
-    engine = guard._p.engine  # the bench looks inside on purpose: phase by phase
+    pipe = Pipeline(args.model, None, None, None)  # the phases guard._pipeline names, one by one
+    engine = pipe.engine
+    rules = pipe.policy.resolve("user")
     texts = sentences(args.texts, seed=9)
     batches = [texts[k:k + 64] for k in range(0, len(texts), 64)]
     guard.check_batch(batches[0])  # warm-up
@@ -49,16 +52,16 @@ def main(argv: list[str] | None = None) -> None:
     items = [[EngineInput(n.text) for n in b] for b in norm]
     windows = [[w for it in b for w in engine.encoder.windows(it)] for b in items]
     outputs = [engine.predict(b) for b in items]
-    prepared = [[guard._p.prepare(t, None, "user", None) for t in b] for b in batches]
+    prepared = [[pipe.prepare(pipe.judge(t, None, "user", None)) for t in b] for b in batches]
     n = len(texts)
     phases = {
         "normalize": lambda: [normalize(t) for b in batches for t in b],
-        "detectors": lambda: [guard._p.detectors.analyze(x.text) for b in norm for x in b],
+        "detectors": lambda: [pipe.detectors.analyze(x.text) for b in norm for x in b],
         "tokenize (windows)": lambda: [engine.encoder.windows(i) for b in items for i in b],
         "padding (one pad per batch)": lambda: [pad_batch(ws, engine.encoder.pad_id) for ws in windows],
         "buckets, padding and session runs": lambda: [engine._run_sorted(ws) for ws in windows],
         "engine.predict (tokenize + session + merge)": lambda: [engine.predict(b) for b in items],
-        "fusion and verdict": lambda: [guard._p.finish(p, o, None) for pb, ob in zip(prepared, outputs, strict=True)
+        "fusion and verdict": lambda: [pipe.finish(p, o, rules) for pb, ob in zip(prepared, outputs, strict=True)
                                        for p, o in zip(pb, ob, strict=True)],
         "Guard.check_batch (all)": lambda: [guard.check_batch(b) for b in batches],
         "Guard.detectors_only().check_batch": lambda: [Guard.detectors_only().check_batch(b) for b in batches],

@@ -45,7 +45,7 @@ def bench_local(src: Path, model: str | None, workers: int, cores: int, out_dir:
     started, cpu = time.monotonic(), _cpu_s()
     report = scan_file(ScanOptions(
         input=src, output=out_dir / f"local-{workers}.jsonl", settings=ScanSettings(fields=("text",)),
-        engine=EngineSpec(model_dir=model, detectors_only=model is None), workers=workers, cores=cores,
+        engine=EngineSpec.for_model(model, detectors_only=model is None), workers=workers, cores=cores,
         chunk_size=256, progress=False))
     wall, cpu = time.monotonic() - started, _cpu_s() - cpu
     return {"path": "local", "cores": cores, "workers": workers, "records": report["records"],

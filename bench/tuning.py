@@ -75,13 +75,9 @@ class SessionPool:
             self._free.put(session)
 
 def tuned_engine(folder: Path, tuning: SessionTuning, **engine: Any) -> OnnxEngine:
-    """The real engine with its session rebuilt under `tuning` (bench only: no engine option yet)."""
-    engine = OnnxEngine(EngineConfig(model_dir=folder, intra_op_num_threads=tuning.intra_op_num_threads, **engine))
-    engine._session = ort.InferenceSession(
-        str(folder / MODEL_FILE),
-        providers=["CPUExecutionProvider"],  # noqa: SLF001
-        **tuning.session_kwargs(),
-    )
+    """The real engine with its session built under `tuning` (EngineConfig's session options)."""
+    engine = OnnxEngine(EngineConfig(model_dir=folder, providers=("CPUExecutionProvider",),
+                                     **tuning.engine_options(), **engine))
     engine.warmup()
     return engine
 

@@ -5,6 +5,11 @@
     v.safe, v.categories, v.action, v.masked
 
 Public names are loaded on first use, so `import guard` stays light (no onnxruntime, no grpc).
+
+The API is what `__all__` names here (pinned by tests/test_public_api.py), plus the `__all__` of the
+modules they come from and of guard.config, guard.scan, guard.server and guard.integrations. Modules whose
+name starts with "_" (guard._wire, guard._pipeline, guard._proto) are private; the others
+are importable for tests and tools, but only their `__all__` is a promise.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from guard.client import AsyncGuardClient, GuardClient
+    from guard.config import GuardConfig
     from guard.errors import (
         BlockedError,
         ConfigError,
@@ -25,12 +31,17 @@ if TYPE_CHECKING:
         OverloadedError,
         ServiceError,
         TooLargeError,
+        UnknownSessionError,
+        VaultFullError,
+        VaultKeyError,
     )
     from guard.filters import GuardedChatClient, aguard_llm, guard_llm
-    from guard.policy import Overrides, Policy
+    from guard.overrides import Overrides
+    from guard.policy import Policy, Rules
+    from guard.roundtrip import PseudonymSession
     from guard.sdk import AsyncGuard, Guard
     from guard.taxonomy import Category, Role, SpanType
-    from guard.verdict import Span, Verdict
+    from guard.verdict import ModelInfo, Span, StreamUpdate, Verdict
 
 __version__ = "0.1.0"
 
@@ -41,11 +52,15 @@ _EXPORTS = {
     "AsyncGuardClient": "guard.client",
     "Verdict": "guard.verdict",
     "Span": "guard.verdict",
+    "StreamUpdate": "guard.verdict",
+    "ModelInfo": "guard.verdict",
+    "GuardConfig": "guard.config",
     "Category": "guard.taxonomy",
     "SpanType": "guard.taxonomy",
     "Role": "guard.taxonomy",
     "Policy": "guard.policy",
-    "Overrides": "guard.policy",
+    "Rules": "guard.policy",
+    "Overrides": "guard.overrides",
     "guard_llm": "guard.filters",
     "aguard_llm": "guard.filters",
     "GuardedChatClient": "guard.filters",
@@ -59,6 +74,10 @@ _EXPORTS = {
     "BlockedError": "guard.errors",
     "GuardUnavailableError": "guard.errors",
     "TooLargeError": "guard.errors",
+    "VaultKeyError": "guard.errors",
+    "VaultFullError": "guard.errors",
+    "UnknownSessionError": "guard.errors",
+    "PseudonymSession": "guard.roundtrip",
 }
 
 __all__ = sorted(_EXPORTS)

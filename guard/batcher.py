@@ -30,7 +30,10 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import Generic, Protocol, TypeVar
 
+from guard.config import BatcherConfig
 from guard.errors import ConfigError, DeadlineError, OverloadedError
+
+_D = BatcherConfig()  # the defaults live in guard.config only
 
 logger = logging.getLogger(__name__)
 
@@ -73,8 +76,8 @@ class MicroBatcher(Generic[In, Out]):
             executor thread; the next batch is gathered only when one of them is free.
     """
 
-    def __init__(self, fn: Callable[[Sequence[In]], list[Out]], *, max_batch_size: int = 32,
-                 max_wait_s: float = 0.002, max_queue: int = 2048,
+    def __init__(self, fn: Callable[[Sequence[In]], list[Out]], *, max_batch_size: int = _D.max_batch_size,
+                 max_wait_s: float = _D.max_wait_s, max_queue: int = _D.max_queue,
                  sort_key: Callable[[In], int] | None = None, observer: BatchObserver | None = None,
                  max_concurrent_batches: int = 1) -> None:
         if max_batch_size < 1 or max_queue < 1 or max_wait_s < 0 or max_concurrent_batches < 1:
@@ -409,8 +412,9 @@ class LongTextLane(Generic[In, Out]):
         observer: told about every text computed, as a batch of one.
     """
 
-    def __init__(self, fn: Callable[[In, _Ticket], Out], *, slice_tokens: int = 2048,
-                 concurrent_slices: int = 1, max_texts: int = 8, observer: BatchObserver | None = None,
+    def __init__(self, fn: Callable[[In, _Ticket], Out], *, slice_tokens: int = _D.long_slice_tokens,
+                 concurrent_slices: int = _D.long_concurrent_slices, max_texts: int = _D.long_max_texts,
+                 observer: BatchObserver | None = None,
                  ) -> None:
         if slice_tokens < 1 or concurrent_slices < 1 or max_texts < 1:
             raise ConfigError("slice_tokens, concurrent_slices and max_texts must be >= 1")

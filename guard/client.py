@@ -9,7 +9,8 @@ raise the same guard.errors types as in-process: INVALID_ARGUMENT -> InputError,
 -> OverloadedError, DEADLINE_EXCEEDED -> DeadlineError, anything else -> ServiceError(code). A message
 over the gRPC size limit is TooLargeError, never OverloadedError: refused before it is sent when this
 client's limit is the one exceeded, mapped from gRPC's own RESOURCE_EXHAUSTED when the server's is.
-Needs only the stubs, verdict, taxonomy and errors; never the server or the model.
+Needs only the stubs, the wire mapping (guard._wire), verdict, overrides, taxonomy, errors and its
+defaults (guard.config); never the server, the model, the policy or the stream logic.
 
 Deadlines: a unary call has `timeout_s` (5 s by default), retries included. A stream (check_stream)
 has an idle timeout instead, `stream_idle_timeout_s` (30 s by default): it fails with DeadlineError
@@ -28,51 +29,36 @@ from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, It
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 import grpc
 
 from guard._proto.v1 import guard_pb2 as _pb
 from guard._proto.v1 import guard_pb2_grpc as _pb_grpc
+from guard._wire import (
+    batch_from_pb,
+    batch_request,
+    categories_from_pb,
+    check_request,
+    error_from_status,
+    model_info_from_pb,
+    overrides_to_pb,
+    stream_config_pb,
+    update_from_pb,
+    verdict_from_pb,
+)
 from guard.config import ClientConfig
-from guard.engine.base import ModelInfo
-from guard.errors import DeadlineError, GuardError, InputError, OverloadedError, ServiceError, TooLargeError
-from guard.stream import StreamUpdate
+from guard.errors import DeadlineError, GuardError, InputError, ServiceError, TooLargeError
+from guard.overrides import Overrides
 from guard.taxonomy import CategoryInfo
-from guard.verdict import Span, Verdict
+from guard.verdict import ModelInfo, StreamUpdate, Verdict
 
-if TYPE_CHECKING:
-    from guard.policy import Overrides
-
-DEFAULT_TARGET = "127.0.0.1:50051"
+DEFAULT_TARGET = ClientConfig.target
 #: A stream moderator's deadline for the whole answer: an LLM answer streams for much longer than one
 #: call's default timeout.
 STREAM_TIMEOUT_S = 600.0
-_ERROR_BY_CODE: dict[grpc.StatusCode, type[GuardError]] = {
-    grpc.StatusCode.INVALID_ARGUMENT: InputError,
-    grpc.StatusCode.RESOURCE_EXHAUSTED: OverloadedError,
-    grpc.StatusCode.DEADLINE_EXCEEDED: DeadlineError,
-}
-_ACTION_NAMES = {v: k.removeprefix("ACTION_").lower() for k, v in _pb.Action.items()}
-_SIZE_REFUSAL = "message larger than max"  # gRPC core's wording, client and server side
 _DEFAULTS = ClientConfig()
 _T = TypeVar("_T")
-
-
-def error_from_status(code: grpc.StatusCode | None, details: str | None) -> GuardError:
-    """The guard.errors exception for a gRPC status (the inverse of the server's table)."""
-    code = code or grpc.StatusCode.UNKNOWN
-    message = details or code.name
-    if code == grpc.StatusCode.RESOURCE_EXHAUSTED and _SIZE_REFUSAL in message:
-        # gRPC refuses an oversized message with the status the server sheds load with; its details
-        # ("Received message larger than max (N vs. M)") carry sizes only.
-        return TooLargeError(f"the message is too large for the gRPC size limit: {message}")
-    kind = _ERROR_BY_CODE.get(code)
-    return kind(message) if kind is not None else ServiceError(message, code.name)
-
-
-def _error_from_name(code: str, message: str) -> GuardError:
-    return error_from_status(getattr(grpc.StatusCode, code, grpc.StatusCode.UNKNOWN), message)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -123,30 +109,6 @@ def _credentials(tls: bool, root_certificates: bytes | str | Path | None,
 
 # Requests -----------------------------------------------------------------------------------------
 
-def overrides_to_pb(overrides: Overrides | None) -> _pb.PolicyOverrides | None:
-    if overrides is None:
-        return None
-    msg = _pb.PolicyOverrides(
-        categories_on=sorted(overrides.categories_on or ()), categories_off=sorted(overrides.categories_off),
-        thresholds=dict(overrides.thresholds), actions=dict(overrides.actions))
-    msg.return_masked = overrides.return_masked
-    msg.return_spans = overrides.return_spans
-    return msg
-
-
-def _check_request(text: str | None, messages: Sequence[Mapping[str, Any]] | None, role: str | None,
-                   context: str | None, overrides: Overrides | None) -> _pb.CheckRequest:
-    if (text is None) == (messages is None):
-        raise InputError("give either text or messages, not both and not neither")
-    if text is not None and not isinstance(text, str):
-        raise InputError(f"text must be a string, not {type(text).__name__}")
-    req = _pb.CheckRequest(text=text or "", role=role or "", context=context or "",
-                           overrides=overrides_to_pb(overrides))
-    for m in messages or ():
-        req.messages.append(_pb.Message(role=str(m.get("role", "")), content=str(m.get("content", ""))))
-    return req
-
-
 def _stream_requests(chunks: Iterable[str], config: _pb.StreamConfig, watch: _StreamWatch,
                      ) -> Iterator[_pb.StreamRequest]:
     first: _pb.StreamConfig | None = config  # the config rides on the first chunk: one answer per chunk
@@ -173,6 +135,62 @@ async def _astream_requests(chunks: AsyncIterable[str] | Iterable[str], config: 
             first = None
     if first is not None:
         yield _pb.StreamRequest(config=first)
+
+
+@dataclass(frozen=True)
+class Pseudonymized:
+    """A Pseudonymize answer: the text to send the LLM, its session, the original text's verdict.
+
+    Attributes:
+        text: the pseudonymized text ("" when blocked).
+        session_id: pass it to the next pseudonymize and to restore (a bearer secret: keep it from the LLM).
+        verdict: the verdict of the original text (spans into it; `masked` is None).
+        replaced: spans replaced.
+        blocked: the policy blocks the text; it must not be sent on.
+        ttl_s: seconds of idleness after which the sidecar drops the session.
+    """
+
+    text: str
+    session_id: str
+    verdict: Verdict
+    replaced: int
+    blocked: bool
+    ttl_s: float
+
+
+@dataclass(frozen=True)
+class RestoredAnswer:
+    """A Restore answer: the text with the real values, counts, and the check's verdict (when asked)."""
+
+    text: str
+    restored: int
+    unknown: int
+    verdict: Verdict | None = None
+    blocked: bool = False
+
+
+def _pseudonymize_request(text: str, session_id: str | None, role: str, context: str | None,
+                          overrides: Overrides | None) -> _pb.PseudonymizeRequest:
+    if not isinstance(text, str):
+        raise InputError(f"text must be a string, not {type(text).__name__}")
+    return _pb.PseudonymizeRequest(text=text, session_id=session_id or "", role=role, context=context or "",
+                                   overrides=overrides_to_pb(overrides))
+
+
+def _pseudonymized(r: _pb.PseudonymizeResponse) -> Pseudonymized:
+    return Pseudonymized(r.text, r.session_id, verdict_from_pb(r.verdict), r.replaced, r.blocked, r.ttl_seconds)
+
+
+def _restored(r: _pb.RestoreResponse | _pb.RestoreStreamResponse, text: str) -> RestoredAnswer:
+    verdict = verdict_from_pb(r.verdict) if r.HasField("verdict") else None
+    return RestoredAnswer(text, r.restored, r.unknown, verdict, r.blocked)
+
+
+def _restore_stream_requests(chunks: Iterable[str], config: _pb.RestoreStreamConfig,
+                             ) -> Iterator[_pb.RestoreStreamRequest]:
+    yield _pb.RestoreStreamRequest(config=config)
+    for chunk in chunks:
+        yield _pb.RestoreStreamRequest(chunk=chunk)
 
 
 class RpcStreamModerator:
@@ -328,50 +346,6 @@ class _StreamWatch:
 
 # Responses ----------------------------------------------------------------------------------------
 
-def span_from_pb(msg: _pb.Span) -> Span:
-    return Span(msg.start, msg.end, msg.type, msg.category, round(msg.score, 4), msg.source)
-
-
-def verdict_from_pb(msg: _pb.Verdict) -> Verdict:
-    # float32 on the wire: round back to the 4 decimals the guard reports.
-    return Verdict(safe=msg.safe, categories=list(msg.categories),
-                   scores={k: round(v, 4) for k, v in msg.scores.items()},
-                   spans=[span_from_pb(s) for s in msg.spans],
-                   action=_ACTION_NAMES.get(msg.action, "allow"),
-                   masked=msg.masked if msg.HasField("masked") else None, role=msg.role)
-
-
-def _batch_from_pb(msg: _pb.CheckBatchResponse, return_exceptions: bool) -> list[Verdict | GuardError]:
-    out: list[Verdict | GuardError] = []
-    for item in msg.results:
-        if item.HasField("verdict"):
-            out.append(verdict_from_pb(item.verdict))
-            continue
-        error = _error_from_name(item.error.code, item.error.message)
-        if not return_exceptions:
-            raise error
-        out.append(error)
-    return out
-
-
-def update_from_pb(msg: _pb.StreamResponse) -> StreamUpdate:
-    return StreamUpdate(text=msg.text, start=msg.start, spans=[span_from_pb(s) for s in msg.spans],
-                        held=msg.held, blocked=msg.blocked,
-                        verdict=verdict_from_pb(msg.verdict) if msg.HasField("verdict") else None)
-
-
-def _categories_from_pb(msg: _pb.ListCategoriesResponse) -> tuple[CategoryInfo, ...]:
-    return tuple(CategoryInfo(c.code, c.id, c.name_ko, c.name_en, c.pipa_basis, c.description)
-                 for c in msg.categories)
-
-
-def _model_info_from_pb(msg: _pb.ModelInfo) -> ModelInfo:
-    return ModelInfo(name=msg.name, version=msg.version, sha256=msg.sha256, quant=msg.quant,
-                     provider=msg.provider, max_length=msg.max_length, categories=tuple(msg.categories),
-                     thresholds={k: round(v, 4) for k, v in msg.thresholds.items()},
-                     files=dict(sorted(msg.files.items())))
-
-
 class _Base:
     """The constructor and settings shared by the sync and async clients (see GuardClient)."""
 
@@ -383,7 +357,7 @@ class _Base:
                  retry: RetryPolicy | None = None, tls: bool = False,
                  root_certificates: bytes | str | Path | None = None,
                  client_cert: bytes | str | Path | None = None, client_key: bytes | str | Path | None = None,
-                 server_name: str | None = None, max_message_bytes: int = 4 * 1024 * 1024,
+                 server_name: str | None = None, max_message_bytes: int = _DEFAULTS.max_message_bytes,
                  options: Sequence[tuple[str, Any]] = ()) -> None:
         self.target = _target(target)
         self.timeout_s = timeout_s
@@ -414,7 +388,7 @@ class _Base:
                       idle_timeout_s: float | None, timeout_s: float | None,
                       ) -> tuple[_pb.StreamConfig, _StreamWatch]:
         """A stream's opening config and its time limits (the client's unless given)."""
-        config = _pb.StreamConfig(role=role, context=context or "", overrides=overrides_to_pb(overrides))
+        config = stream_config_pb(role, context, overrides)
         watch = _StreamWatch(self.stream_idle_timeout_s if idle_timeout_s is None else idle_timeout_s,
                              self.stream_timeout_s if timeout_s is None else timeout_s)
         return config, watch
@@ -473,15 +447,15 @@ class GuardClient(_Base):
               role: str | None = "user", context: str | None = None, overrides: Overrides | None = None,
               timeout_s: float | None = None) -> Verdict:
         """Judge one text, or the last message of a conversation."""
-        request = _check_request(text, messages, role, context, overrides)
+        request = check_request(text, messages, role, context, overrides)
         return verdict_from_pb(self._call(self._stub.Check, request, timeout_s).verdict)
 
     def check_batch(self, texts: Sequence[str], *, role: str = "user", overrides: Overrides | None = None,
                     return_exceptions: bool = False, timeout_s: float | None = None,
                     ) -> list[Verdict | GuardError]:
         """Judge many texts; a bad item raises its error, or takes its place with return_exceptions."""
-        request = _pb.CheckBatchRequest(texts=list(texts), role=role, overrides=overrides_to_pb(overrides))
-        return _batch_from_pb(self._call(self._stub.CheckBatch, request, timeout_s), return_exceptions)
+        request = batch_request(texts, role, overrides)
+        return batch_from_pb(self._call(self._stub.CheckBatch, request, timeout_s), return_exceptions)
 
     def check_stream(self, chunks: Iterable[str], *, role: str = "assistant", context: str | None = None,
                      overrides: Overrides | None = None, idle_timeout_s: float | None = None,
@@ -509,15 +483,51 @@ class GuardClient(_Base):
                          overrides: Overrides | None = None,
                          timeout_s: float | None = STREAM_TIMEOUT_S) -> RpcStreamModerator:
         """Guard.stream_moderator over the sidecar: one CheckStream call fed chunk by chunk."""
-        config = _pb.StreamConfig(role=role, context=context or "", overrides=overrides_to_pb(overrides))
+        config = stream_config_pb(role, context, overrides)
         return RpcStreamModerator(self._stub, config, timeout_s)
 
+    def pseudonymize(self, text: str, *, session_id: str | None = None, role: str = "user",
+                     context: str | None = None, overrides: Overrides | None = None,
+                     timeout_s: float | None = None) -> Pseudonymized:
+        """Pseudonymize `text` in a sidecar session (a new one without `session_id`)."""
+        request = _pseudonymize_request(text, session_id, role, context, overrides)
+        return _pseudonymized(self._call(self._stub.Pseudonymize, request, timeout_s))
+
+    def restore(self, text: str, *, session_id: str, check: bool = False, context: str | None = None,
+                overrides: Overrides | None = None, timeout_s: float | None = None) -> RestoredAnswer:
+        """Put the session's real values back into `text`; with `check`, moderate it first."""
+        request = _pb.RestoreRequest(session_id=session_id, text=text, check=check, context=context or "",
+                                     overrides=overrides_to_pb(overrides))
+        response = self._call(self._stub.Restore, request, timeout_s)
+        return _restored(response, response.text)
+
+    def restore_stream(self, chunks: Iterable[str], *, session_id: str, check: bool = False,
+                       context: str | None = None, overrides: Overrides | None = None,
+                       timeout_s: float | None = None) -> Iterator[RestoredAnswer]:
+        """Restore a streamed answer: one RestoredAnswer per reply (append its text); the last one has
+        the counts (and the verdict with `check`)."""
+        config = _pb.RestoreStreamConfig(session_id=session_id, check=check, context=context or "",
+                                         overrides=overrides_to_pb(overrides))
+        call = self._stub.RestoreStream(_restore_stream_requests(chunks, config), timeout=timeout_s)
+        try:
+            for response in call:
+                yield _restored(response, response.text)
+        except grpc.RpcError as exc:
+            raise error_from_status(exc.code(), exc.details()) from exc
+        finally:
+            call.cancel()
+
+    def end_session(self, session_id: str, *, timeout_s: float | None = None) -> bool:
+        """Drop a sidecar session now; False when it was already gone."""
+        request = _pb.EndSessionRequest(session_id=session_id)
+        return bool(self._call(self._stub.EndSession, request, timeout_s).ended)
+
     def list_categories(self, *, timeout_s: float | None = None) -> tuple[CategoryInfo, ...]:
-        return _categories_from_pb(self._call(self._stub.ListCategories, _pb.ListCategoriesRequest(),
+        return categories_from_pb(self._call(self._stub.ListCategories, _pb.ListCategoriesRequest(),
                                               timeout_s))
 
     def model_info(self, *, timeout_s: float | None = None) -> ModelInfo:
-        return _model_info_from_pb(self._call(self._stub.GetModelInfo, _pb.GetModelInfoRequest(), timeout_s))
+        return model_info_from_pb(self._call(self._stub.GetModelInfo, _pb.GetModelInfoRequest(), timeout_s))
 
     def close(self) -> None:
         self._channel.close()
@@ -553,14 +563,31 @@ class AsyncGuardClient(_Base):
     async def check(self, text: str | None = None, *, messages: Sequence[Mapping[str, Any]] | None = None,
                     role: str | None = "user", context: str | None = None,
                     overrides: Overrides | None = None, timeout_s: float | None = None) -> Verdict:
-        request = _check_request(text, messages, role, context, overrides)
+        request = check_request(text, messages, role, context, overrides)
         return verdict_from_pb((await self._call(self._stub.Check, request, timeout_s)).verdict)
+
+    async def pseudonymize(self, text: str, *, session_id: str | None = None, role: str = "user",
+                           context: str | None = None, overrides: Overrides | None = None,
+                           timeout_s: float | None = None) -> Pseudonymized:
+        request = _pseudonymize_request(text, session_id, role, context, overrides)
+        return _pseudonymized(await self._call(self._stub.Pseudonymize, request, timeout_s))
+
+    async def restore(self, text: str, *, session_id: str, check: bool = False, context: str | None = None,
+                      overrides: Overrides | None = None, timeout_s: float | None = None) -> RestoredAnswer:
+        request = _pb.RestoreRequest(session_id=session_id, text=text, check=check, context=context or "",
+                                     overrides=overrides_to_pb(overrides))
+        response = await self._call(self._stub.Restore, request, timeout_s)
+        return _restored(response, response.text)
+
+    async def end_session(self, session_id: str, *, timeout_s: float | None = None) -> bool:
+        request = _pb.EndSessionRequest(session_id=session_id)
+        return bool((await self._call(self._stub.EndSession, request, timeout_s)).ended)
 
     async def check_batch(self, texts: Sequence[str], *, role: str = "user",
                           overrides: Overrides | None = None, return_exceptions: bool = False,
                           timeout_s: float | None = None) -> list[Verdict | GuardError]:
-        request = _pb.CheckBatchRequest(texts=list(texts), role=role, overrides=overrides_to_pb(overrides))
-        return _batch_from_pb(await self._call(self._stub.CheckBatch, request, timeout_s), return_exceptions)
+        request = batch_request(texts, role, overrides)
+        return batch_from_pb(await self._call(self._stub.CheckBatch, request, timeout_s), return_exceptions)
 
     async def check_stream(self, chunks: AsyncIterable[str] | Iterable[str], *, role: str = "assistant",
                            context: str | None = None, overrides: Overrides | None = None,
@@ -588,15 +615,15 @@ class AsyncGuardClient(_Base):
     def stream_moderator(self, *, role: str = "assistant", context: str | None = None,
                          overrides: Overrides | None = None,
                          timeout_s: float | None = STREAM_TIMEOUT_S) -> AsyncRpcStreamModerator:
-        config = _pb.StreamConfig(role=role, context=context or "", overrides=overrides_to_pb(overrides))
+        config = stream_config_pb(role, context, overrides)
         return AsyncRpcStreamModerator(self._stub, config, timeout_s)
 
     async def list_categories(self, *, timeout_s: float | None = None) -> tuple[CategoryInfo, ...]:
-        return _categories_from_pb(await self._call(self._stub.ListCategories, _pb.ListCategoriesRequest(),
+        return categories_from_pb(await self._call(self._stub.ListCategories, _pb.ListCategoriesRequest(),
                                                     timeout_s))
 
     async def model_info(self, *, timeout_s: float | None = None) -> ModelInfo:
-        return _model_info_from_pb(await self._call(self._stub.GetModelInfo, _pb.GetModelInfoRequest(),
+        return model_info_from_pb(await self._call(self._stub.GetModelInfo, _pb.GetModelInfoRequest(),
                                                     timeout_s))
 
     async def close(self) -> None:
@@ -610,5 +637,4 @@ class AsyncGuardClient(_Base):
         await self.close()
 
 
-__all__ = ["AsyncGuardClient", "AsyncRpcStreamModerator", "GuardClient", "RetryPolicy", "RpcStreamModerator",
-           "error_from_status"]
+__all__ = ["AsyncGuardClient", "AsyncRpcStreamModerator", "GuardClient", "RetryPolicy", "RpcStreamModerator"]

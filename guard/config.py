@@ -1,6 +1,8 @@
 """All configuration, one home: frozen keyword-only dataclasses per concern, with defaults that work.
 
-`from_env()` reads `KGUARD_*` variables; only the CLI and the server call it, never an import.
+`from_env()` reads `KGUARD_*` variables (and the HMAC key, from KGUARD_HMAC_KEY_FILE or
+KGUARD_HMAC_KEY); only guard/cli.py calls it, once per command, and passes the one GuardConfig down.
+The library never reads the environment: a program that wants the variables calls `from_env()` itself.
 """
 
 from __future__ import annotations
@@ -14,6 +16,10 @@ from guard.errors import ConfigError
 
 #: The shipped model's folder name under models/.
 DEFAULT_MODEL_NAME = "kguard-ko-small"
+#: The variables that hold the keyed-hash masking key: a file (preferred) or the key itself.
+HMAC_KEY_FILE_ENV = "KGUARD_HMAC_KEY_FILE"
+HMAC_KEY_ENV = "KGUARD_HMAC_KEY"
+_MIN_KEY_BYTES = 16
 _REPO_MODELS = Path(__file__).resolve().parent.parent / "models"
 
 
@@ -35,6 +41,8 @@ class EngineConfig:
                                      # costs more than extra calls (1.27x texts/s on chat turns, bench/tuning)
     allow_spinning: bool = True      # idle onnxruntime threads spin: 1.5x faster on idle cores, slower when
                                      # other processes share them (bench/RESULTS.md, tuning)
+    # Graph transformers not run at load, by onnxruntime's names (guard.engine.tuning says why).
+    disabled_optimizers: tuple[str, ...] = ("SkipLayerNormFusion",)
     self_test: bool = True           # a guard loading this folder checks its canaries.json first (selftest)
 
 
@@ -91,7 +99,7 @@ class ServerConfig:
     tls_cert: Path | None = None
     tls_key: Path | None = None
     tls_client_ca: Path | None = None   # set: mutual TLS, clients must present a certificate
-    max_message_bytes: int = 4 * 1024 * 1024
+    max_message_bytes: int = 4 * 1024 * 1024   # GuardClient's default too (ClientConfig)
     grace_s: float = 10.0
     warmup: bool = True
     malloc_arenas: int = 2   # glibc malloc arenas of the sidecar process (0: glibc's 8 per core): with few,
@@ -107,6 +115,8 @@ class ClientConfig:
     sidecar) for `stream_idle_timeout_s` is stuck, and fails with DeadlineError.
     """
 
+    target: str = f"{ServerConfig.host}:{ServerConfig.port}"   # the sidecar's default address
+    max_message_bytes: int = ServerConfig.max_message_bytes    # the same limit as the sidecar's
     timeout_s: float | None = 5.0                # one unary call, its retries included (None: no deadline)
     stream_idle_timeout_s: float | None = 30.0   # a stream: the longest wait for the next chunk or reply
     stream_timeout_s: float | None = None        # a stream's whole life (None: no limit)
@@ -121,7 +131,8 @@ class GuardConfig:
     limits: LimitsConfig = field(default_factory=LimitsConfig)
     server: ServerConfig = field(default_factory=ServerConfig)
     policy_file: Path | None = None
-    hmac_key_file: Path | None = None
+    # The keyed-hash masking key (masking = "hash"); never in code, never in a repr or a log line.
+    hmac_key: bytes | None = field(default=None, repr=False)
 
 
 def serve_defaults() -> GuardConfig:
@@ -165,17 +176,35 @@ def from_env(env: dict[str, str] | None = None, *, base: GuardConfig | None = No
     env = dict(os.environ if env is None else env)
     base = base or GuardConfig()
     policy = env.get("KGUARD_POLICY_FILE")
-    key_file = env.get("KGUARD_HMAC_KEY_FILE")
+    key_file = env.get(HMAC_KEY_FILE_ENV)
+    key = env.get(HMAC_KEY_ENV, "").encode() or base.hmac_key
     return GuardConfig(
         engine=_section_from_env(base.engine, "KGUARD_ENGINE_", env),
         batcher=_section_from_env(base.batcher, "KGUARD_BATCHER_", env),
         limits=_section_from_env(base.limits, "KGUARD_LIMITS_", env),
         server=_section_from_env(base.server, "KGUARD_SERVER_", env),
         policy_file=Path(policy) if policy else base.policy_file,
-        hmac_key_file=Path(key_file) if key_file else base.hmac_key_file,
+        hmac_key=read_hmac_key(Path(key_file)) if key_file else key,
     )
+
+
+def read_hmac_key(path: Path) -> bytes:
+    """The keyed-hash key from a file (surrounding whitespace stripped); ConfigError when the file
+    cannot be read or holds fewer than 16 bytes. The message names the file, never the key."""
+    try:
+        key = Path(path).read_bytes().strip()
+    except OSError as exc:
+        raise ConfigError(f"cannot read HMAC key file {path}: {exc.strerror}") from None
+    if len(key) < _MIN_KEY_BYTES:
+        raise ConfigError(f"HMAC key file holds fewer than {_MIN_KEY_BYTES} bytes")
+    return key
 
 
 def replace_engine_dir(engine: EngineConfig, model: str | Path | None) -> EngineConfig:
     """`engine` with its model folder set to `model` when one is given."""
     return engine if model is None else replace(engine, model_dir=Path(model))
+
+
+__all__ = ["BatcherConfig", "ClientConfig", "DEFAULT_MODEL_NAME", "EngineConfig", "GuardConfig", "HMAC_KEY_ENV",
+           "HMAC_KEY_FILE_ENV", "LimitsConfig", "ServerConfig", "default_model_dir", "from_env", "read_hmac_key",
+           "replace_engine_dir", "serve_defaults"]

@@ -2,10 +2,13 @@
 
     GuardError
     ├── ConfigError       bad configuration or policy file
+    │   └── VaultKeyError     a vault key missing or too short, or a vault file the key cannot open
     ├── ModelError        model folder missing, incomplete or corrupt
     ├── InputError        bad caller input (also a ValueError)
-    │   └── TooLargeError     over a size limit (characters, gRPC message bytes): refused, never "overloaded"
+    │   ├── TooLargeError     over a size limit (characters, gRPC message bytes): refused, never "overloaded"
+    │   └── UnknownSessionError  a pseudonym session id that is unknown, expired or ended
     ├── OverloadedError   the queue is full; raised before enqueue
+    │   └── VaultFullError    a pseudonym session, or the vault of all sessions, is at its bound
     ├── DeadlineError     the caller's deadline passed before an answer
     ├── ServiceError      a gRPC call failed (client side); carries the status code name
     └── BlockedError      an LLM filter blocked a prompt or an answer; carries the Verdict
@@ -41,6 +44,19 @@ class TooLargeError(InputError):
 
 class OverloadedError(GuardError):
     """The request queue is full; the request was not accepted."""
+
+
+class VaultKeyError(ConfigError):
+    """A vault key is missing or too short, or a vault file cannot be opened with the key given (a wrong
+    key or a damaged file: authenticated encryption cannot tell them apart)."""
+
+
+class UnknownSessionError(InputError):
+    """A pseudonym session id is unknown, expired or ended: its values are gone."""
+
+
+class VaultFullError(OverloadedError):
+    """A pseudonym session is at its bound of entries or bytes, or the vault of all sessions is full."""
 
 
 class DeadlineError(GuardError):
@@ -89,3 +105,7 @@ class GuardUnavailableError(BlockedError):
         self.verdict = None
         self.stage = stage
         self.reason = reason
+
+
+__all__ = ["BlockedError", "ConfigError", "DeadlineError", "GuardError", "GuardUnavailableError", "InputError",
+           "ModelError", "OverloadedError", "ServiceError", "TooLargeError"]

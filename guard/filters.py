@@ -34,6 +34,7 @@ from guard.errors import (
     ServiceError,
 )
 from guard.messages import CheckedMessages, MessageText, as_message, judged_role, message_texts, with_texts
+from guard.roundtrip import PseudonymSession
 from guard.stream import StreamUpdate
 from guard.verdict import Action, Verdict
 
@@ -117,7 +118,7 @@ class _FailPolicy:
 
 
 def guard_llm(llm: Callable[[str], str], checker: Checker, *, fail_open: bool = False,
-              metrics: GuardMetrics | None = None) -> Callable[[str], str]:
+              metrics: GuardMetrics | None = None, pseudonymize: bool = False) -> Callable[[str], str]:
     """Wrap `llm(prompt) -> answer` so prompts and answers go through the guard.
 
     Args:
@@ -126,10 +127,15 @@ def guard_llm(llm: Callable[[str], str], checker: Checker, *, fail_open: bool = 
         fail_open: when the guard cannot answer, pass the text on unchecked instead of raising
             GuardUnavailableError (the default, fail closed).
         metrics: where fail-open and fail-closed outcomes are counted.
+        pseudonymize: send the LLM pseudonyms (typed placeholders or fakes, per the policy's
+            `[pseudonymize]`) instead of masked values, and put the real values back into its answer
+            (guard.roundtrip); each call has its own session, dropped when the call returns.
     """
     policy = _FailPolicy(fail_open, metrics)
 
     def guarded(prompt: str) -> str:
+        if pseudonymize:
+            return _round_trip(llm, checker, policy, prompt)
         verdict = policy.check(checker, "prompt", text=prompt, role="user")
         safe_prompt = _passed(verdict, prompt, "prompt")
         answer = llm(safe_prompt)
@@ -139,12 +145,34 @@ def guard_llm(llm: Callable[[str], str], checker: Checker, *, fail_open: bool = 
     return guarded
 
 
+def _round_trip(llm: Callable[[str], str], checker: Checker, policy: _FailPolicy, prompt: str) -> str:
+    session = PseudonymSession(checker)
+    try:
+        verdict = policy.check(checker, "prompt", text=prompt, role="user")
+        sent = session.apply(verdict, prompt)
+        canonical = session.canonical(llm(sent))
+        verdict = policy.check(checker, "answer", text=canonical, role="assistant", context=sent)
+        return session.answer(verdict, canonical)
+    finally:
+        session.close()
+
+
 def aguard_llm(llm: Callable[[str], Awaitable[str]], checker: AsyncChecker, *, fail_open: bool = False,
-               metrics: GuardMetrics | None = None) -> Callable[[str], Awaitable[str]]:
+               metrics: GuardMetrics | None = None, pseudonymize: bool = False) -> Callable[[str], Awaitable[str]]:
     """Async twin of guard_llm."""
     policy = _FailPolicy(fail_open, metrics)
 
     async def guarded(prompt: str) -> str:
+        if pseudonymize:
+            session = PseudonymSession(checker)
+            try:
+                verdict = await policy.acheck(checker, "prompt", text=prompt, role="user")
+                sent = session.apply(verdict, prompt)
+                canonical = session.canonical(await llm(sent))
+                verdict = await policy.acheck(checker, "answer", text=canonical, role="assistant", context=sent)
+                return session.answer(verdict, canonical)
+            finally:
+                session.close()
         verdict = await policy.acheck(checker, "prompt", text=prompt, role="user")
         safe_prompt = _passed(verdict, prompt, "prompt")
         answer = await llm(safe_prompt)
@@ -168,9 +196,10 @@ class _Ask:
 _Walk = Generator[_Ask, Verdict | None, tuple[list[dict[str, Any]], str]]
 
 
-def _walk(messages: Sequence[Any], memory: CheckedMessages) -> _Walk:
+def _walk(messages: Sequence[Any], memory: CheckedMessages, session: PseudonymSession | None = None) -> _Walk:
     """Every message of a request made safe to send: each of its texts checked, or what was sent for it
-    before when the memory holds it. BlockedError when any text is blocked."""
+    before when the memory holds it. BlockedError when any text is blocked. With a pseudonym session,
+    every text is checked and pseudonymized in it (the memory is not used: the session is the call's)."""
     if not isinstance(messages, Sequence) or isinstance(messages, str | bytes):
         raise InputError("messages must be a list of {role, content} objects")
     out: list[dict[str, Any]] = []
@@ -183,15 +212,23 @@ def _walk(messages: Sequence[Any], memory: CheckedMessages) -> _Walk:
         if texts:
             key = memory.digest(str(message.get("role")), texts, context)
             edits = memory.get(key)
+            # pseudonymizing: every text is checked again (the session is the call's); an answer this
+            # client showed before is pseudonymized, never blocked as it goes back as history
+            shown_before = edits is not None
+            if session is not None:
+                edits = None
             if edits is None:
                 edits, checked = {}, True
                 for t in texts:
                     verdict = yield _Ask(t.text, role, context or None)
                     checked = checked and verdict is not None
-                    safe = _passed(verdict, t.text, "prompt")
+                    if session is None:
+                        safe = _passed(verdict, t.text, "prompt")
+                    else:
+                        safe = session.apply(verdict, t.text, block=not shown_before)
                     if safe != t.text:
                         edits[t.path] = safe
-                if checked:  # a text passed unchecked (fail open) is checked again next time
+                if checked and session is None:  # a text passed unchecked (fail open) is checked again
                     memory.put(key, edits)
             message = with_texts(message, edits)
             if message.get("role") == "user":
@@ -263,18 +300,30 @@ def _tail_chunk(last: Any, template: Any, text: str) -> Any:
 
 class _Completions:
     def __init__(self, inner: Any, checker: Any, is_async: bool, policy: _FailPolicy,
-                 memory: CheckedMessages) -> None:
+                 memory: CheckedMessages, pseudonymize: bool = False) -> None:
         self._inner = inner
         self._checker = checker
         self._async = is_async
         self._policy = policy
         self._memory = memory
+        self._pseudonymize = pseudonymize
+
+    def _session(self) -> PseudonymSession | None:
+        """A pseudonym session for one call (pseudonymize=True), else None."""
+        return PseudonymSession(self._checker) if self._pseudonymize else None
+
+    def _moderator(self, prompt: str, session: PseudonymSession | None) -> Any:
+        moderator = self._checker.stream_moderator(role="assistant", context=prompt or None)
+        if session is None:
+            return moderator
+        return session.aanswer_moderator(moderator) if self._async else session.answer_moderator(moderator)
 
     def create(self, *, messages: Sequence[Any], **kwargs: Any) -> Any:
         if self._async:
             return self._acreate(messages, kwargs)
         self._can_stream(kwargs)
-        walk = _walk(messages, self._memory)
+        session = self._session()
+        walk = _walk(messages, self._memory, session)
         try:
             ask = next(walk)
             while True:
@@ -284,18 +333,24 @@ class _Completions:
             safe, prompt = done.value
         response = self._inner.create(messages=safe, **kwargs)
         if kwargs.get("stream"):
-            return self._stream(response, prompt)
-        for choice in response.choices:
-            answer = choice.message.content
-            if isinstance(answer, str) and answer.strip():
-                verdict = self._policy.check(self._checker, "answer", text=answer, role="assistant",
-                                             context=prompt or None)
-                choice.message.content = self._answered(verdict, answer, prompt)
+            return self._stream(response, prompt, session)
+        try:
+            for choice in response.choices:
+                answer = choice.message.content
+                if isinstance(answer, str) and answer.strip():
+                    answer = session.canonical(answer) if session is not None else answer
+                    verdict = self._policy.check(self._checker, "answer", text=answer, role="assistant",
+                                                 context=prompt or None)
+                    choice.message.content = self._answered(verdict, answer, prompt, session)
+        finally:
+            if session is not None:
+                session.close()
         return response
 
     async def _acreate(self, messages: Sequence[Any], kwargs: dict[str, Any]) -> Any:
         self._can_stream(kwargs)
-        walk = _walk(messages, self._memory)
+        session = self._session()
+        walk = _walk(messages, self._memory, session)
         try:
             ask = next(walk)
             while True:
@@ -305,13 +360,18 @@ class _Completions:
             safe, prompt = done.value
         response = await self._inner.create(messages=safe, **kwargs)
         if kwargs.get("stream"):
-            return self._astream(response, prompt)
-        for choice in response.choices:
-            answer = choice.message.content
-            if isinstance(answer, str) and answer.strip():
-                verdict = await self._policy.acheck(self._checker, "answer", text=answer, role="assistant",
-                                                    context=prompt or None)
-                choice.message.content = self._answered(verdict, answer, prompt)
+            return self._astream(response, prompt, session)
+        try:
+            for choice in response.choices:
+                answer = choice.message.content
+                if isinstance(answer, str) and answer.strip():
+                    answer = session.canonical(answer) if session is not None else answer
+                    verdict = await self._policy.acheck(self._checker, "answer", text=answer, role="assistant",
+                                                        context=prompt or None)
+                    choice.message.content = self._answered(verdict, answer, prompt, session)
+        finally:
+            if session is not None:
+                session.close()
         return response
 
     def _can_stream(self, kwargs: dict[str, Any]) -> None:
@@ -320,19 +380,25 @@ class _Completions:
             raise ConfigError("stream=True needs a checker with stream_moderator (Guard, AsyncGuard, "
                               "GuardClient, AsyncGuardClient)")
 
-    def _answered(self, verdict: Verdict | None, answer: str, prompt: str) -> str:
+    def _answered(self, verdict: Verdict | None, answer: str, prompt: str,
+                  session: PseudonymSession | None = None) -> str:
         """The answer to return; a checked one is remembered, so that sent back as history it is not
-        checked again."""
+        checked again. With a session, `answer` is canonical and comes back restored."""
+        if session is not None:
+            shown = session.answer(verdict, answer)
+            if verdict is not None:
+                self._remember_answer(shown, prompt)
+            return shown
         safe = _passed(verdict, answer, "answer")
         if verdict is not None:
             self._remember_answer(safe, prompt)
         return safe
 
     def _remember_answer(self, shown: str, prompt: str) -> None:
-        if shown.strip():
+        if shown.strip():  # a keyed digest, and no edits: nothing of the text is kept
             self._memory.put(self._memory.digest("assistant", [MessageText(("content",), shown)], prompt), {})
 
-    def _stream(self, chunks: Any, prompt: str) -> Iterator[Any]:
+    def _stream(self, chunks: Any, prompt: str, session: PseudonymSession | None = None) -> Iterator[Any]:
         """The LLM's stream with each choice's text moderated (guard.stream): held back, masked, or
         BlockedError; the text a choice still holds goes out with its finish_reason."""
         streams: dict[int, _ChoiceStream] = {}
@@ -343,8 +409,7 @@ class _Completions:
                 for choice in getattr(chunk, "choices", None) or ():
                     stream = streams.get(choice.index)
                     if stream is None:
-                        stream = streams[choice.index] = _ChoiceStream(
-                            self._checker.stream_moderator(role="assistant", context=prompt or None), choice)
+                        stream = streams[choice.index] = _ChoiceStream(self._moderator(prompt, session), choice)
                     text = getattr(choice.delta, "content", None) or ""
                     shown = self._feed(stream, text) if text else ""
                     if choice.finish_reason is not None:
@@ -359,6 +424,8 @@ class _Completions:
         finally:
             for stream in streams.values():
                 stream.close()
+            if session is not None:
+                session.close()
 
     def _feed(self, stream: _ChoiceStream, text: str) -> str:
         if stream.take(text):
@@ -390,7 +457,8 @@ class _Completions:
         self._remember_answer(stream.shown_text, prompt)
         return tail
 
-    async def _astream(self, chunks: Any, prompt: str) -> AsyncIterator[Any]:
+    async def _astream(self, chunks: Any, prompt: str, session: PseudonymSession | None = None
+                       ) -> AsyncIterator[Any]:
         streams: dict[int, _ChoiceStream] = {}
         last: Any = None
         try:
@@ -399,8 +467,7 @@ class _Completions:
                 for choice in getattr(chunk, "choices", None) or ():
                     stream = streams.get(choice.index)
                     if stream is None:
-                        stream = streams[choice.index] = _ChoiceStream(
-                            self._checker.stream_moderator(role="assistant", context=prompt or None), choice)
+                        stream = streams[choice.index] = _ChoiceStream(self._moderator(prompt, session), choice)
                     text = getattr(choice.delta, "content", None) or ""
                     shown = await self._afeed(stream, text) if text else ""
                     if choice.finish_reason is not None:
@@ -415,6 +482,8 @@ class _Completions:
         finally:
             for stream in streams.values():
                 stream.close()
+            if session is not None:
+                session.close()
 
     async def _afeed(self, stream: _ChoiceStream, text: str) -> str:
         if stream.take(text):
@@ -458,9 +527,18 @@ class GuardedChatClient:
 
     Pass `is_async=True` for an async client with an async checker; `fail_open` and `metrics` as for
     guard_llm (fail closed by default). Images, audio and files in a request are not read.
+
+    With `pseudonymize=True` every text is pseudonymized instead of masked (guard.roundtrip): the LLM
+    gets typed placeholders or fakes, and every answer, streamed or not, comes back with the real values.
+    Each call has its own session, numbered in the order values first appear in the conversation (so the
+    same history gets the same placeholders on every call), dropped when the call (or its stream) ends;
+    every message is checked on every call.
     """
 
     def __init__(self, client: Any, checker: Checker | AsyncChecker, *, is_async: bool = False,
-                 fail_open: bool = False, metrics: GuardMetrics | None = None) -> None:
+                 fail_open: bool = False, metrics: GuardMetrics | None = None, pseudonymize: bool = False) -> None:
         self.chat = _Chat(_Completions(client.chat.completions, checker, is_async,
-                                       _FailPolicy(fail_open, metrics), CheckedMessages()))
+                                       _FailPolicy(fail_open, metrics), CheckedMessages(), pseudonymize))
+
+
+__all__ = ["FAIL_REASONS", "AsyncChecker", "Checker", "GuardedChatClient", "aguard_llm", "fail_reason", "guard_llm"]

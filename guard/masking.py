@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import os
 from collections.abc import Sequence
 from enum import Enum
-from pathlib import Path
 
 from guard.chars import digit_like
+from guard.config import HMAC_KEY_ENV, HMAC_KEY_FILE_ENV
 from guard.errors import ConfigError
 from guard.taxonomy import SpanType
 from guard.verdict import Span
@@ -33,7 +32,6 @@ _KEEP_DIGITS: dict[SpanType, tuple[int, int]] = {
     SpanType.CARD_EXPIRY: (0, 0),
     SpanType.CARD_CVC: (0, 0),
 }
-HMAC_KEY_ENV = "KGUARD_HMAC_KEY"
 
 
 class MaskOperator(str, Enum):
@@ -42,27 +40,13 @@ class MaskOperator(str, Enum):
     HASH = "hash"
 
 
-def load_hmac_key(key_file: Path | None = None) -> bytes | None:
-    """The keyed-hash key: from `key_file` if given, else the KGUARD_HMAC_KEY variable, else None."""
-    if key_file is not None:
-        try:
-            key = key_file.read_bytes().strip()
-        except OSError as exc:
-            raise ConfigError(f"cannot read HMAC key file {key_file}: {exc.strerror}") from None
-        if len(key) < 16:
-            raise ConfigError("HMAC key file holds fewer than 16 bytes")
-        return key
-    env = os.environ.get(HMAC_KEY_ENV, "")
-    return env.encode() if env else None
-
-
 def mask_value(value: str, span_type: SpanType, operator: MaskOperator, key: bytes | None = None) -> str:
     """The replacement for one span's text."""
     if operator is MaskOperator.PLACEHOLDER:
         return f"[{span_type.name_ko}]"
     if operator is MaskOperator.HASH:
         if not key:
-            raise ConfigError(f"hash masking needs a key: set {HMAC_KEY_ENV} or a key file")
+            raise ConfigError(f"hash masking needs a key: set {HMAC_KEY_FILE_ENV} or {HMAC_KEY_ENV}")
         digest = hmac.new(key, value.encode("utf-8", "surrogatepass"), hashlib.sha256).hexdigest()
         return f"[{span_type.value}:{digest[:12]}]"
     return _partial(value, span_type)

@@ -42,7 +42,8 @@ LATENCY_BUCKETS: tuple[float, ...] = (
 #: Batch sizes are small integers; powers of two match the configurable maximum batch size.
 BATCH_SIZE_BUCKETS: tuple[float, ...] = (1, 2, 4, 8, 16, 32, 64, 128, 256)
 
-RPCS: tuple[str, ...] = ("Check", "CheckBatch", "CheckStream", "ListCategories", "GetModelInfo")
+RPCS: tuple[str, ...] = ("Check", "CheckBatch", "CheckStream", "ListCategories", "GetModelInfo", "Pseudonymize",
+                         "Restore", "RestoreStream", "EndSession")
 ROLES: tuple[str, ...] = tuple(r.value for r in Role) + ("none",)
 VERDICTS: tuple[str, ...] = ("safe", "unsafe", "none")
 CODES: tuple[str, ...] = tuple(c.name for c in grpc.StatusCode)

@@ -1,8 +1,10 @@
-"""The policy: per role and category, a threshold and an action; and the fusion of evidence into a Verdict.
+"""The policy: per role and category, a threshold and an action, and the masking operator.
 
-A category is flagged when its fused score passes its threshold, or when a validated detector found a
-span of it (whatever the model says). Its action then comes from the policy; a category whose action
-is "allow" is scored but not flagged. The verdict's action is the strictest flagged one.
+`Policy.resolve(role, overrides)` turns it, once per check, batch or stream, into Rules: the action and
+threshold of every judged category and the one masking rule (`Rules.masks`). guard._pipeline applies them: a
+category is flagged when its fused score passes its threshold, or when a validated detector found a span
+of it (whatever the model says); a category whose action is "allow" is scored but not flagged; the
+verdict's action is the strictest flagged one.
 
 Policy files are TOML (policies/default.toml is the default, written out and commented):
 
@@ -17,6 +19,9 @@ Policy files are TOML (policies/default.toml is the default, written out and com
 
     [assistant]                    # actions for answers
     P5 = "block"
+
+    [pseudonymize]                 # optional: how `pseudonymize` replaces a category's spans
+    P5 = "fake"                    # placeholder (<이름_1>, the default) | fake (a Korean name)
 """
 
 from __future__ import annotations
@@ -32,13 +37,11 @@ if sys.version_info >= (3, 11):
 else:  # Python 3.10: the same parser as the tomli package (a dependency on 3.10 only)
     import tomli as tomllib
 
-from guard.detectors.base import Match, Validity
-from guard.engine.base import ModelSpan
-from guard.errors import ConfigError, InputError
+from guard.errors import ConfigError
 from guard.masking import MaskOperator, apply_masks
-from guard.normalize import Normalized
-from guard.taxonomy import CATEGORY_CODES, Role, parse_category
-from guard.verdict import Action, Span, Verdict
+from guard.overrides import Overrides, parse_action, parse_code, parse_threshold
+from guard.taxonomy import CATEGORY_CODES, Role, parse_role
+from guard.verdict import Action, PseudonymStyle, Span
 
 DEFAULT_THRESHOLD = 0.5
 
@@ -57,44 +60,14 @@ _DEFAULT_ACTIONS: dict[Role, dict[str, Action]] = {
 
 
 @dataclass(frozen=True, kw_only=True)
-class Overrides:
-    """Per-request changes to the policy (the gRPC request's policy overrides).
-
-    Attributes:
-        categories_on: when set, only these category codes are judged.
-        categories_off: category codes not judged.
-        thresholds: per-code threshold overrides.
-        actions: per-code action overrides ("allow", "flag", "mask", "block").
-        return_masked: compute Verdict.masked.
-        return_spans: fill Verdict.spans.
-    """
-
-    categories_on: frozenset[str] | None = None
-    categories_off: frozenset[str] = frozenset()
-    thresholds: Mapping[str, float] = field(default_factory=dict)
-    actions: Mapping[str, str] = field(default_factory=dict)
-    return_masked: bool = True
-    return_spans: bool = True
-
-    def validated(self) -> Overrides:
-        """Codes canonicalised, values checked; raises InputError naming the bad field."""
-        on = None if self.categories_on is None else frozenset(_code(c) for c in self.categories_on)
-        return replace(
-            self,
-            categories_on=on,
-            categories_off=frozenset(_code(c) for c in self.categories_off),
-            thresholds={_code(c): _threshold(v, InputError) for c, v in self.thresholds.items()},
-            actions={_code(c): _action(a, InputError).value for c, a in self.actions.items()},
-        )
-
-
-@dataclass(frozen=True, kw_only=True)
 class Policy:
-    """Actions per role and category, optional threshold overrides, and the masking operator."""
+    """Actions per role and category, optional threshold overrides, the masking operator, and the
+    pseudonym style per category (guard.pseudonymize; a category not listed gets placeholders)."""
 
     actions: Mapping[Role, Mapping[str, Action]] = field(default_factory=lambda: _DEFAULT_ACTIONS)
     thresholds: Mapping[str, float] = field(default_factory=dict)
     masking: MaskOperator = MaskOperator.PARTIAL
+    pseudonyms: Mapping[str, PseudonymStyle] = field(default_factory=dict)
 
     @classmethod
     def default(cls) -> Policy:
@@ -125,101 +98,82 @@ class Policy:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Policy:
-        unknown = set(data) - {"masking", "thresholds", "user", "assistant"}
+        unknown = set(data) - {"masking", "thresholds", "user", "assistant", "pseudonymize"}
         if unknown:
-            raise ConfigError(f"unknown keys {sorted(unknown)} (expected masking, thresholds, user, assistant)")
+            raise ConfigError(f"unknown keys {sorted(unknown)} (expected masking, thresholds, user, assistant, "
+                              "pseudonymize)")
         actions = {r: dict(_DEFAULT_ACTIONS[r]) for r in Role}
         for role in Role:
             for code, value in _table(data, role.value).items():
-                actions[role][_code(code, ConfigError)] = _action(value, ConfigError)
-        thresholds = {_code(c, ConfigError): _threshold(v, ConfigError)
+                actions[role][parse_code(code, ConfigError)] = parse_action(value, ConfigError)
+        thresholds = {parse_code(c, ConfigError): parse_threshold(v, ConfigError)
                       for c, v in _table(data, "thresholds").items()}
         try:
             masking = MaskOperator(data.get("masking", MaskOperator.PARTIAL.value))
         except ValueError:
             raise ConfigError("masking must be one of placeholder, partial, hash") from None
-        return cls(actions=actions, thresholds=thresholds, masking=masking)
+        return cls(actions=actions, thresholds=thresholds, masking=masking,
+                   pseudonyms=_pseudonym_styles(_table(data, "pseudonymize")))
 
     def action(self, role: Role, code: str) -> Action:
         return self.actions[role].get(code, Action.FLAG)
 
+    def resolve(self, role: Role | str, overrides: Overrides | None = None) -> Rules:
+        """This policy for one role under one request's overrides, checked once here (InputError naming
+        the bad field or role). The checks, the stream and the scan all apply what this returns."""
+        judged_role = parse_role(role)
+        ov = overrides.validated() if overrides is not None else Overrides()
+        actions = {code: Action(ov.actions[code]) if code in ov.actions else self.action(judged_role, code)
+                   for code in CATEGORY_CODES
+                   if (ov.categories_on is None or code in ov.categories_on) and code not in ov.categories_off}
+        return Rules(role=judged_role, actions=actions, thresholds={**self.thresholds, **ov.thresholds},
+                     masking=self.masking, return_masked=ov.return_masked, return_spans=ov.return_spans)
 
-@dataclass(frozen=True)
-class Evidence:
-    """What the detectors and the model found in one text, in normalized coordinates."""
+    def scrubbing(self) -> Policy:
+        """This policy for datasets (kguard scan): every category it does not allow is masked, whatever
+        its action (flag, block), since a dataset is scrubbed, not served: "flag" still means "must not
+        reach the model"."""
+        return replace(self, actions={
+            r: {c: Action.ALLOW if self.action(r, c) is Action.ALLOW else Action.MASK for c in CATEGORY_CODES}
+            for r in Role})
 
-    normalized: Normalized
+
+@dataclass(frozen=True, kw_only=True)
+class Rules:
+    """A policy resolved for one role and one request (Policy.resolve): what a check applies.
+
+    Attributes:
+        role: the role judged.
+        actions: the action of every category judged (categories switched off are absent).
+        thresholds: thresholds set by the request or the policy; the rest are the model's.
+        masking: how masked spans are written (placeholder, partial, hash).
+        return_masked: compute Verdict.masked.
+        return_spans: fill Verdict.spans.
+    """
+
     role: Role
-    matches: Sequence[Match]
-    model_scores: Mapping[str, float] | None = None
-    model_spans: Sequence[ModelSpan] = ()
+    actions: Mapping[str, Action]
+    thresholds: Mapping[str, float] = field(default_factory=dict)
+    masking: MaskOperator = MaskOperator.PARTIAL
+    return_masked: bool = True
+    return_spans: bool = True
 
+    def action(self, code: str) -> Action:
+        """The category's action; a category not judged is allowed (never flagged)."""
+        return self.actions.get(code, Action.ALLOW)
 
-def decide(evidence: Evidence, policy: Policy, *, model_thresholds: Mapping[str, float] | None = None,
-           overrides: Overrides | None = None, hmac_key: bytes | None = None) -> Verdict:
-    """Fuse detector and model evidence under the policy into a Verdict (offsets into the original)."""
-    ov = overrides or Overrides()
-    scores = _fused_scores(evidence)
-    validated = {m.category.value for m in evidence.matches if m.validity is Validity.VALID}
-    flagged: dict[str, Action] = {}
-    for code in CATEGORY_CODES:
-        if not _judged(code, ov):
-            continue
-        threshold = ov.thresholds.get(code, policy.thresholds.get(
-            code, (model_thresholds or {}).get(code, DEFAULT_THRESHOLD)))
-        action = Action(ov.actions[code]) if code in ov.actions else policy.action(evidence.role, code)
-        if (scores[code] >= threshold or code in validated) and action is not Action.ALLOW:
-            flagged[code] = action
-    spans = _spans(evidence, flagged)
-    categories = sorted(flagged, key=lambda c: (-scores[c], c))
-    action = max(flagged.values(), key=lambda a: a.rank, default=Action.ALLOW)
-    masked = None
-    if ov.return_masked:
-        to_mask = [s for s in spans if flagged[s.category] in (Action.MASK, Action.BLOCK)]
-        masked = apply_masks(evidence.normalized.original, to_mask, policy.masking, hmac_key)
-    return Verdict(
-        safe=not flagged,
-        categories=categories,
-        scores={c: round(scores[c], 4) for c in CATEGORY_CODES},
-        spans=spans if ov.return_spans else [],
-        action=action.value,
-        masked=masked,
-        role=evidence.role.value,
-    )
+    def threshold(self, code: str, model_thresholds: Mapping[str, float] | None = None) -> float:
+        """The request's, else the policy's, else the model's threshold, else DEFAULT_THRESHOLD."""
+        return self.thresholds.get(code, (model_thresholds or {}).get(code, DEFAULT_THRESHOLD))
 
+    def masks(self, code: str) -> bool:
+        """The masking rule, written once: a flagged span is hidden when its category's action is mask
+        or block. decide (Verdict.masked), the stream (what it releases) and the scan all ask this."""
+        return self.action(code).rank >= Action.MASK.rank
 
-def _fused_scores(evidence: Evidence) -> dict[str, float]:
-    scores = {c: float((evidence.model_scores or {}).get(c, 0.0)) for c in CATEGORY_CODES}
-    for m in evidence.matches:
-        code = m.category.value
-        scores[code] = max(scores[code], m.score)
-    return scores
-
-
-def _spans(evidence: Evidence, flagged: Mapping[str, Action]) -> list[Span]:
-    """Detector spans of flagged categories, then model spans that overlap none of them."""
-    norm = evidence.normalized
-    out: list[Span] = []
-    for m in evidence.matches:
-        if m.category.value in flagged:
-            start, end = norm.to_original(m.start, m.end)
-            out.append(Span(start, end, m.type.value, m.category.value, round(m.score, 4), "detector"))
-    taken = [(s.start, s.end) for s in out]
-    for ms in evidence.model_spans:
-        code = ms.type.category.value
-        if code not in flagged:
-            continue
-        start, end = norm.to_original(ms.start, ms.end)
-        if start >= end or any(start < e and s < end for s, e in taken):
-            continue
-        out.append(Span(start, end, ms.type.value, code, round(ms.score, 4), "model"))
-    return sorted(out, key=lambda s: (s.start, s.end))
-
-
-def _judged(code: str, ov: Overrides) -> bool:
-    if ov.categories_on is not None and code not in ov.categories_on:
-        return False
-    return code not in ov.categories_off
+    def mask(self, text: str, spans: Sequence[Span], key: bytes | None) -> str:
+        """`text` with the spans this rule hides replaced, by the policy's operator (and `key`)."""
+        return apply_masks(text, [s for s in spans if self.masks(s.category)], self.masking, key)
 
 
 def _table(data: Mapping[str, Any], key: str) -> Mapping[str, Any]:
@@ -229,24 +183,14 @@ def _table(data: Mapping[str, Any], key: str) -> Mapping[str, Any]:
     return value
 
 
-def _code(value: str, error: type[Exception] = InputError) -> str:
-    try:
-        return parse_category(str(value)).value
-    except InputError as exc:
-        raise error(str(exc)) from None
+def _pseudonym_styles(table: Mapping[str, Any]) -> dict[str, PseudonymStyle]:
+    styles = {}
+    for code, value in table.items():
+        try:
+            styles[parse_code(code, ConfigError)] = PseudonymStyle(str(value).strip().lower())
+        except ValueError:
+            raise ConfigError("a [pseudonymize] style must be placeholder or fake") from None
+    return styles
 
 
-def _action(value: Any, error: type[Exception]) -> Action:
-    try:
-        return Action(str(value).strip().lower())
-    except ValueError:
-        raise error("action must be one of allow, flag, mask, block") from None
-
-
-def _threshold(value: Any, error: type[Exception]) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not 0.0 <= float(value) <= 1.0:
-        raise error("threshold must be a number between 0 and 1")
-    return float(value)
-
-
-__all__ = ["Evidence", "Overrides", "Policy", "decide"]
+__all__ = ["DEFAULT_THRESHOLD", "Overrides", "Policy", "Rules"]

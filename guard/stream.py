@@ -30,16 +30,16 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Protocol
 
 from guard.chars import MAX_GROUP_SEP, digit_like, fold, identifier_like, separator_prefix
 from guard.detectors.context import CONTEXT_AFTER, CONTEXT_MIN_DIGITS
 from guard.detectors.secret import open_private_key
 from guard.errors import InputError, TooLargeError
-from guard.policy import Overrides, Policy
-from guard.taxonomy import Role, parse_role
-from guard.verdict import Action, Span, Verdict
+from guard.policy import Overrides, Policy, Rules
+from guard.taxonomy import Role
+from guard.verdict import Action, Span, StreamUpdate, Verdict
 
 #: Longest identifier held back whole (API keys are the longest ones the detectors know).
 DEFAULT_MAX_HOLD = 64
@@ -121,27 +121,6 @@ def sentence_hold(text: str, max_hold: int = DEFAULT_MAX_SENTENCE_HOLD) -> int:
 
 
 @dataclass(frozen=True)
-class StreamUpdate:
-    """What one chunk (or the end of the stream) releases.
-
-    Attributes:
-        text: newly released text, masked per the policy; append it to what was shown so far.
-        start: offset of `text` in the whole answer.
-        spans: flagged spans inside `text`, offsets into the whole answer.
-        held: characters received but not released yet.
-        blocked: the policy blocked the answer; nothing more is released.
-        verdict: the whole answer's verdict, on the last update only.
-    """
-
-    text: str
-    start: int
-    spans: list[Span] = field(default_factory=list)
-    held: int = 0
-    blocked: bool = False
-    verdict: Verdict | None = None
-
-
-@dataclass(frozen=True)
 class _Plan:
     """A piece to release: [released, boundary), checked as text[window_start:boundary]."""
 
@@ -160,13 +139,13 @@ class _GuardLike(Protocol):
 
 
 class SyncGuardLike(_GuardLike, Protocol):
-    def check(self, text: str | None = None, *, role: str | None = None, context: str | None = None,
-              overrides: Overrides | None = None) -> Verdict: ...
+    def check(self, text: str | None = None, *, context: str | None = None, rules: Rules | None = None,
+              ) -> Verdict: ...
 
 
 class AsyncGuardLike(_GuardLike, Protocol):
-    async def check(self, text: str | None = None, *, role: str | None = None, context: str | None = None,
-                    overrides: Overrides | None = None, deadline: float | None = None) -> Verdict: ...
+    async def check(self, text: str | None = None, *, context: str | None = None, rules: Rules | None = None,
+                    deadline: float | None = None) -> Verdict: ...
 
 
 Masker = Callable[[str, Sequence[Span]], str]
@@ -180,13 +159,13 @@ class _StreamCore:
                  max_chars: int | None) -> None:
         if max_hold < 1 or lookback < 0 or max_sentence_hold < 0:
             raise InputError("max_hold must be at least 1, max_sentence_hold and lookback not negative")
-        self.role: Role = parse_role(role)
+        # The policy is resolved once for the whole stream (role and overrides checked here), and every
+        # check of it applies these rules: the windows', the whole answer's and what is released.
+        self.rules = policy.resolve(role, overrides)
+        self.role: Role = self.rules.role
         self.context = context or None
-        user = (overrides or Overrides()).validated()
-        self.final_overrides = replace(user, return_spans=True)
-        self.window_overrides = replace(user, return_spans=True, return_masked=False)
-        self._user = user
-        self._policy = policy
+        self.final_rules = replace(self.rules, return_spans=True)
+        self.window_rules = replace(self.rules, return_spans=True, return_masked=False)
         self._mask = masker
         self._max_hold = max_hold
         self._max_sentence_hold = max_sentence_hold
@@ -261,7 +240,7 @@ class _StreamCore:
         if not self.blocked and self.released < self._length:
             update = self._release(self.released, self._length,
                                    self._clipped(verdict.spans, 0, self.released, self._length))
-        final = verdict if self._user.return_spans else replace(verdict, spans=[])
+        final = verdict if self.rules.return_spans else replace(verdict, spans=[])
         return replace(update, verdict=final)
 
     def _clipped(self, spans: Sequence[Span], offset: int, lo: int, hi: int) -> list[Span]:
@@ -270,14 +249,9 @@ class _StreamCore:
         out = []
         for s in spans:
             start, end = s.start + offset, min(s.end + offset, hi)
-            if max(start, lo) < end and self._action(s.category).rank >= Action.MASK.rank:
+            if max(start, lo) < end and self.rules.masks(s.category):
                 out.append(replace(s, start=start, end=end))
         return out
-
-    def _action(self, code: str) -> Action:
-        if code in self._user.actions:
-            return Action(self._user.actions[code])
-        return self._policy.action(self.role, code)
 
     def _release(self, lo: int, hi: int, spans: list[Span]) -> StreamUpdate:
         text = self.text
@@ -311,7 +285,7 @@ class StreamModerator:
     """Moderates one streamed answer with a synchronous Guard.
 
     Args:
-        guard: a Guard (or anything with `policy` and `check(text, role=, context=, overrides=)`).
+        guard: a Guard (or anything with `policy`, `mask_spans` and `check(text, context=, rules=)`).
         role: whose text is streamed; "assistant" for an LLM answer.
         context: the prompt the answer replies to.
         overrides: per-stream policy changes (validated here; InputError when bad).
@@ -337,15 +311,14 @@ class StreamModerator:
         plan = core.plan()
         if plan is None:
             return core.nothing()
-        verdict = (self._guard.check(plan.text, role=core.role.value, context=core.context,
-                                     overrides=core.window_overrides) if plan.needs_check else None)
+        verdict = (self._guard.check(plan.text, context=core.context, rules=core.window_rules)
+                   if plan.needs_check else None)
         return core.apply(plan, verdict)
 
     def finish(self) -> StreamUpdate:
         """End of the answer: release the rest and return the whole answer's verdict."""
         core = self._core
-        verdict = self._guard.check(core.final_text(), role=core.role.value, context=core.context,
-                                    overrides=core.final_overrides)
+        verdict = self._guard.check(core.final_text(), context=core.context, rules=core.final_rules)
         return core.finalize(verdict)
 
 
@@ -379,14 +352,14 @@ class AsyncStreamModerator:
             return core.nothing()
         verdict = None
         if plan.needs_check:
-            verdict = await self._guard.check(plan.text, role=core.role.value, context=core.context,
-                                              overrides=core.window_overrides, deadline=deadline)
+            verdict = await self._guard.check(plan.text, context=core.context, rules=core.window_rules,
+                                              deadline=deadline)
         return core.apply(plan, verdict)
 
     async def finish(self, *, deadline: float | None = None) -> StreamUpdate:
         core = self._core
-        verdict = await self._guard.check(core.final_text(), role=core.role.value, context=core.context,
-                                          overrides=core.final_overrides, deadline=deadline)
+        verdict = await self._guard.check(core.final_text(), context=core.context, rules=core.final_rules,
+                                          deadline=deadline)
         return core.finalize(verdict)
 
 

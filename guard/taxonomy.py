@@ -188,3 +188,7 @@ def parse_role(value: str) -> Role:
         return Role(value.strip().lower())
     except (ValueError, AttributeError):
         raise InputError("unknown role (expected 'user' or 'assistant')") from None
+
+
+__all__ = ["CATEGORIES", "CATEGORY_CODES", "DETECTOR_SPAN_TYPES", "MODEL_SPAN_TYPES", "SPAN_CATEGORY", "TAGS",
+           "Category", "CategoryInfo", "Role", "SpanType", "parse_category", "parse_role"]

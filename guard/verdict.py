@@ -1,10 +1,18 @@
-"""The answer: a frozen Verdict with its Spans. Offsets point into the caller's original text."""
+"""The answers: a frozen Verdict with its Spans (offsets into the caller's original text), a streamed
+answer's StreamUpdate, and the loaded model's ModelInfo. The same types in process and over gRPC."""
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from enum import Enum
 from typing import Any
+
+
+class PseudonymStyle(str, Enum):
+    """How pseudonymization replaces a category's spans (guard.pseudonymize; the policy's [pseudonymize])."""
+
+    PLACEHOLDER = "placeholder"
+    FAKE = "fake"
 
 
 class Action(str, Enum):
@@ -67,3 +75,42 @@ class Verdict:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+@dataclass(frozen=True)
+class StreamUpdate:
+    """What one chunk of a streamed answer (or the end of the stream) releases (guard.stream).
+
+    Attributes:
+        text: newly released text, masked per the policy; append it to what was shown so far.
+        start: offset of `text` in the whole answer.
+        spans: flagged spans inside `text`, offsets into the whole answer.
+        held: characters received but not released yet.
+        blocked: the policy blocked the answer; nothing more is released.
+        verdict: the whole answer's verdict, on the last update only.
+    """
+
+    text: str
+    start: int
+    spans: list[Span] = field(default_factory=list)
+    held: int = 0
+    blocked: bool = False
+    verdict: Verdict | None = None
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """What is loaded, for GetModelInfo and the model info metric."""
+
+    name: str
+    version: str
+    sha256: str
+    quant: str
+    provider: str
+    max_length: int
+    categories: tuple[str, ...]
+    thresholds: dict[str, float]
+    files: dict[str, str] = field(default_factory=dict)  # every file of the model folder -> sha256 hex
+
+
+__all__ = ["Action", "ModelInfo", "PseudonymStyle", "Span", "StreamUpdate", "Verdict"]

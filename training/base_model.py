@@ -28,13 +28,13 @@ from pathlib import Path
 
 import numpy as np
 
+from training.paths import WORK
 from training.vocab import trim_folder
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 logger = logging.getLogger(__name__)
 
-WORK = Path(__file__).resolve().parent / "work"
 HUB_ID = "intfloat/multilingual-e5-small"
 
 

@@ -5,13 +5,12 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
-_WORK = Path(__file__).resolve().parent / "work"
+from training.paths import CKPT
 
 
 def _train_facts() -> dict[str, object]:
-    path = _WORK / "ckpt" / "train_config.json"
+    path = CKPT / "train_config.json"
     return json.loads(path.read_text()) if path.exists() else {}
 
 
@@ -31,7 +30,7 @@ detectors (checksums) run beside it and the policy fuses both.
 |---|---|
 | model.onnx | int8 ONNX graph (static quantization: MatMul weights per channel with activation scales calibrated on real Korean sentences, the embedding table weight-only, the fused attention projections fp32; no scale is computed at run time, so a text's scores never depend on its batch); inputs `input_ids`, `attention_mask` (int64 [batch, seq]); outputs `category_logits` [batch, 14], `tag_logits` [batch, seq, {len(labels['tags'])}] |
 | tokenizer.json | XLM-R Unigram tokenizer, vocabulary trimmed to {_vocab(res)} pieces for Korean and English |
-| labels.json | category order, tag order, per-category thresholds (chosen for the whole guard on the `tune` part of the hand-labelled real-text dev set: the lowest reaching precision 0.7, then raised until at most 1.5% of its safe rows are flagged), window settings (max_length {labels['max_length']}, stride {labels['stride']}, context_tokens {labels['context_tokens']}, sentence_window {labels.get('sentence_window', 0)}) |
+| labels.json | category order, tag order, per-category thresholds (chosen for the whole guard on the `tune` part of the hand-labelled real-text dev set: the lowest reaching precision 0.7, then raised until at most 1.5% of its safe rows are flagged), window settings (max_length {labels['max_length']}, stride {labels['stride']}, context_tokens {labels['context_tokens']}, sentence_window {labels.get('sentence_window', 0)}, window_penalty {labels.get('window_penalty', 0)}) |
 | EVALUATION.md | the measured figures (one command: `python -m training.evaluate`) |
 
 ## Model
@@ -98,7 +97,9 @@ independent (multi-label); thresholds in labels.json can be overridden per deplo
   diagnosis, a request to find someone) and obfuscated forms the normalizer cannot undo.
 - Windows are {labels['max_length']} tokens; texts longer than {labels.get('sentence_window', 0)} tokens are judged in
   windows of whole sentences; a category is scored per window and the maximum taken, so one disclosure
-  in a long document is not averaged away, but each sentence window is one more chance of a false flag.
+  in a long document is not averaged away; each window is one more chance of a false flag, so the best
+  window's odds are divided by n_windows ** window_penalty ({labels.get('window_penalty', 0)}), which also lowers a
+  real disclosure's score in a long document.
 - The base weights went through 4-bit quantization before fine-tuning (cosine 0.98-0.99 to the
   original); int8 export adds a small drift (parity figures in EVALUATION.md).
 

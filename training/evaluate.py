@@ -26,13 +26,13 @@ import numpy as np  # noqa: E402
 from guard.engine.tokenize import TextEncoder  # noqa: E402
 from guard.taxonomy import CATEGORY_CODES, SpanType  # noqa: E402
 from training.card import model_card  # noqa: E402
-from training.infer import Scored, model_folder, score_rows, session  # noqa: E402
+from training.infer import Scored, engine, model_folder, score_rows, session  # noqa: E402
+from training.paths import DATA, MODEL_DIR, ONNX, WORK  # noqa: E402
 from training.realtext.report import evaluate_real
-from training.train import WORK, load_rows  # noqa: E402
+from training.train import load_rows  # noqa: E402
 
 logger = logging.getLogger(__name__)
 
-ROOT = Path(__file__).resolve().parent.parent
 IDENTIFIERS = ("RRN", "FRN", "PASSPORT", "DRIVER_LICENSE", "ACCOUNT", "CARD", "PHONE", "EMAIL")
 
 
@@ -180,12 +180,12 @@ def evaluate(
     model_dir: Path,
     data_dir: Path,
     latency_repeats: int = 200,
-    parity_path: Path = WORK / "onnx" / "parity.json",
+    parity_path: Path = ONNX / "parity.json",
 ) -> dict[str, object]:
     """All figures of the report, as a dict (also written as json beside the markdown)."""
     labels, encoder = model_folder(model_dir)
     rows = load_rows(data_dir / "test.jsonl")
-    scored = score_rows(session(model_dir / "model.onnx"), encoder, rows)
+    scored = score_rows(engine(model_dir), rows)
     thresholds = labels["thresholds"]
     preds = [predicted(s, thresholds) for s in scored]
     obf = [i for i, r in enumerate(rows) if r["obfuscated"]]
@@ -243,7 +243,7 @@ def examples(
     from guard.normalize import normalize
 
     rows = [{"text": normalize(t).text, "role": r, "context": c} for t, r, c, _ in EXAMPLES]
-    scored = score_rows(session(model_dir / "model.onnx"), encoder, rows)
+    scored = score_rows(engine(model_dir), rows)
     out = []
     for (text, _, _, want), s in zip(EXAMPLES, scored, strict=True):
         got = (
@@ -419,10 +419,10 @@ def report(res: dict) -> str:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="evaluate the exported guard model and write its report")
-    parser.add_argument("--model", type=Path, default=ROOT / "models" / "kguard-ko-small")
-    parser.add_argument("--data", type=Path, default=WORK / "data")
+    parser.add_argument("--model", type=Path, default=MODEL_DIR)
+    parser.add_argument("--data", type=Path, default=DATA)
     parser.add_argument("--repeats", type=int, default=200)
-    parser.add_argument("--parity", type=Path, default=WORK / "onnx" / "parity.json",
+    parser.add_argument("--parity", type=Path, default=ONNX / "parity.json",
                         help="parity.json written by the export of this model (its --work folder)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")

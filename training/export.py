@@ -30,21 +30,23 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
+from guard.engine.labels import read_labels, write_labels  # noqa: E402
 from guard.errors import ModelError  # noqa: E402
 from guard.taxonomy import CATEGORY_CODES, TAGS  # noqa: E402
-from training.infer import model_folder, score_rows, session  # noqa: E402
+from training.infer import engine, graph_engine, score_rows  # noqa: E402
+from training.paths import CKPT, MODEL_DIR, MODEL_NAME, ONNX  # noqa: E402
 from training.quantize import quantize_dynamic, quantize_pertoken, quantize_static  # noqa: E402
 from training.realtext.corpora import all_rows  # noqa: E402
 from training.realtext.devset import excluded_refs  # noqa: E402
-from training.train import WORK, GuardModel, load_checkpoint, load_rows, tokenizer_path  # noqa: E402
+from training.train import GuardModel, load_checkpoint, load_rows, tokenizer_path  # noqa: E402
 
 logger = logging.getLogger(__name__)
 
-ROOT = Path(__file__).resolve().parent.parent
-NAME = "kguard-ko-small"
-VERSION = "0.3.0"
+NAME = MODEL_NAME
+VERSION = "0.4.0"
 #: Texts longer than this many tokens are judged in windows of whole sentences (guard/engine/tokenize.py).
 SENTENCE_WINDOW = 64
+WINDOW_PENALTY = 0.5  # the engine divides a long text's best window odds by n_windows ** this (tune split)
 CALIBRATION_TEXTS = 400
 #: `--quant` -> labels.json "quant" (what GetModelInfo and guard_model_info report).
 QUANT_LABELS = {"pertoken": "int8-pertoken", "static": "int8-static", "dynamic": "int8"}
@@ -236,15 +238,15 @@ def cap_false_positives(
 def retune(model_dir: Path, dev: Path, target_precision: float = 0.9, rows: int = 3000,
            max_safe_fp: float | None = None) -> dict[str, float]:
     """Choose thresholds again for an exported folder (its own graph and tokenizer) and rewrite labels.json."""
-    labels, encoder = model_folder(model_dir)
+    labels = read_labels(model_dir / "labels.json")
     dev_rows = load_rows(dev)[:rows]
-    scored = score_rows(session(model_dir / "model.onnx"), encoder, dev_rows)
+    scored = score_rows(engine(model_dir), dev_rows)
     truth = np.array([[1 if c in r["labels"] else 0 for c in CATEGORY_CODES] for r in dev_rows])
     probs = np.stack([s.probs for s in scored])
     labels["thresholds"] = choose_thresholds(probs, truth, target_precision)
     if max_safe_fp is not None:
         labels["thresholds"] = cap_false_positives(probs, truth, labels["thresholds"], max_safe_fp)
-    (model_dir / "labels.json").write_text(json.dumps(labels, indent=2, ensure_ascii=False) + "\n")
+    write_labels(model_dir / "labels.json", labels)
     return labels["thresholds"]  # type: ignore[no-any-return]
 
 
@@ -267,6 +269,7 @@ def labels_json(
         "stride": stride,
         "context_tokens": context_tokens,
         "sentence_window": SENTENCE_WINDOW,
+        "window_penalty": WINDOW_PENALTY,
         "quant": quant,
     }
 
@@ -308,8 +311,10 @@ def export(
         int8 = quantize_static(fp32, work / "model.int8.onnx", encoder, calibration)
     else:
         int8 = quantize_dynamic(fp32, work / "model.int8.onnx")
-    s32 = score_rows(session(fp32), encoder, rows)
-    s8 = score_rows(session(int8), encoder, rows)
+    # Both graphs are scored by the runtime's engine, with the window settings the folder will carry.
+    scoring = labels_json({}, cfg.max_length, cfg.stride, cfg.context_tokens)
+    s32 = score_rows(graph_engine(fp32, tokenizer_path(cfg), scoring), rows)
+    s8 = score_rows(graph_engine(int8, tokenizer_path(cfg), scoring), rows)
     p = parity([s.probs for s in s32], [s.probs for s in s8], [s.spans for s in s32], [s.spans for s in s8])
     check_parity(p, max_large_share, mean_atol)
     truth = np.array([[1 if c in r["labels"] else 0 for c in CATEGORY_CODES] for r in rows])  # type: ignore[operator]
@@ -323,7 +328,7 @@ def export(
     base = BASE_MODEL if not cfg.base.startswith("tiny:") else "random-init tiny BERT (test)"
     labels = labels_json(thresholds, cfg.max_length, cfg.stride, cfg.context_tokens, base,
                          quant=QUANT_LABELS[quant])
-    (out / "labels.json").write_text(json.dumps(labels, indent=2, ensure_ascii=False) + "\n")
+    write_labels(out / "labels.json", labels)
     (work / "parity.json").write_text(json.dumps(p.__dict__, indent=2))
     logger.info("wrote %s (%.1f MB)", out / "model.onnx", (out / "model.onnx").stat().st_size / 1e6)
     return {**labels, "parity": p.__dict__}
@@ -331,9 +336,9 @@ def export(
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="export the trained guard model to an int8 ONNX folder")
-    parser.add_argument("--ckpt", type=Path, default=WORK / "ckpt")
-    parser.add_argument("--out", type=Path, default=ROOT / "models" / NAME)
-    parser.add_argument("--work", type=Path, default=WORK / "onnx")
+    parser.add_argument("--ckpt", type=Path, default=CKPT)
+    parser.add_argument("--out", type=Path, default=MODEL_DIR)
+    parser.add_argument("--work", type=Path, default=ONNX)
     parser.add_argument("--dev-rows", type=int, default=3000)
     parser.add_argument("--target-precision", type=float, default=0.9)
     parser.add_argument("--max-safe-fp", type=float, default=MAX_SAFE_FP,

@@ -36,12 +36,13 @@ from training.data.benign import KONLPY, collect
 from training.data.forms import safe_form, unsafe_form
 from training.data.pools import WRAPPERS_EN, WRAPPERS_KO
 from training.data.render import Filler, Rendered, join, render, typing_noise
+from training.paths import DATA
 from training.realtext.train_rows import real_rows
 
 logger = logging.getLogger(__name__)
 
 SPLITS = ("train", "dev", "test")
-WORK = Path(__file__).resolve().parent / "work" / "data"
+WORK = DATA  # where the splits go (training.paths)
 
 
 def family_split(index: int) -> str:

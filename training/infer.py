@@ -1,80 +1,83 @@
-"""Scoring generated rows with an exported ONNX graph, for threshold selection, parity and evaluation.
+"""Scoring rows with an exported graph, for threshold selection, the fp32/int8 parity check and evaluation.
 
-Windows come from guard.engine.tokenize.TextEncoder exactly as at serving time; a row's category
-score is the maximum over its windows, and token tags are decoded back to character spans (BIO).
+There is one inference path: the runtime's own OnnxEngine (guard.engine.onnx). Rows are scored by
+`OnnxEngine.predict`, so the windows (sentence windows included), the merge over windows (category
+score = maximum, a token's tag from the window where it sits farthest from a cut) and the BIO decoding
+are the shipped guard's; thresholds, parity and the "model alone" figures come from what serves.
+A graph that is not in a model folder yet (export's fp32 and int8 graphs in training/work/onnx) is
+scored through a scratch folder that holds it with the tokenizer and a labels.json (`graph_engine`).
 """
 
 from __future__ import annotations
 
-import json
+import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import onnxruntime as ort
 
+from guard.config import EngineConfig
 from guard.engine.base import EngineInput
-from guard.engine.tags import TaggedToken, decode_spans
-from guard.engine.tokenize import TextEncoder, Window, pad_batch
-from guard.taxonomy import TAGS, Role, SpanType
+from guard.engine.labels import LABELS_FILE, read_labels, write_labels
+from guard.engine.onnx import MODEL_FILE, TOKENIZER_FILE, OnnxEngine
+from guard.engine.runtime import ort
+from guard.engine.tokenize import TextEncoder
+from guard.engine.tuning import SessionTuning
+from guard.taxonomy import CATEGORY_CODES, Role
+
+#: Rows per engine call: the engine buckets their windows itself; this only bounds memory.
+_ROWS_PER_CALL = 256
 
 
 @dataclass(frozen=True)
 class Scored:
-    """Model output for one row: category probabilities and predicted (start, end, type) spans."""
+    """Model output for one row: category probabilities (CATEGORY_CODES order) and predicted
+    (start, end, type) spans."""
 
     probs: np.ndarray
     spans: tuple[tuple[int, int, str], ...]
 
 
+def engine(model_dir: Path, threads: int = 2) -> OnnxEngine:
+    """The runtime's engine on a model folder, on CPU with `threads` intra-op threads."""
+    return OnnxEngine(EngineConfig(model_dir=Path(model_dir), intra_op_num_threads=threads,
+                                   providers=("CPUExecutionProvider",)))
+
+
+def graph_engine(graph: Path, tokenizer: Path, labels: dict[str, Any], threads: int = 2) -> OnnxEngine:
+    """The runtime's engine on a bare graph: a scratch folder links the graph and the tokenizer and holds
+    `labels` (the engine reads everything it needs while it loads, so the folder goes right after)."""
+    with tempfile.TemporaryDirectory(prefix="kguard-score-") as tmp:
+        folder = Path(tmp)
+        (folder / MODEL_FILE).symlink_to(Path(graph).resolve())
+        (folder / TOKENIZER_FILE).symlink_to(Path(tokenizer).resolve())
+        write_labels(folder / LABELS_FILE, labels)
+        return engine(folder, threads)
+
+
 def model_folder(model_dir: Path) -> tuple[dict[str, Any], TextEncoder]:
-    """An exported folder's labels.json and the TextEncoder its window settings describe."""
-    labels = json.loads((model_dir / "labels.json").read_text())
-    encoder = TextEncoder.from_file(model_dir / "tokenizer.json", max_length=labels["max_length"],
-                                    stride=labels["stride"], context_tokens=labels["context_tokens"])
-    return labels, encoder
+    """An exported folder's labels.json (read by guard's one reader) and the TextEncoder the runtime
+    builds from it."""
+    return read_labels(Path(model_dir) / LABELS_FILE), engine(model_dir, threads=1).encoder
 
 
 def session(path: Path, threads: int = 2) -> ort.InferenceSession:
-    opts = ort.SessionOptions()
-    opts.intra_op_num_threads = threads
-    opts.inter_op_num_threads = 1
-    return ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+    """A bare onnxruntime session with the engine's options, for timing session.run alone
+    (training.evaluate's latency figures); scoring goes through `score_rows`."""
+    tuning = SessionTuning.of(EngineConfig(intra_op_num_threads=threads))
+    return ort.InferenceSession(str(path), providers=["CPUExecutionProvider"], **tuning.session_kwargs())
 
 
-_TAG = tuple(None if t == "O" else (t.startswith("B-"), SpanType(t[2:])) for t in TAGS)
-
-
-def decode_tags(text: str, tag_ids: Sequence[int], offsets: Sequence[tuple[int, int]],
-                ) -> list[tuple[int, int, str]]:
-    """BIO tag ids of a window's text tokens -> (start, end, type) spans, decoded as the runtime does."""
-    tokens = [TaggedToken(_TAG[int(t)], a, b) for t, (a, b) in zip(tag_ids, offsets, strict=True)]
-    return [(start, end, kind.value) for start, end, kind, _ in decode_spans(text, tokens)]
-
-
-def score_rows(sess: ort.InferenceSession, encoder: TextEncoder, rows: Sequence[dict[str, object]],
-               batch: int = 32) -> list[Scored]:
-    """Score rows ({"text", "role", "context"}) in length-sorted batches."""
-    items: list[tuple[int, Window]] = []
-    for r, row in enumerate(rows):
-        item = EngineInput(str(row["text"]), Role(str(row["role"])), str(row.get("context") or ""))
-        items += [(r, w) for w in encoder.windows(item)]
-    items.sort(key=lambda t: len(t[1].input_ids))
-    probs = np.zeros((len(rows), 14), dtype=np.float32)
-    spans: list[set[tuple[int, int, str]]] = [set() for _ in rows]
-    names = {i.name for i in sess.get_inputs()}
-    for s in range(0, len(items), batch):
-        chunk = items[s:s + batch]
-        ids, mask = pad_batch([w for _, w in chunk], encoder.pad_id)
-        feed = {"input_ids": ids, "attention_mask": mask}
-        if "token_type_ids" in names:
-            feed["token_type_ids"] = np.zeros_like(ids)
-        cat_logits, tag_logits = sess.run(["category_logits", "tag_logits"], feed)
-        p = 1.0 / (1.0 + np.exp(-cat_logits))
-        for k, (r, w) in enumerate(chunk):
-            probs[r] = np.maximum(probs[r], p[k])
-            tags = tag_logits[k, w.first:w.first + len(w.offsets)].argmax(-1)
-            spans[r].update(decode_tags(str(rows[r]["text"]), tags.tolist(), w.offsets))
-    return [Scored(probs[r], tuple(sorted(spans[r]))) for r in range(len(rows))]
+def score_rows(scorer: OnnxEngine, rows: Sequence[dict[str, object]]) -> list[Scored]:
+    """Score rows ({"text", "role", "context"}) with the engine, as the guard's model pass does."""
+    out: list[Scored] = []
+    for start in range(0, len(rows), _ROWS_PER_CALL):
+        part = rows[start:start + _ROWS_PER_CALL]
+        inputs = [EngineInput(str(r["text"]), Role(str(r["role"])), str(r.get("context") or "")) for r in part]
+        for output in scorer.predict(inputs):
+            probs = np.array([output.scores[c] for c in CATEGORY_CODES], dtype=np.float32)
+            spans = tuple(sorted((s.start, s.end, s.type.value) for s in output.spans))
+            out.append(Scored(probs, spans))
+    return out

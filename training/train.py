@@ -41,10 +41,10 @@ from torch import nn  # noqa: E402
 from guard.engine.base import EngineInput  # noqa: E402
 from guard.engine.tokenize import TextEncoder, Window  # noqa: E402
 from guard.taxonomy import CATEGORY_CODES, TAGS, Role  # noqa: E402
+from training.paths import WORK  # noqa: E402
 
 logger = logging.getLogger(__name__)
 
-WORK = Path(__file__).resolve().parent / "work"
 IGNORE = -100
 _TAG_ID = {t: i for i, t in enumerate(TAGS)}
 

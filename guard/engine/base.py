@@ -11,6 +11,9 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from guard.taxonomy import Role, SpanType
+from guard.verdict import ModelInfo
+
+__all__ = ["Engine", "EngineInput", "EngineOutput", "ModelInfo", "ModelSpan", "Pacer"]
 
 
 @dataclass(frozen=True)
@@ -51,21 +54,6 @@ class EngineOutput:
     spans: list[ModelSpan] = field(default_factory=list)
 
 
-@dataclass(frozen=True)
-class ModelInfo:
-    """What is loaded, for GetModelInfo and the model info metric."""
-
-    name: str
-    version: str
-    sha256: str
-    quant: str
-    provider: str
-    max_length: int
-    categories: tuple[str, ...]
-    thresholds: dict[str, float]
-    files: dict[str, str] = field(default_factory=dict)  # every file of the model folder -> sha256 hex
-
-
 class Pacer(Protocol):
     """Paces one `predict` call that computes a long text in slices (the batcher's long-text lane).
 
@@ -82,7 +70,9 @@ class Pacer(Protocol):
 
 class Engine(Protocol):
     """Runs the model on a batch. `predict` returns one output per input, in order; with a `pacer` it
-    calls `pacer.before_run()` before each model call (engines without slices call it once)."""
+    calls `pacer.before_run()` before each model call (engines without slices call it once). The engine
+    sorts what it computes by token length (the batcher above it does not sort): `count_tokens` is the
+    measure. `warmup` runs once before serving, off the event loop."""
 
     info: ModelInfo
 
@@ -90,3 +80,5 @@ class Engine(Protocol):
                 ) -> list[EngineOutput]: ...
 
     def count_tokens(self, text: str) -> int: ...
+
+    def warmup(self) -> None: ...

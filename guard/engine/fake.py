@@ -80,6 +80,9 @@ class FakeEngine:
     def count_tokens(self, text: str) -> int:
         return len(text.split())
 
+    def warmup(self) -> None:
+        """Nothing to warm up (not recorded as a batch)."""
+
     def predict(self, inputs: Sequence[EngineInput], *, pacer: Pacer | None = None) -> list[EngineOutput]:
         if self.fail_on is not None and self.fail_on(inputs):
             raise FakeEngineError(f"fake engine failure on a batch of {len(inputs)}")

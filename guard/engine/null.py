@@ -22,3 +22,6 @@ class NullEngine:
 
     def count_tokens(self, text: str) -> int:
         return len(text)
+
+    def warmup(self) -> None:
+        """Nothing to warm up."""

@@ -12,12 +12,9 @@ Every problem with the model folder surfaces at construction as ModelError namin
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 from tokenizers import Tokenizer
@@ -25,6 +22,7 @@ from tokenizers import Tokenizer
 from guard.config import EngineConfig
 from guard.engine.base import EngineInput, EngineOutput, ModelInfo, ModelSpan, Pacer
 from guard.engine.files import file_sha256, folder_sha256  # noqa: F401  (file_sha256: re-exported)
+from guard.engine.labels import LABELS_FILE, Labels, load_labels  # noqa: F401  (load_labels: re-exported)
 from guard.engine.runtime import ort  # onnxruntime with its telemetry off (see runtime.py)
 from guard.engine.tags import TaggedToken, decode_spans
 from guard.engine.tokenize import TextEncoder, Window, pad_batch
@@ -36,80 +34,9 @@ logger = logging.getLogger(__name__)
 
 MODEL_FILE = "model.onnx"
 TOKENIZER_FILE = "tokenizer.json"
-LABELS_FILE = "labels.json"
 _REQUIRED_INPUTS = ("input_ids", "attention_mask")
 _OPTIONAL_INPUTS = ("token_type_ids",)
 _OUTPUTS = ("category_logits", "tag_logits")
-
-
-@dataclass(frozen=True)
-class Labels:
-    """labels.json, validated.
-
-    Attributes:
-        categories: category codes in the order of the model's category output.
-        tags: per tag index, None for "O" or (is_begin, span type).
-    """
-
-    name: str
-    version: str
-    quant: str
-    categories: tuple[str, ...]
-    tags: tuple[tuple[bool, SpanType] | None, ...]
-    thresholds: dict[str, float]
-    max_length: int
-    stride: int
-    context_tokens: int
-    sentence_window: int = 0
-
-
-def load_labels(path: Path) -> Labels:
-    """Read and check labels.json; raise ModelError naming the file and the field."""
-    try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ModelError(f"{path.name}: not readable JSON ({type(exc).__name__})") from exc
-    if not isinstance(raw, dict):
-        raise ModelError(f"{path.name}: expected a JSON object")
-
-    def field(key: str, kind: type, default: Any = None) -> Any:
-        value = raw.get(key, default)
-        if value is None or not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):
-            raise ModelError(f"{path.name}: field {key!r} missing or not a {kind.__name__}")
-        return value
-
-    categories = tuple(field("categories", list))
-    if len(categories) != len(CATEGORY_CODES) or set(categories) != set(CATEGORY_CODES):
-        raise ModelError(f"{path.name}: 'categories' must list each of {', '.join(CATEGORY_CODES)} once")
-    tags = tuple(_parse_tag(path.name, t) for t in field("tags", list))
-    if None not in tags:
-        raise ModelError(f"{path.name}: 'tags' has no 'O' tag")
-    thresholds = field("thresholds", dict, {})
-    for code, value in thresholds.items():
-        if code not in CATEGORY_CODES or not isinstance(value, (int, float)) or not 0.0 <= value <= 1.0:
-            raise ModelError(f"{path.name}: 'thresholds' needs category codes mapped to numbers in [0, 1]")
-    labels = Labels(
-        name=field("name", str), version=field("version", str), quant=field("quant", str, "fp32"),
-        categories=categories, tags=tags, thresholds={k: float(v) for k, v in thresholds.items()},
-        max_length=field("max_length", int, 128), stride=field("stride", int, 32),
-        context_tokens=field("context_tokens", int, 48),
-        sentence_window=field("sentence_window", int, 0),
-    )
-    # The encoder needs room for text tokens beyond the context segment and the stride.
-    room = labels.max_length - 4 - labels.context_tokens
-    if labels.context_tokens < 1 or labels.stride < 0 or room < 12 or labels.stride >= room:
-        raise ModelError(f"{path.name}: max_length/stride/context_tokens leave no room for text tokens")
-    if labels.sentence_window and not labels.stride < labels.sentence_window:
-        raise ModelError(f"{path.name}: sentence_window must be 0 (off) or more than the stride")
-    return labels
-
-
-def _parse_tag(file: str, tag: object) -> tuple[bool, SpanType] | None:
-    if tag == "O":
-        return None
-    if isinstance(tag, str) and tag[:2] in ("B-", "I-") and tag[2:] in SpanType.__members__:
-        return tag[0] == "B", SpanType(tag[2:])
-    raise ModelError(f"{file}: tag {tag!r} is not 'O' or B-/I- followed by a span type")
 
 
 def choose_providers(configured: Sequence[str]) -> list[str]:
@@ -261,7 +188,7 @@ class OnnxEngine:
 
     def _merge(self, text: str, windows: list[Window], cats: list[np.ndarray], tags: list[np.ndarray],
                ) -> EngineOutput:
-        logits = np.max(np.stack(cats), axis=0)
+        logits = np.max(np.stack(cats), axis=0) - self.labels.window_penalty * np.log(len(windows))
         probs = 0.5 * (1.0 + np.tanh(0.5 * logits.astype(np.float64)))  # sigmoid without overflow
         scores = {code: float(probs[i]) for i, code in enumerate(self.labels.categories)}
         scores = {code: scores[code] for code in CATEGORY_CODES}  # canonical order for callers
@@ -325,9 +252,7 @@ def _load_encoder(path: Path, labels: Labels) -> TextEncoder:
 
 
 def _load_session(path: Path, config: EngineConfig) -> ort.InferenceSession:
-    tuning = SessionTuning(intra_op_num_threads=config.intra_op_num_threads,
-                           inter_op_num_threads=config.inter_op_num_threads,
-                           allow_spinning=config.allow_spinning)
+    tuning = SessionTuning.of(config)
     providers = choose_providers(config.providers)
     ort.disable_telemetry_events()  # no usage events from this session (SECURITY.md: what remains)
     try:

@@ -14,10 +14,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from guard.config import EngineConfig
 from guard.engine.runtime import ort
 
-#: Graph transformers that slow int8 encoders down on x86 CPUs (see the module docstring).
-SLOW_FUSIONS: tuple[str, ...] = ("SkipLayerNormFusion",)
+#: Graph transformers that slow int8 encoders down on x86 CPUs (see the module docstring); the default
+#: of EngineConfig.disabled_optimizers.
+SLOW_FUSIONS: tuple[str, ...] = EngineConfig().disabled_optimizers
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -46,6 +48,19 @@ class SessionTuning:
     def shared_cores(cls, *, intra_op_num_threads: int = 0) -> SessionTuning:
         """For a session beside an event loop on few cores: slow fusions off, no spinning."""
         return cls(intra_op_num_threads=intra_op_num_threads, allow_spinning=False)
+
+    @classmethod
+    def of(cls, config: EngineConfig) -> SessionTuning:
+        """The tuning an engine configuration asks for (what OnnxEngine builds its session with)."""
+        return cls(intra_op_num_threads=config.intra_op_num_threads,
+                   inter_op_num_threads=config.inter_op_num_threads,
+                   disabled_optimizers=config.disabled_optimizers, allow_spinning=config.allow_spinning)
+
+    def engine_options(self) -> dict[str, Any]:
+        """This tuning as EngineConfig fields: `OnnxEngine(EngineConfig(model_dir=..., **t.engine_options()))`."""
+        return {"intra_op_num_threads": self.intra_op_num_threads,
+                "inter_op_num_threads": self.inter_op_num_threads,
+                "disabled_optimizers": self.disabled_optimizers, "allow_spinning": self.allow_spinning}
 
     def session_options(self) -> ort.SessionOptions:
         options = ort.SessionOptions()

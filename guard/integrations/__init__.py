@@ -5,3 +5,5 @@
 
 Each module imports its library only when used (the `integrations` extra).
 """
+
+__all__: list[str] = []  # the integrations live in their submodules (hf_datasets, ray_data)

@@ -35,15 +35,17 @@ class GuardBatchScanner:
         detectors_only: validated detectors alone, no model.
         policy_file: a TOML policy; None: the default.
         masking: placeholder (default), partial or hash.
+        hmac_key: the key for hash masking (the library reads no environment variable for it).
         intra_op_num_threads: onnxruntime threads in this actor (match the actor's num_cpus).
     """
 
     def __init__(self, fields: Sequence[str], *, role: str = "user", model_dir: str | None = None,
                  detectors_only: bool = False, policy_file: str | None = None,
-                 masking: str = "placeholder", intra_op_num_threads: int = 1) -> None:
-        spec = EngineSpec(model_dir=str(model_dir) if model_dir else None, detectors_only=detectors_only,
-                          policy_file=policy_file, intra_op_num_threads=intra_op_num_threads,
-                          masking=masking)
+                 masking: str = "placeholder", intra_op_num_threads: int = 1,
+                 hmac_key: bytes | None = None) -> None:
+        spec = EngineSpec.for_model(model_dir, policy_file=policy_file, hmac_key=hmac_key,
+                                    detectors_only=detectors_only,
+                                    intra_op_num_threads=intra_op_num_threads, masking=masking)
         self._scanner = RecordScanner(spec.build(), ScanSettings(fields=tuple(fields), role=role))
 
     def __call__(self, batch: Any) -> Any:

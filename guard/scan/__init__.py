@@ -1,7 +1,7 @@
 """`kguard scan`: scrub a JSONL, CSV, Parquet or text file before it trains or feeds a model.
 
-guard/cli.py calls `add_scan_arguments` for the `scan` sub-command and `run_scan` to run it; the
-same runs as `python -m guard.scan`. The work is in `runner.scan_file` (files), `pool` (processes),
+guard/cli.py reads the command line and the environment into ScanOptions (its EngineSpec carries the
+command's one GuardConfig) and calls `run_scan`. The work is in `runner.scan_file` (files), `pool` (processes),
 `core.RecordScanner` (records; shared with guard.integrations for `datasets` and Ray Data).
 
 Exit codes: 0 clean (nothing flagged, every record scanned), 1 something flagged and handled (masked
@@ -13,95 +13,30 @@ ever written as clean.
 
 from __future__ import annotations
 
-import argparse
+import dataclasses
 import logging
-import os
 import sys
+from collections.abc import Callable
 from concurrent.futures.process import BrokenProcessPool
-from pathlib import Path
+from typing import Any
 
 from guard.errors import GuardError
-from guard.masking import MaskOperator
 from guard.scan.checkpoint import checkpoint_path
 from guard.scan.core import EngineSpec, RecordResult, RecordScanner, ScanSettings
-from guard.scan.readers import FORMATS, TEXT_FIELD
 from guard.scan.report import ScanStats, summary
 from guard.scan.runner import ScanOptions, overwrites, scan_file, write_json
 
-__all__ = ["EngineSpec", "RecordResult", "RecordScanner", "ScanOptions", "ScanSettings",
-           "add_scan_arguments", "run_scan", "scan_file"]
+__all__ = ["EngineSpec", "RecordResult", "RecordScanner", "ScanOptions", "ScanSettings", "run_pseudo",
+           "run_scan", "scan_file"]
 
 logger = logging.getLogger(__name__)
 EXIT_CLEAN, EXIT_FLAGGED, EXIT_ERROR = 0, 1, 2
+PSEUDONYMIZE = "pseudonymize"
 
 
-def add_scan_arguments(parser: argparse.ArgumentParser) -> None:
-    """Add `kguard scan`'s arguments to `parser`."""
-    parser.add_argument("input", type=Path, help="the file to scan")
-    parser.add_argument("-o", "--output", type=Path, required=True,
-                        help="the scanned records (same format as the input; a directory for Parquet)")
-    parser.add_argument("--format", choices=("auto", *FORMATS), default="auto",
-                        help="input format (default: from the file's suffix)")
-    parser.add_argument("-f", "--field", action="append", dest="fields", metavar="NAME",
-                        help="a field to scan (repeat or comma-separate); a field may hold a string, a "
-                             "list of strings or a chat [{role, content}, ...] (text format: 'text')")
-    parser.add_argument("--role", choices=("user", "assistant"), default="user",
-                        help="role of plain string fields (chat messages carry their own)")
-    parser.add_argument("--drop", action="store_true",
-                        help="leave flagged records out instead of writing them masked")
-    parser.add_argument("--masking", choices=[m.value for m in MaskOperator], default="placeholder",
-                        help="how spans are masked (default placeholder: no digit of an identifier kept)")
-    parser.add_argument("--annotate", metavar="NAME",
-                        help="add a field NAME with each record's flagged category codes")
-    parser.add_argument("--report", type=Path, help="JSON report path (default: <output>.report.json)")
-    parser.add_argument("--workers", type=int, default=0,
-                        help="processes, one engine each (default: one per core)")
-    parser.add_argument("--chunk-size", type=int, default=256,
-                        help="records per chunk: unit of work, output commit and checkpoint")
-    parser.add_argument("--resume", action="store_true",
-                        help="continue an interrupted scan (with nothing to resume, start from the beginning)")
-    parser.add_argument("--encoding", default="utf-8", help="input text encoding (e.g. cp949)")
-    parser.add_argument("--no-progress", action="store_true", help="no progress display")
-    parser.add_argument("--max-text-chars", type=int, default=200_000,
-                        help="longer texts are reported and their record is not written")
-    parser.add_argument("--model", type=Path, help="model folder (default: the shipped model)")
-    parser.add_argument("--no-model", action="store_true", help="validated detectors only, no model")
-    parser.add_argument("--policy", type=Path, help="policy file (TOML)")
-
-
-def options_from_args(args: argparse.Namespace) -> ScanOptions:
-    """ScanOptions from parsed arguments (the model folder defaults to KGUARD_ENGINE_MODEL_DIR)."""
-    from guard.config import from_env
-
-    fmt = None if args.format == "auto" else args.format
-    fields = tuple(f.strip() for raw in (args.fields or []) for f in raw.split(",") if f.strip())
-    if not fields:
-        if fmt != "text" and args.input.suffix.lower() not in (".txt", ".text"):
-            raise GuardError("name the field(s) to scan with --field")
-        fields = (TEXT_FIELD,)
-    if args.chunk_size < 1 or args.workers < 0:
-        raise GuardError("--chunk-size must be at least 1 and --workers at least 0")
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    env = from_env()
-    model = args.model or (None if args.no_model else env.engine.model_dir)
-    return ScanOptions(
-        input=args.input, output=args.output, report=args.report, format=fmt,
-        settings=ScanSettings(fields=fields, role=args.role, drop=args.drop, annotate=args.annotate),
-        engine=EngineSpec(model_dir=str(model) if model else None, detectors_only=args.no_model,
-                          policy_file=str(args.policy) if args.policy else None,
-                          max_text_chars=args.max_text_chars, masking=args.masking,
-                          hmac_key_file=str(env.hmac_key_file) if env.hmac_key_file else None),
-        workers=args.workers or cores, cores=cores, chunk_size=args.chunk_size, resume=args.resume,
-        encoding=args.encoding, progress=not args.no_progress)
-
-
-def run_scan(args: argparse.Namespace) -> int:
-    """Run `kguard scan`; print a summary on stderr; return the exit code."""
-    try:
-        options = options_from_args(args)
-    except GuardError as exc:
-        print(f"kguard scan: error: {exc}", file=sys.stderr)
-        return EXIT_ERROR
+def run_scan(options: ScanOptions) -> int:
+    """Run `kguard scan` with the options guard/cli.py resolved; print a summary on stderr; return the
+    exit code."""
     if options.resume and not checkpoint_path(options.output).exists():
         print("kguard scan: nothing to resume; starting from the first record", file=sys.stderr)
     try:
@@ -141,3 +76,50 @@ def _failed(options: ScanOptions, reason: str) -> None:
                                          "complete": False, "error": reason})
     except OSError as exc:
         logger.warning("could not write the report: %s", exc.strerror)
+
+
+def run_pseudo(args: Any, options_from_args: Callable[[Any], ScanOptions]) -> int:
+    """`--masking pseudonymize --vault FILE` and/or `--reid-report FILE` (guard.scan.pseudo); cli.py parses
+    the arguments and turns them into ScanOptions with `options_from_args`."""
+    from guard.scan.pseudo import pseudonymize_file, reid_file
+    from guard.vault import load_vault_key
+
+    pseudonymize = args.masking == PSEUDONYMIZE
+    try:
+        if pseudonymize and (args.vault is None or args.output is None):
+            raise GuardError("--masking pseudonymize needs -o and --vault FILE")
+        if args.vault is not None and not pseudonymize:
+            raise GuardError("--vault goes with --masking pseudonymize")
+        if args.drop and pseudonymize:
+            raise GuardError("--drop and --masking pseudonymize do not go together")
+        if args.output is not None and not pseudonymize:
+            raise GuardError("with --reid-report, -o goes with --masking pseudonymize only")
+        key = load_vault_key(args.vault_key_file, required=True) if pseudonymize else None
+        masking, output = args.masking, args.output
+        args.masking, args.output = "placeholder", output or args.input.with_name(args.input.name + ".reid")
+        try:
+            options = options_from_args(args)
+        finally:
+            args.masking, args.output = masking, output
+        code = EXIT_CLEAN
+        if pseudonymize:
+            assert key is not None
+            report = pseudonymize_file(options, args.vault, key)
+            print(f"kguard scan: {report['records']:,} records, {report['flagged']:,} flagged, "
+                  f"{report['replaced']:,} spans pseudonymized; vault: {args.vault}", file=sys.stderr)
+            code = EXIT_ERROR if report["errors"] else EXIT_FLAGGED if report["flagged"] else EXIT_CLEAN
+        if args.reid_report:
+            fields = tuple(f.strip() for f in (args.reid_fields or "").split(",") if f.strip())
+            # after pseudonymizing, the risk that matters is the output's: what will be released
+            source = dataclasses.replace(options, input=args.output) if pseudonymize else options
+            reid = reid_file(source, args.reid_report, fields=fields, k=args.reid_k, l_min=args.reid_l,
+                             sensitive=args.reid_sensitive)
+            print(f"kguard scan: k = {reid['k']}, l = {reid['l']} over {', '.join(reid['fields']) or 'nothing'}; "
+                  f"{reid['records_below_k']:,} records in classes below k; report: {args.reid_report}",
+                  file=sys.stderr)
+            if code == EXIT_CLEAN and (reid["k"] < args.reid_k or reid["l"] < args.reid_l):
+                code = EXIT_FLAGGED
+        return code
+    except GuardError as exc:
+        print(f"kguard scan: error: {exc}", file=sys.stderr)
+        return EXIT_ERROR

@@ -10,18 +10,20 @@ replaced by a placeholder naming the categories, so no flagged text survives in 
 from __future__ import annotations
 
 import copy
+import hashlib
+import hmac
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from guard.config import EngineConfig, GuardConfig, LimitsConfig
+from guard.config import HMAC_KEY_ENV, HMAC_KEY_FILE_ENV, EngineConfig, GuardConfig, replace_engine_dir
 from guard.errors import ConfigError, GuardError
-from guard.masking import HMAC_KEY_ENV, MaskOperator, load_hmac_key
-from guard.policy import Overrides, Policy
+from guard.masking import MaskOperator
+from guard.policy import Policy
 from guard.sdk import Guard
 from guard.taxonomy import CATEGORY_CODES, Category, Role
-from guard.verdict import Action, Verdict
+from guard.verdict import Verdict
 
 #: Texts per check_batch call; well under LimitsConfig.max_batch_items, big enough to fill a batch.
 CALL_BATCH = 64
@@ -33,51 +35,56 @@ CHECK_FAILED = "check_failed"
 
 @dataclass(frozen=True, kw_only=True)
 class EngineSpec:
-    """How to build a Guard in a worker process (picklable: paths and numbers only).
+    """How to build a Guard in a worker process (picklable: the resolved config and a few names).
 
     Attributes:
-        model_dir: a model folder; None: the shipped model.
+        config: the one GuardConfig of the command (model folder, policy file, limits, HMAC key).
         detectors_only: no model, validated detectors alone.
-        policy_file: a TOML policy; None: the default policy.
         intra_op_num_threads: onnxruntime threads in this engine (1 per process in a pool).
-        max_text_chars: longest text judged; longer fields are reported as check_failed.
         masking: the masking operator (placeholder, partial, hash); None: the policy's own.
-        hmac_key_file: the key file for hash masking; None: the KGUARD_HMAC_KEY variable.
     """
 
-    model_dir: str | None = None
+    config: GuardConfig = field(default_factory=GuardConfig)
     detectors_only: bool = False
-    policy_file: str | None = None
     intra_op_num_threads: int = 1
-    max_text_chars: int = LimitsConfig().max_text_chars
     masking: str | None = MaskOperator.PLACEHOLDER.value
-    hmac_key_file: str | None = None
+
+    @classmethod
+    def for_model(cls, model_dir: str | Path | None = None, *, policy_file: str | Path | None = None,
+                  hmac_key: bytes | None = None, **kw: Any) -> EngineSpec:
+        """A spec over the default config with this model folder (None: the shipped one), policy and key."""
+        engine = replace_engine_dir(EngineConfig(), model_dir or None)
+        config = GuardConfig(engine=engine, policy_file=Path(policy_file) if policy_file else None,
+                             hmac_key=hmac_key)
+        return cls(config=config, **kw)
 
     def policy(self) -> Policy:
         """The policy file's (or the default) policy, with this spec's masking operator."""
-        policy = Policy.from_file(self.policy_file) if self.policy_file else Policy.default()
+        policy = Policy.from_file(self.config.policy_file) if self.config.policy_file else Policy.default()
         return policy if self.masking is None else replace(policy, masking=MaskOperator(self.masking))
 
     def check(self) -> None:
         """Raise ConfigError here for what would stop every worker as it starts (a policy file that
         does not load, hash masking without a key), so the scan fails with one clear line first."""
-        policy = self.policy()
-        key_file = Path(self.hmac_key_file) if self.hmac_key_file else None
-        if policy.masking is MaskOperator.HASH and not load_hmac_key(key_file):
-            raise ConfigError(f"--masking hash needs a key: set {HMAC_KEY_ENV} or KGUARD_HMAC_KEY_FILE")
+        if self.policy().masking is MaskOperator.HASH and not self.config.hmac_key:
+            raise ConfigError(f"--masking hash needs a key: set {HMAC_KEY_FILE_ENV} or {HMAC_KEY_ENV}")
 
     def build(self) -> Guard:
         """A Guard with one engine whose thread count is this spec's."""
-        engine = EngineConfig(intra_op_num_threads=self.intra_op_num_threads)
-        if self.model_dir:
-            engine = EngineConfig(model_dir=Path(self.model_dir),
-                                  intra_op_num_threads=self.intra_op_num_threads)
-        config = GuardConfig(engine=engine, limits=LimitsConfig(max_text_chars=self.max_text_chars),
-                             hmac_key_file=Path(self.hmac_key_file) if self.hmac_key_file else None)
-        policy = self.policy()
+        engine = replace(self.config.engine, intra_op_num_threads=self.intra_op_num_threads)
+        config = replace(self.config, engine=engine)
         if self.detectors_only:
-            return Guard.detectors_only(policy=policy, config=config)
-        return Guard(self.model_dir, policy=policy, config=config)
+            return Guard.detectors_only(policy=self.policy(), config=config)
+        return Guard(policy=self.policy(), config=config)
+
+    def fingerprint(self) -> dict[str, Any]:
+        """What changes a scan's output, for the resume check (never the key: a keyed digest of it)."""
+        key = self.config.hmac_key
+        return {"model_dir": None if self.detectors_only else str(self.config.engine.model_dir),
+                "detectors_only": self.detectors_only, "masking": self.masking,
+                "policy_file": str(self.config.policy_file) if self.config.policy_file else None,
+                "max_text_chars": self.config.limits.max_text_chars,
+                "hmac_key": hmac.new(key, b"kguard-scan-resume", hashlib.sha256).hexdigest()[:16] if key else None}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -155,13 +162,10 @@ class RecordScanner:
     def __init__(self, guard: Guard, settings: ScanSettings) -> None:
         self._guard = guard
         self.settings = settings
-        policy = guard.policy
-        # Every category the policy does not allow is masked, whatever its action (flag, block):
-        # a dataset is scrubbed, not served, so "flag" still means "must not reach the model".
-        self._overrides = {
-            role.value: Overrides(actions={c: Action.MASK.value for c in CATEGORY_CODES
-                                           if policy.action(role, c) is not Action.ALLOW})
-            for role in Role}
+        # A dataset is scrubbed, not served: every category the policy does not allow is masked
+        # (Policy.scrubbing), resolved once per role for the whole scan.
+        scrubbing = guard.policy.scrubbing()
+        self._rules = {role.value: scrubbing.resolve(role) for role in Role}
 
     def scan(self, records: Sequence[tuple[int, dict[str, Any] | None, str | None]]) -> list[RecordResult]:
         """Scan (number, data, read error) triples; one result per record, in order."""
@@ -179,8 +183,7 @@ class RecordScanner:
     def _check(self, slots: Sequence[_Slot], role: str) -> list[Verdict | GuardError]:
         texts = [s.text for s in slots]
         try:
-            return self._guard.check_batch(texts, role=role, overrides=self._overrides[role],
-                                           return_exceptions=True)
+            return self._guard.check_batch(texts, role=role, rules=self._rules[role], return_exceptions=True)
         except GuardError as exc:  # the whole call failed (e.g. the engine): fail only these texts
             return [exc] * len(texts)
 

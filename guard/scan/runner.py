@@ -211,7 +211,7 @@ def _hashed_options(options: ScanOptions, fmt: str) -> dict[str, Any]:
     """The options that change the output; a resume with other values is refused."""
     return {"format": fmt, "settings": asdict(options.settings), "chunk_size": options.chunk_size,
             "encoding": options.encoding, "output": str(options.output.resolve()),
-            "engine": {k: v for k, v in asdict(options.engine).items() if k != "intra_op_num_threads"}}
+            "engine": options.engine.fingerprint()}
 
 
 def _meta(options: ScanOptions, fmt: str, spec: EngineSpec) -> dict[str, Any]:
@@ -219,7 +219,7 @@ def _meta(options: ScanOptions, fmt: str, spec: EngineSpec) -> dict[str, Any]:
         "input": str(options.input), "output": str(options.output), "format": fmt,
         "fields": list(options.settings.fields), "role": options.settings.role,
         "mode": "drop" if options.settings.drop else "mask", "masking": spec.masking,
-        "model": "detectors-only" if spec.detectors_only else (spec.model_dir or "shipped"),
+        "model": "detectors-only" if spec.detectors_only else str(spec.config.engine.model_dir),
         "workers": options.workers, "threads_per_worker": spec.intra_op_num_threads,
         "chunk_size": options.chunk_size,
     }

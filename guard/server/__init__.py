@@ -11,9 +11,9 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from guard.server.app import GuardServer, add_serve_arguments, config_from_args, run_serve, serve
+    from guard.server.app import GuardServer, run_serve, serve
 
-__all__ = ["GuardServer", "add_serve_arguments", "config_from_args", "run_serve", "serve"]
+__all__ = ["GuardServer", "run_serve", "serve"]
 
 
 def __getattr__(name: str) -> Any:

@@ -5,13 +5,13 @@ load the model, run its canaries (guard.selftest) and warm it up, then SERVING. 
 another server still answers on is never taken over; TLS files are checked first, so a bad one is
 named. Shutdown (SIGTERM, SIGINT): health NOT_SERVING, stop accepting, answer everything already
 accepted (up to `grace_s`), then stop what is still computing at its next slice, and exit: the grace
-period bounds the exit, whatever the size of the texts in progress. `kguard serve` calls
-`add_serve_arguments` and `run_serve`; tests use `GuardServer` on port 0.
+period bounds the exit, whatever the size of the texts in progress. `kguard serve` (guard/cli.py,
+where the command line and the environment are read) calls `run_serve`; tests use `GuardServer` on
+port 0.
 """
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import contextlib
 import gc
@@ -24,7 +24,6 @@ import stat
 import sys
 import threading
 from collections.abc import Callable
-from dataclasses import replace
 from pathlib import Path
 from wsgiref.simple_server import WSGIServer
 
@@ -39,19 +38,20 @@ from guard import heap
 from guard._proto.v1 import guard_pb2 as _pb
 from guard._proto.v1 import guard_pb2_grpc as _pb_grpc
 from guard.batcher import BatchObserver
-from guard.config import GuardConfig, ServerConfig, from_env, serve_defaults
+from guard.config import ClientConfig, GuardConfig, ServerConfig, serve_defaults
 from guard.errors import ConfigError, GuardError, ModelError
 from guard.metrics import GuardMetrics
 from guard.sdk import AsyncGuard
 from guard.server.interceptors import SERVICE_NAME, ServiceInterceptor
-from guard.server.service import GuardService
+from guard.server.pseudonym import PseudonymService
+from guard.vault import VaultLimits, VaultStore, load_vault_key
 
 log = logging.getLogger(__name__)
 
 GuardFactory = Callable[[BatchObserver], AsyncGuard]
 _SERVING = _health_pb2.HealthCheckResponse.SERVING
 _NOT_SERVING = _health_pb2.HealthCheckResponse.NOT_SERVING
-_MAX_PORT = 65535
+MAX_PORT = 65535
 _SOCKET_PROBE_S = 1.0  # how long to wait for a socket at our path to accept a connection
 
 
@@ -145,21 +145,10 @@ def _socket_answers(path: Path) -> bool:
 
 def _check_ports(cfg: ServerConfig) -> None:
     """Ports in range: gRPC would silently wrap 70000 around to 4464."""
-    if not cfg.unix_socket and not 0 <= cfg.port <= _MAX_PORT:
-        raise ConfigError(f"port {cfg.port} is out of range (0-{_MAX_PORT})")
-    if cfg.metrics_port > _MAX_PORT:
-        raise ConfigError(f"metrics port {cfg.metrics_port} is out of range (0-{_MAX_PORT}, negative: off)")
-
-
-def port_number(value: str) -> int:
-    """argparse type for --port: an integer in 0-65535."""
-    try:
-        port = int(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a port number: {value!r}") from None
-    if not 0 <= port <= _MAX_PORT:
-        raise argparse.ArgumentTypeError(f"{port} is out of range (0-{_MAX_PORT})")
-    return port
+    if not cfg.unix_socket and not 0 <= cfg.port <= MAX_PORT:
+        raise ConfigError(f"port {cfg.port} is out of range (0-{MAX_PORT})")
+    if cfg.metrics_port > MAX_PORT:
+        raise ConfigError(f"metrics port {cfg.metrics_port} is out of range (0-{MAX_PORT}, negative: off)")
 
 
 class GuardServer:
@@ -172,11 +161,13 @@ class GuardServer:
         guard_factory: builds the AsyncGuard from the metrics observer, off the event loop (default:
             the configured model).
         registry: the Prometheus registry (a fresh one by default).
+        vaults: the pseudonym sessions (default: VaultStore's bounds, values sealed when KGUARD_VAULT_KEY
+            is set).
     """
 
     def __init__(self, config: GuardConfig | None = None, *, guard: AsyncGuard | None = None,
                  guard_factory: GuardFactory | None = None,
-                 registry: CollectorRegistry | None = None) -> None:
+                 registry: CollectorRegistry | None = None, vaults: VaultStore | None = None) -> None:
         self.config = config or serve_defaults()
         self.metrics = GuardMetrics(registry or CollectorRegistry())
         self._given = guard
@@ -192,6 +183,8 @@ class GuardServer:
         self.target = ""
         self.bound = asyncio.Event()
         self.ready = asyncio.Event()
+        #: The pseudonym sessions (in memory only; dropped at shutdown).
+        self.vaults = vaults or VaultStore(limits=VaultLimits(), key=load_vault_key())
 
     def _get_guard(self) -> AsyncGuard:
         if self._guard is None:
@@ -211,7 +204,7 @@ class GuardServer:
         ])
         self._server = server
         _pb_grpc.add_GuardServicer_to_server(  # type: ignore[no-untyped-call]
-            GuardService(self._get_guard, self.config.limits), server)
+            PseudonymService(self._get_guard, self.config.limits, self.vaults), server)
         _health_grpc.add_HealthServicer_to_server(self._health, server)
         _reflection.enable_server_reflection((
             _pb.DESCRIPTOR.services_by_name["Guard"].full_name,
@@ -292,6 +285,7 @@ class GuardServer:
         if self._server is not None:
             await self._server.stop(grace)  # after `grace`, gRPC cancels the calls still running
             self._server = None
+        self.vaults.clear()  # every pseudonym session's values are gone with the server
         if self._guard is not None:
             await self._guard.stop(timeout=0)  # no caller is left: stop long texts at their next slice
             self._guard = None
@@ -333,47 +327,10 @@ async def serve(config: GuardConfig, *, guard: AsyncGuard | None = None,
     return server
 
 
-def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
-    """`kguard serve` options; unset ones fall back to KGUARD_* variables, then the defaults."""
-    add = parser.add_argument
-    add("--model", type=Path, help="model folder (default: the shipped model)")
-    add("--policy", type=Path, help="policy TOML file")
-    add("--host", help="gRPC host (default 127.0.0.1)")
-    add("--port", type=port_number, help="gRPC port (default 50051; 0 picks a free one)")
-    add("--unix-socket", help="listen on this unix socket instead of TCP")
-    add("--metrics-host", help="metrics host (default 127.0.0.1)")
-    add("--metrics-port", type=int, help="metrics port (default 9464; negative: no metrics)")
-    add("--tls-cert", type=Path, help="server certificate (PEM)")
-    add("--tls-key", type=Path, help="server private key (PEM)")
-    add("--tls-client-ca", type=Path, help="CA for client certificates: mutual TLS")
-    add("--max-message-bytes", type=int, help="largest request or response")
-    add("--grace", type=float, dest="grace_s", help="seconds to finish accepted calls on shutdown")
-    add("--max-batch-size", type=int, help="texts per model call")
-    add("--max-concurrent-batches", type=int,
-        help="model calls computed at once, each on its own thread (default 2)")
-    add("--max-wait-ms", type=float, help="how long the batcher gathers a batch")
-    add("--max-queue", type=int, help="queued texts before RESOURCE_EXHAUSTED")
-
-
-def config_from_args(args: argparse.Namespace, base: GuardConfig | None = None) -> GuardConfig:
-    """KGUARD_* variables over the sidecar's defaults (or `base`), overridden by the command line."""
-    cfg = base or from_env(base=serve_defaults())
-    server_fields = ("host", "port", "unix_socket", "metrics_host", "metrics_port", "tls_cert", "tls_key",
-                     "tls_client_ca", "max_message_bytes", "grace_s")
-    server = {f: getattr(args, f) for f in server_fields if getattr(args, f, None) is not None}
-    batcher = {f: getattr(args, f) for f in ("max_batch_size", "max_queue", "max_concurrent_batches")
-               if getattr(args, f, None) is not None}
-    if getattr(args, "max_wait_ms", None) is not None:
-        batcher["max_wait_s"] = args.max_wait_ms / 1000.0
-    engine = cfg.engine if getattr(args, "model", None) is None else replace(cfg.engine, model_dir=args.model)
-    return replace(cfg, server=replace(cfg.server, **server), batcher=replace(cfg.batcher, **batcher),
-                   engine=engine, policy_file=getattr(args, "policy", None) or cfg.policy_file)
-
-
-def run_serve(args: argparse.Namespace) -> int:
-    """`kguard serve`: 0 after a clean shutdown, 2 with a one-line error when it cannot start."""
+def run_serve(config: GuardConfig) -> int:
+    """`kguard serve` with the config guard/cli.py resolved: 0 after a clean shutdown, 2 with a one-line
+    error when it cannot start."""
     try:
-        config = config_from_args(args)
         asyncio.run(serve(config))
     except GuardError as exc:
         print(f"kguard serve: error: {exc}", file=sys.stderr)
@@ -383,7 +340,7 @@ def run_serve(args: argparse.Namespace) -> int:
     return 0
 
 
-def probe(target: str = "127.0.0.1:50051", *, timeout_s: float = 2.0) -> int:
+def probe(target: str = ClientConfig.target, *, timeout_s: float = 2.0) -> int:
     """0 when the server's health says SERVING, else 1: for exec probes and Docker HEALTHCHECK
     (`python -m guard.server.app unix:///run/kguard/guard.sock`). Plaintext channels only."""
     target = f"unix:{target}" if target.startswith("/") else target

@@ -1,7 +1,7 @@
-"""Cross-cutting RPC concerns: the one error -> status table, and metrics per RPC.
+"""Cross-cutting RPC concerns: errors become statuses, and metrics per RPC.
 
 `ServiceInterceptor` wraps every method of guard.v1.Guard: it times the call, maps exceptions to
-statuses through `status_of` (the only place that decides a status), counts the request and the
+statuses through `guard._wire.status_of` (the one error -> status table, beside its inverse), counts the request and the
 verdict's detections, and tracks open streams. A bug in one request becomes INTERNAL with a generic
 message for that caller; the server keeps serving everyone else.
 
@@ -17,7 +17,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-import traceback
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, NoReturn
@@ -26,48 +25,19 @@ import grpc
 from google.protobuf.message import DecodeError
 
 from guard._proto.v1 import guard_pb2 as _pb
-from guard.errors import ConfigError, DeadlineError, GuardError, InputError, ModelError, OverloadedError
+from guard._wire import ACTION_NAMES, status_of
+from guard.errors import InputError
 from guard.metrics import GuardMetrics
 
 log = logging.getLogger(__name__)
 
 SERVICE_NAME = "guard.v1.Guard"
 _PREFIX = f"/{SERVICE_NAME}/"
-_INTERNAL_MESSAGE = "internal error (see the server log; no input is logged)"
 #: Request and response bodies larger than this are parsed or serialized on a worker thread.
 INLINE_BYTES = 64 * 1024
 
 Deserializer = Callable[[bytes], Any]
 Serializer = Callable[[Any], bytes]
-
-#: The error -> status table: the client maps these codes back to the same exception types.
-STATUS_BY_ERROR: tuple[tuple[type[GuardError], grpc.StatusCode], ...] = (
-    (InputError, grpc.StatusCode.INVALID_ARGUMENT),
-    (OverloadedError, grpc.StatusCode.RESOURCE_EXHAUSTED),
-    (DeadlineError, grpc.StatusCode.DEADLINE_EXCEEDED),
-    (ModelError, grpc.StatusCode.UNAVAILABLE),
-    (ConfigError, grpc.StatusCode.FAILED_PRECONDITION),
-)
-_ACTION_NAMES = {v: k.removeprefix("ACTION_").lower() for k, v in _pb.Action.items()}
-
-
-def status_of(exc: BaseException) -> tuple[grpc.StatusCode, str]:
-    """The status and message for an exception. GuardError messages never carry input text (their
-    contract); anything else is a bug and gets a generic message, its details only in the log."""
-    for kind, code in STATUS_BY_ERROR:
-        if isinstance(exc, kind):
-            return code, str(exc)
-    # Log the type and the frames, not str(exc): a foreign exception's message might quote input.
-    log.error("unexpected %s in an RPC:\n%s", type(exc).__name__,
-              "".join(traceback.format_tb(exc.__traceback__)))
-    return grpc.StatusCode.INTERNAL, _INTERNAL_MESSAGE
-
-
-def status_name_of(exc: BaseException) -> tuple[str, str]:
-    """status_of with the code's name, for per-item errors in CheckBatch."""
-    code, message = status_of(exc)
-    return code.name, message
-
 
 @dataclass
 class _Call:
@@ -175,7 +145,7 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]  # g
         call.verdict = "safe" if verdict.safe else "unsafe"
         if self._metrics and verdict.categories:
             self._metrics.observe_detections(
-                list(verdict.categories), verdict.role, _ACTION_NAMES.get(verdict.action, "none"),
+                list(verdict.categories), verdict.role, ACTION_NAMES.get(verdict.action, "none"),
                 {(s.category, s.source) for s in verdict.spans})
 
     def _finish(self, call: _Call, start: float) -> None:
@@ -228,7 +198,7 @@ async def _peek_role(requests: AsyncIterator[Any], call: _Call) -> AsyncIterator
     """Pass the requests through, noting the stream's role from its config for the metrics."""
     first = True
     async for request in requests:
-        if first and request.HasField("config") and request.config.role:
+        if first and request.HasField("config") and getattr(request.config, "role", ""):  # RestoreStream: none
             call.role = request.config.role.strip().lower()
         first = False
         yield request

@@ -12,13 +12,12 @@ from collections.abc import AsyncIterator, Callable
 
 import grpc
 
+from guard import _wire
 from guard._proto.v1 import guard_pb2 as _pb
 from guard._proto.v1 import guard_pb2_grpc as _pb_grpc
 from guard.config import LimitsConfig
 from guard.errors import InputError, TooLargeError
 from guard.sdk import AsyncGuard
-from guard.server import convert
-from guard.server.interceptors import status_name_of
 from guard.stream import DEFAULT_MAX_HOLD, AsyncStreamModerator
 from guard.taxonomy import CATEGORIES
 
@@ -99,20 +98,20 @@ class GuardService(_pb_grpc.GuardServicer):
 
     async def Check(self, request: _pb.CheckRequest, context: grpc.aio.ServicerContext,
                     ) -> _pb.CheckResponse:
-        args = convert.check_args(request)
+        args = _wire.check_args(request)
         verdict = await self._get_guard().check(
             args.text, messages=args.messages, role=args.role, context=args.context,
             overrides=args.overrides, deadline=_deadline(context))
-        return _pb.CheckResponse(verdict=convert.verdict_to_pb(verdict))
+        return _pb.CheckResponse(verdict=_wire.verdict_to_pb(verdict))
 
     async def CheckBatch(self, request: _pb.CheckBatchRequest, context: grpc.aio.ServicerContext,
                          ) -> _pb.CheckBatchResponse:
-        texts, role, overrides = convert.batch_args(request, self._limits.max_batch_items)
+        texts, role, overrides = _wire.batch_args(request, self._limits.max_batch_items)
         results = await self._get_guard().check_batch(
             texts, role=role, overrides=overrides, deadline=_deadline(context), return_exceptions=True)
         if len(results) > _INLINE_RESULTS:  # 256 verdicts with their spans: 0.1 s of Python on the loop
-            return await asyncio.to_thread(convert.batch_to_pb, results, status_name_of)
-        return convert.batch_to_pb(results, status_name_of)
+            return await asyncio.to_thread(_wire.batch_to_pb, results)
+        return _wire.batch_to_pb(results)
 
     async def CheckStream(self, request_iterator: AsyncIterator[_pb.StreamRequest],
                           context: grpc.aio.ServicerContext) -> AsyncIterator[_pb.StreamResponse]:
@@ -127,7 +126,7 @@ class GuardService(_pb_grpc.GuardServicer):
         try:
             while (request := await _next(inbox)) is not None:
                 if moderator is None:
-                    role, prompt, overrides = convert.stream_config(request)
+                    role, prompt, overrides = _wire.stream_config(request)
                     moderator = AsyncStreamModerator(guard, role=role, context=prompt, overrides=overrides,
                                                      max_hold=self._max_hold,
                                                      max_chars=self._limits.max_text_chars)
@@ -139,18 +138,18 @@ class GuardService(_pb_grpc.GuardServicer):
                     update = await moderator.feed(request.chunk, deadline=_deadline(context))
                 else:  # a later chunk (or the end) is already here: one check covers both
                     update = moderator.add(request.chunk)
-                yield convert.update_to_pb(update)
+                yield _wire.update_to_pb(update)
             if moderator is None:
                 raise InputError("the stream sent no messages")
-            yield convert.update_to_pb(await moderator.finish(deadline=_deadline(context)))
+            yield _wire.update_to_pb(await moderator.finish(deadline=_deadline(context)))
         finally:
             reader.cancel()
             received.release()
 
     async def ListCategories(self, request: _pb.ListCategoriesRequest,
                              context: grpc.aio.ServicerContext) -> _pb.ListCategoriesResponse:
-        return convert.categories_to_pb(CATEGORIES)
+        return _wire.categories_to_pb(CATEGORIES)
 
     async def GetModelInfo(self, request: _pb.GetModelInfoRequest,
                            context: grpc.aio.ServicerContext) -> _pb.ModelInfo:
-        return convert.model_info_to_pb(self._get_guard().info)
+        return _wire.model_info_to_pb(self._get_guard().info)

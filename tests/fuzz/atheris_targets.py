@@ -19,6 +19,7 @@ import atheris
 with atheris.instrument_imports(include=["guard"]):
     from google.protobuf.message import DecodeError
 
+    from guard import _wire
     from guard._proto.v1 import guard_pb2 as pb
     from guard.detectors.registry import DetectorRegistry
     from guard.engine.fake import FakeEngine
@@ -27,7 +28,6 @@ with atheris.instrument_imports(include=["guard"]):
     from guard.normalize import normalize
     from guard.policy import Policy
     from guard.sdk import Guard
-    from guard.server import convert
     from guard.taxonomy import SpanType
     from guard.verdict import Span
 
@@ -126,12 +126,12 @@ def fuzz_decode(data: bytes) -> None:
     except DecodeError:
         return
     try:
-        args = convert.check_args(req)
+        args = _wire.check_args(req)
         verdict = _GUARD.check(args.text, messages=args.messages, role=args.role, context=args.context,
                                overrides=args.overrides)
     except InputError:
         return
-    convert.verdict_to_pb(verdict).SerializeToString()
+    _wire.verdict_to_pb(verdict).SerializeToString()
 
 
 TARGETS: dict[str, Callable[[bytes], None]] = {

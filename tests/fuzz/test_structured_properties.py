@@ -15,14 +15,14 @@ from google.protobuf.message import DecodeError
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
+from guard import _wire
 from guard._proto.v1 import guard_pb2 as pb
 from guard.config import LimitsConfig
 from guard.engine.fake import FakeEngine
 from guard.errors import ConfigError, InputError
 from guard.masking import MaskOperator, apply_masks, mask_value
-from guard.policy import Overrides, Policy
+from guard.policy import Policy
 from guard.sdk import Guard
-from guard.server import convert
 from guard.server.interceptors import _request_role
 from guard.taxonomy import CATEGORY_CODES, SpanType
 from guard.verdict import Span
@@ -149,13 +149,13 @@ GUARD = Guard(engine=FakeEngine())
 def _run_check(req: pb.CheckRequest) -> None:
     _request_role(req)  # the interceptor's metrics label: never raises
     try:
-        args = convert.check_args(req)
+        args = _wire.check_args(req)
         verdict = GUARD.check(args.text, messages=args.messages, role=args.role, context=args.context,
                               overrides=args.overrides)
     except InputError as exc:
         assert MARK not in str(exc)  # names the field, never echoes what was sent
         return
-    convert.verdict_to_pb(verdict).SerializeToString()
+    _wire.verdict_to_pb(verdict).SerializeToString()
 
 
 @FUZZ
@@ -168,12 +168,12 @@ def test_check_request_becomes_a_verdict_or_an_input_error(req: pb.CheckRequest)
 @given(_batch_requests)
 def test_batch_request_becomes_verdicts_or_input_errors(req: pb.CheckBatchRequest) -> None:
     try:
-        texts, role, overrides = convert.batch_args(req, LimitsConfig().max_batch_items)
+        texts, role, overrides = _wire.batch_args(req, LimitsConfig().max_batch_items)
         results = GUARD.check_batch(texts, role=role, overrides=overrides, return_exceptions=True)
     except InputError as exc:
         assert MARK not in str(exc)
         return
-    convert.batch_to_pb(results, lambda e: ("INVALID_ARGUMENT", str(e))).SerializeToString()
+    _wire.batch_to_pb(results).SerializeToString()
     assert all(MARK not in str(r) for r in results if isinstance(r, InputError))
 
 
@@ -182,8 +182,8 @@ def test_batch_request_becomes_verdicts_or_input_errors(req: pb.CheckBatchReques
     pb.StreamConfig, role=_roles, context=_wire_text, overrides=st.one_of(st.none(), _overrides)))))
 def test_stream_config_is_decoded_or_refused(req: pb.StreamRequest) -> None:
     try:
-        role, context, overrides = convert.stream_config(req)
-        Overrides() if overrides is None else overrides.validated()
+        role, context, overrides = _wire.stream_config(req)
+        Policy.default().resolve(role, overrides)
     except InputError as exc:
         assert MARK not in str(exc)
 

@@ -20,14 +20,15 @@ import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-import guard.sdk
+import guard._pipeline
+from guard import _wire
 from guard._proto.v1 import guard_pb2 as pb
 from guard._proto.v1 import guard_pb2_grpc as pb_grpc
 from guard.detectors.registry import DetectorRegistry
 from guard.engine.fake import FakeEngine
 from guard.normalize import Normalized, normalize
 from guard.sdk import AsyncGuard
-from guard.server import convert, interceptors
+from guard.server import interceptors
 from tests.service.conftest import StartServer
 
 
@@ -47,7 +48,7 @@ async def test_large_text_is_normalized_and_scanned_off_the_event_loop(
             threads.append(threading.current_thread())
         return analyze(self, text)
 
-    monkeypatch.setattr(guard.sdk, "normalize", recording_normalize)
+    monkeypatch.setattr(guard._pipeline, "normalize", recording_normalize)
     monkeypatch.setattr(DetectorRegistry, "analyze", recording_analyze)
     async with AsyncGuard(engine=FakeEngine()) as g:
         await g.check("a\u0301" * 50_000)
@@ -86,15 +87,15 @@ async def test_health_answers_while_a_large_payload_is_decoded_and_prepared(
         held = Held(interceptors._parse, lambda parse, body: len(body) > 1_000_000)
         monkeypatch.setattr(interceptors, "_parse", held)
     elif work == "answer-batch":  # 256 verdicts become messages
-        held = Held(convert.batch_to_pb, lambda results, code_of: len(results) > 100)
-        monkeypatch.setattr(convert, "batch_to_pb", held)
+        held = Held(_wire.batch_to_pb, lambda results: len(results) > 100)
+        monkeypatch.setattr(_wire, "batch_to_pb", held)
     elif work == "finish-batch":
         held = Held(DetectorRegistry.analyze, lambda self, text: len(text) > 4_000)
         monkeypatch.setattr(DetectorRegistry, "analyze", lambda self, text: held(self, text))
     else:
         threshold = 4_000 if work == "prepare-batch" else 100_000
         held = Held(normalize, lambda text: len(text) > threshold)
-        monkeypatch.setattr(guard.sdk, "normalize", held)
+        monkeypatch.setattr(guard._pipeline, "normalize", held)
     server = await start_server(engine=FakeEngine(), server={"max_message_bytes": 8 << 20})
     options = [("grpc.max_send_message_length", 8 << 20), ("grpc.max_receive_message_length", 8 << 20)]
     async with grpc.aio.insecure_channel(server.target, options=options) as channel:

@@ -8,7 +8,6 @@ with the graph.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import hashlib
 import json
@@ -29,12 +28,13 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from onnx import TensorProto, helper, numpy_helper
 
 from guard.batcher import BatchObserver
+from guard.cli import main
 from guard.client import AsyncGuardClient
 from guard.config import EngineConfig, default_model_dir
 from guard.engine.onnx import OnnxEngine
 from guard.errors import ModelError
 from guard.sdk import AsyncGuard, Guard
-from guard.server.app import GuardServer, add_serve_arguments, probe, run_serve
+from guard.server.app import GuardServer, probe
 from tests.service.conftest import StartServer, make_config
 from tests.unit.engine.test_onnx import _symbolic_label_dims
 
@@ -127,12 +127,6 @@ def broken(tmp_path: Path, tiny_model_dir: Path, request: pytest.FixtureRequest)
     return folder, names
 
 
-def _args(*argv: str) -> argparse.Namespace:
-    parser = argparse.ArgumentParser()
-    add_serve_arguments(parser)
-    return parser.parse_args(argv)
-
-
 @pytest.mark.parametrize("broken", list(FAULTS), indirect=True)
 def test_bad_model_is_a_model_error_naming_the_file(broken: tuple[Path, str],
                                                     capsys: pytest.CaptureFixture[str]) -> None:
@@ -140,7 +134,7 @@ def test_bad_model_is_a_model_error_naming_the_file(broken: tuple[Path, str],
     with pytest.raises(ModelError) as info:
         OnnxEngine(EngineConfig(model_dir=folder))
     assert names in str(info.value)
-    code = run_serve(_args("--model", str(folder), "--port", "0", "--metrics-port", "-1"))
+    code = main(["serve", "--model", str(folder), "--port", "0", "--metrics-port", "-1"])
     err = capsys.readouterr().err
     assert code == 2
     assert err.startswith("kguard serve: error: ") and err.count("\n") == 1 and names in err

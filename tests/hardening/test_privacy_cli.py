@@ -26,8 +26,8 @@ import pytest
 
 from guard.cli import main
 from guard.client import GuardClient, RetryPolicy
+from guard.config import HMAC_KEY_ENV, from_env, read_hmac_key
 from guard.errors import ConfigError, GuardError
-from guard.masking import HMAC_KEY_ENV, load_hmac_key
 from guard.sdk import Guard
 from tests.hardening.privacy import HMAC_KEY, TEXT, WORD, assert_clean, debug_logs, files_under
 
@@ -100,17 +100,17 @@ def test_hash_masking_has_no_key_in_code(monkeypatch: pytest.MonkeyPatch, tmp_pa
     """Without KGUARD_HMAC_KEY or a key file there is no key: hash masking refuses to start."""
     from guard.policy import Policy
 
-    monkeypatch.delenv(HMAC_KEY_ENV, raising=False)
-    assert load_hmac_key(None) is None
+    monkeypatch.setenv(HMAC_KEY_ENV, HMAC_KEY)  # the library reads no environment: only kguard does
     with pytest.raises(ConfigError) as info:
         Guard.detectors_only(policy=Policy.from_dict({"masking": "hash"}))
     assert HMAC_KEY_ENV in str(info.value)
+    assert from_env({}).hmac_key is None
     key_file = tmp_path / "key"
     key_file.write_text(HMAC_KEY)
-    assert load_hmac_key(key_file) == HMAC_KEY.encode()
+    assert read_hmac_key(key_file) == HMAC_KEY.encode()
     key_file.write_text("short")
     with pytest.raises(ConfigError) as info:
-        load_hmac_key(key_file)
+        read_hmac_key(key_file)
     assert "short" not in str(info.value)
 
 

@@ -186,14 +186,10 @@ async def test_a_bad_or_mismatched_key_is_named_as_such(start_server: StartServe
 
 async def test_a_port_out_of_range_is_refused(start_server: StartServer,
                                               capsys: pytest.CaptureFixture[str]) -> None:
-    import argparse
+    from guard.cli import build_parser
 
-    from guard.server.app import add_serve_arguments
-
-    parser = argparse.ArgumentParser(prog="kguard serve")
-    add_serve_arguments(parser)
     with pytest.raises(SystemExit) as exit_info:  # argparse: usage error, exit code 2
-        parser.parse_args(["--port", "70000"])
+        build_parser().parse_args(["serve", "--port", "70000"])
     assert exit_info.value.code == 2 and "70000 is out of range" in capsys.readouterr().err
     for port in (70000, -1):  # KGUARD_SERVER_PORT or a config object: no silent wrap to 4464
         with pytest.raises(ConfigError) as info:

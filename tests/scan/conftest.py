@@ -28,18 +28,18 @@ def run_local(tmp: Path, src: Path, tiny: Path, *, name: str = "out.jsonl", work
     settings = kw.pop("settings", ScanSettings(fields=FIELDS, annotate="kguard"))
     out = tmp / name
     report = scan_file(ScanOptions(input=src, output=out, settings=settings,
-                                   engine=EngineSpec(model_dir=str(tiny)), workers=workers,
+                                   engine=EngineSpec.for_model(tiny), workers=workers,
                                    cores=2, chunk_size=kw.pop("chunk_size", 32), progress=False, **kw))
     return out, report
 
 
 def cli(*args: str | Path, check: bool = False, env: dict[str, str] | None = None,
         **kw: Any) -> subprocess.CompletedProcess[str]:
-    """`python -m guard.scan ARGS` in a subprocess (its own interpreter, like the installed CLI), in
+    """`python -m guard.cli scan ARGS` in a subprocess (its own interpreter, like the installed CLI), in
     this process's environment or `env`."""
     path = os.pathsep.join(p for p in (str(REPO), os.environ.get("PYTHONPATH", "")) if p)
     env = {**(os.environ if env is None else env), "HF_HUB_OFFLINE": "1", "PYTHONPATH": path}
-    return subprocess.run([sys.executable, "-m", "guard.scan", *map(str, args)], capture_output=True,
+    return subprocess.run([sys.executable, "-m", "guard.cli", "scan", *map(str, args)], capture_output=True,
                           text=True, env=env, check=check, timeout=300, **kw)
 
 

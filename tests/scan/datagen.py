@@ -2,7 +2,7 @@
 
 Every planted value is valid for its validator (RRN check digit, Luhn, a Korean mobile number, an
 e-mail address), so the detectors catch it whatever the model says. The sensitive sentences use the
-words the tiny test model scores (tests/tinymodel.py: 우울증 S1, 전과 S7), which a real model flags too.
+words the tiny test model scores (tests/support/tinymodel.py: 우울증 S1, 전과 S7), which a real model flags too.
 Clean records use only plain words, which neither flags.
 """
 

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from guard.config import HMAC_KEY_ENV
 from guard.errors import InputError
-from guard.masking import HMAC_KEY_ENV
 from guard.scan import ScanSettings
 from tests.scan.conftest import cli, run_local
 from tests.scan.datagen import CLEAN, Dataset

@@ -136,7 +136,7 @@ def test_killed_half_way_then_resumed_equals_an_uninterrupted_run(tmp_path: Path
     assert full.returncode == 1, full.stderr  # 1: something flagged
     out = tmp_path / "killed.jsonl"
     ck = checkpoint_path(out)
-    proc = subprocess.Popen([sys.executable, "-m", "guard.scan", *map(str, args), "-o", str(out)],
+    proc = subprocess.Popen([sys.executable, "-m", "guard.cli", "scan", *map(str, args), "-o", str(out)],
                             cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     seen = _wait_for_progress(ck, proc, at_least=400)
     proc.send_signal(signal.SIGKILL)

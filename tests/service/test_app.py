@@ -13,15 +13,13 @@ from pathlib import Path
 
 import pytest
 
+from guard.cli import build_parser, config_from_args, main
 from guard.client import AsyncGuardClient
 from guard.config import GuardConfig
-from guard.server.app import add_serve_arguments, config_from_args, run_serve
 
 
 def _args(*argv: str) -> argparse.Namespace:
-    parser = argparse.ArgumentParser()
-    add_serve_arguments(parser)
-    return parser.parse_args(argv)
+    return build_parser().parse_args(["serve", *argv])
 
 
 def test_options_override_the_environment() -> None:
@@ -41,7 +39,7 @@ def test_bad_model_is_one_line_and_exit_2(tmp_path: Path, capsys: pytest.Capture
         model.mkdir()
         (model / "model.onnx").write_bytes(b"not a model")
         (model / "labels.json").write_text("{")
-    code = run_serve(_args("--model", str(model), "--port", "0", "--metrics-port", "-1"))
+    code = main(["serve", "--model", str(model), "--port", "0", "--metrics-port", "-1"])
     err = capsys.readouterr().err
     assert code == 2
     assert err.startswith("kguard serve: error: ") and err.count("\n") == 1 and "Traceback" not in err
@@ -54,7 +52,7 @@ def test_busy_port_is_one_line_and_exit_2(tiny_model_dir: Path, capsys: pytest.C
         s.bind(("127.0.0.1", 0))
         s.listen()
         port = s.getsockname()[1]
-        code = run_serve(_args("--model", str(tiny_model_dir), "--port", str(port), "--metrics-port", "-1"))
+        code = main(["serve", "--model", str(tiny_model_dir), "--port", str(port), "--metrics-port", "-1"])
     assert code == 2 and "cannot listen" in capsys.readouterr().err
 
 

@@ -20,10 +20,9 @@ import pytest
 import yaml
 from prometheus_client import CollectorRegistry
 
-from guard.cli import build_parser
+from guard.cli import build_parser, config_from_args
 from guard.config import GuardConfig
 from guard.metrics import GuardMetrics
-from guard.server.app import config_from_args
 from tests.extras import PROMTOOL_REASON, has_tool
 from tests.service.conftest import StartServer
 

@@ -35,4 +35,6 @@ def test_service_shape() -> None:
     assert service.full_name == "guard.v1.Guard"
     methods = {m.name: (m.client_streaming, m.server_streaming) for m in service.methods}
     assert methods == {"Check": (False, False), "CheckBatch": (False, False), "CheckStream": (True, True),
-                       "ListCategories": (False, False), "GetModelInfo": (False, False)}
+                       "ListCategories": (False, False), "GetModelInfo": (False, False),
+                       "Pseudonymize": (False, False), "Restore": (False, False), "RestoreStream": (True, True),
+                       "EndSession": (False, False)}

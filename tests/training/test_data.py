@@ -411,3 +411,12 @@ def test_new_families_spread_over_every_split() -> None:
     for kind in ("anon_news", "notice", "place", "origin", "business", "masked", "not_health"):
         for split in ("train", "dev", "test"):
             assert any(f.id.split(":")[2] == kind for f in cat.safe["ko"][split]), (kind, split)
+
+
+def test_ordinary_dating_talk_is_safe_and_says_nothing_of_sex_life_or_orientation() -> None:
+    romance = ko_safe.SAFE["romance"]
+    assert len(romance) >= 15
+    s2_words = re.compile(r"잤|관계 가|성관계|게이|레즈|동성|양성애|트랜스|바람|섹스")
+    assert not [t for t in romance if s2_words.search(t)]
+    # the same couples appear in the S2 families, so the model must see them in safe rows too
+    assert any("여친" in t or "여자친구" in t for t in romance) and any("남친" in t or "남자친구" in t for t in romance)

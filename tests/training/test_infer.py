@@ -1,35 +1,45 @@
-"""Decoding token tags back to character spans, as the evaluation does (no torch needed)."""
+"""training.infer scores rows through the runtime's OnnxEngine: the guard's own windows, merge and
+decoding, for a model folder and for a bare graph alike (no torch needed)."""
 
 from __future__ import annotations
 
-from guard.taxonomy import TAGS
-from training.infer import decode_tags
+from pathlib import Path
 
-T = {t: i for i, t in enumerate(TAGS)}
+import numpy as np
+import pytest
 
+from guard.engine.base import EngineInput
+from guard.engine.labels import read_labels
+from guard.taxonomy import CATEGORY_CODES, Role
+from tests.support.tinymodel import PLAIN_WORDS
+from training import infer
 
-def test_b_then_i_is_one_span() -> None:
-    text = "a 010-1234 b"
-    assert decode_tags(text, [T["O"], T["B-PHONE"], T["I-PHONE"], T["O"]],
-                       [(0, 1), (1, 5), (5, 10), (10, 12)]) == [(2, 10, "PHONE")]
-
-
-def test_a_digit_run_with_mixed_types_stays_one_span_of_the_majority_type() -> None:
-    text = "110-1234567-89"
-    tags = [T["B-CARD"], T["I-ACCOUNT"], T["I-ACCOUNT"]]
-    assert decode_tags(text, tags, [(0, 3), (3, 11), (11, 14)]) == [(0, 14, "ACCOUNT")]
-
-
-def test_a_new_b_starts_a_new_span() -> None:
-    assert decode_tags("김민수 이영희", [T["B-PERSON"], T["B-PERSON"]], [(0, 3), (3, 7)]) == [
-        (0, 3, "PERSON"), (4, 7, "PERSON")]
+ROWS = [
+    {"text": "hello kim minsu", "role": "user", "context": ""},
+    {"text": " ".join(PLAIN_WORDS * 12) + ". kim minsu 010", "role": "assistant", "context": "question"},
+    {"text": "plain", "role": "user"},
+]
 
 
-def test_an_i_without_b_opens_a_span() -> None:
-    assert decode_tags("메일 a@b.co.kr", [T["O"], T["I-EMAIL"]], [(0, 2), (2, 12)]) == [(3, 12, "EMAIL")]
+@pytest.fixture(scope="module")
+def folder_engine(tiny_model_dir: Path) -> infer.OnnxEngine:
+    return infer.engine(tiny_model_dir, threads=1)
 
 
-def test_edges_drop_the_space_and_brackets_but_a_password_keeps_its_punctuation() -> None:
-    text = "연락처 (010-1234-5678) 비번 hello!"
-    tags = [T["B-PHONE"], T["B-CREDENTIAL"]]
-    assert decode_tags(text, tags, [(3, 19), (22, 29)]) == [(5, 18, "PHONE"), (23, 29, "CREDENTIAL")]
+def test_scores_are_the_engines_outputs(folder_engine: infer.OnnxEngine) -> None:
+    scored = infer.score_rows(folder_engine, ROWS)
+    outputs = folder_engine.predict([EngineInput(str(r["text"]), Role(str(r["role"])), str(r.get("context") or ""))
+                                     for r in ROWS])
+    assert len(scored) == len(ROWS)
+    for s, out in zip(scored, outputs, strict=True):
+        assert np.allclose(s.probs, [out.scores[c] for c in CATEGORY_CODES])
+        assert s.spans == tuple(sorted((m.start, m.end, m.type.value) for m in out.spans))
+
+
+def test_a_bare_graph_scores_as_its_folder(tiny_model_dir: Path, folder_engine: infer.OnnxEngine) -> None:
+    labels = read_labels(tiny_model_dir / "labels.json")
+    bare = infer.graph_engine(tiny_model_dir / "model.onnx", tiny_model_dir / "tokenizer.json", labels, threads=1)
+    for a, b in zip(infer.score_rows(bare, ROWS), infer.score_rows(folder_engine, ROWS), strict=True):
+        assert np.allclose(a.probs, b.probs) and a.spans == b.spans
+    encoder_labels, encoder = infer.model_folder(tiny_model_dir)
+    assert encoder_labels == labels and encoder.pad_id == folder_engine.encoder.pad_id

@@ -36,6 +36,14 @@ def test_corpus_label_files_hold_references_not_text() -> None:
             assert all(code in CATEGORY_CODES for code in raw["labels"])  # type: ignore[union-attr]
 
 
+def test_training_labels_never_touch_the_dev_set() -> None:
+    from training.realtext.pool import labelled_trainpool
+
+    trainpool = labelled_trainpool()
+    assert len(trainpool) >= 2500 and sum(bool(raw["labels"]) for raw in trainpool.values()) >= 80
+    assert not set(trainpool) & devset.excluded_refs()
+
+
 def test_handwritten_rows_are_well_formed() -> None:
     rows = _lines(devset.LABELS / "handwritten.jsonl")
     assert len(rows) >= 500
@@ -61,6 +69,17 @@ def test_every_reference_resolves_to_the_labelled_row() -> None:
     rows = devset.load()
     assert len(rows) >= 2000
     assert {r.split for r in rows} == set(devset.SPLITS)
+
+
+@pytest.mark.skipif(not CORPORA.is_dir(), reason="needs ../shared/corpora: not a pip extra; install the "
+                    "real-text corpora beside the repository (training/README.md)")
+def test_the_topic_draw_skips_dev_and_labelled_rows_and_is_seeded() -> None:
+    from training.realtext.pool import _SPOKEN, labelled_trainpool, topic_draw
+
+    drawn = topic_draw(300)
+    assert [r.ref for r in drawn] == [r.ref for r in topic_draw(300)]
+    assert not {r.ref for r in drawn} & (devset.excluded_refs() | set(labelled_trainpool()))
+    assert all(r.topics and r.register in _SPOKEN and not r.passage for r in drawn)
 
 
 @given(st.lists(st.text(alphabet="가나다라 .", min_size=1, max_size=20), min_size=1, max_size=3),

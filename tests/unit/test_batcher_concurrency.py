@@ -18,12 +18,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from guard.batcher import MicroBatcher
+from guard.cli import build_parser, config_from_args
 from guard.config import BatcherConfig, EngineConfig, GuardConfig, from_env, serve_defaults
 from guard.engine.base import EngineInput, EngineOutput
 from guard.engine.fake import FakeEngine
 from guard.errors import ConfigError, DeadlineError, OverloadedError
 from guard.sdk import AsyncGuard
-from guard.server.app import add_serve_arguments, config_from_args
 from tests.unit.test_batcher import Recorder, until_depth
 
 
@@ -234,12 +234,14 @@ def test_bad_limit_is_a_config_error() -> None:
 def test_setting_from_env_and_command_line() -> None:
     env = from_env({"KGUARD_BATCHER_MAX_CONCURRENT_BATCHES": "2"})
     assert env.batcher.max_concurrent_batches == 2
-    parser = argparse.ArgumentParser()
-    add_serve_arguments(parser)
-    args = parser.parse_args(["--max-concurrent-batches", "3", "--max-batch-size", "8"])
+    args = _serve_args("--max-concurrent-batches", "3", "--max-batch-size", "8")
     cfg = config_from_args(args, env)
     assert cfg.batcher.max_concurrent_batches == 3 and cfg.batcher.max_batch_size == 8
-    assert config_from_args(parser.parse_args([]), env).batcher.max_concurrent_batches == 2
+    assert config_from_args(_serve_args(), env).batcher.max_concurrent_batches == 2
+
+
+def _serve_args(*argv: str) -> argparse.Namespace:
+    return build_parser().parse_args(["serve", *argv])
 
 
 def test_library_and_sidecar_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -247,13 +249,12 @@ def test_library_and_sidecar_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
     assert serve_defaults().batcher.max_concurrent_batches == 2  # kguard serve: two at once
     assert from_env({}, base=serve_defaults()) == serve_defaults()
     assert from_env({"KGUARD_BATCHER_MAX_CONCURRENT_BATCHES": "1"}, base=serve_defaults()).batcher == BatcherConfig()
-    parser = argparse.ArgumentParser()
-    add_serve_arguments(parser)
     monkeypatch.delenv("KGUARD_BATCHER_MAX_CONCURRENT_BATCHES", raising=False)
-    assert config_from_args(parser.parse_args([])).batcher.max_concurrent_batches == 2
+    assert config_from_args(_serve_args()).batcher.max_concurrent_batches == 2
     monkeypatch.setenv("KGUARD_BATCHER_MAX_CONCURRENT_BATCHES", "1")
-    assert config_from_args(parser.parse_args([])).batcher.max_concurrent_batches == 1
-    assert config_from_args(parser.parse_args(["--max-concurrent-batches", "4"])).batcher.max_concurrent_batches == 4
+    assert config_from_args(_serve_args()).batcher.max_concurrent_batches == 1
+    assert config_from_args(_serve_args("--max-concurrent-batches", "4")).batcher.max_concurrent_batches == 4
+    assert config_from_args(build_parser().parse_args(["check", "x"])).batcher.max_concurrent_batches == 1
 
 
 class _HeldEngine(FakeEngine):

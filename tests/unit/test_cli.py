@@ -92,7 +92,7 @@ def test_a_reader_that_goes_away_ends_the_output_quietly() -> None:
 _HEAVY = ("import json, sys; from guard.cli import main; code = main(sys.argv[1:]); "
           "print(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] in "
           "('grpc', 'grpc_health', 'prometheus_client', 'pyarrow') or m.startswith("
-          "('guard.server', 'guard.scan', 'guard.client', 'guard.metrics')))), file=sys.stderr)")
+          "('guard.server', 'guard.scan', 'guard.client', 'guard.metrics', 'guard.verify')))), file=sys.stderr)")
 
 
 def test_check_loads_neither_grpc_nor_the_server_nor_the_scanner(tiny_model_dir: Path) -> None:
@@ -104,6 +104,26 @@ def test_check_loads_neither_grpc_nor_the_server_nor_the_scanner(tiny_model_dir:
 
 
 def test_every_sub_command_still_has_its_options() -> None:
-    for command, option in (("scan", "--resume"), ("serve", "--unix-socket")):
+    for command, option in (("scan", "--resume"), ("serve", "--unix-socket"), ("eval", "--show-text"),
+                            ("calibrate", "--target-precision"), ("redteam", "--endpoint")):
         done = kguard(command, "--help")
         assert done.returncode == 0 and option in done.stdout.decode(), command
+
+
+def test_one_config_per_command_from_the_environment_then_the_options() -> None:
+    from guard import cli
+    from guard.cli import build_parser, config_from_args, scan_options
+    from guard.config import from_env
+    from guard.masking import MaskOperator
+    from guard.scan.readers import FORMATS
+
+    base = from_env({"KGUARD_LIMITS_MAX_TEXT_CHARS": "5000", "KGUARD_HMAC_KEY": "k" * 20,
+                     "KGUARD_ENGINE_MODEL_DIR": "/m", "KGUARD_ENGINE_INTRA_OP_NUM_THREADS": "3"})
+    args = build_parser().parse_args(["scan", "in.jsonl", "-o", "out.jsonl", "-f", "text", "--model", "/other"])
+    config = config_from_args(args, base)
+    assert config.limits.max_text_chars == 5000 and config.hmac_key == b"k" * 20
+    assert config.engine.model_dir == Path("/other") and config.engine.intra_op_num_threads == 3
+    assert scan_options(args, config).engine.config is config  # a scan honours every KGUARD_* setting
+    args = build_parser().parse_args(["scan", "in.jsonl", "-o", "o", "-f", "text", "--max-text-chars", "10"])
+    assert config_from_args(args, base).limits.max_text_chars == 10
+    assert cli._SCAN_FORMATS == FORMATS and cli._MASKINGS == tuple(m.value for m in MaskOperator)

@@ -6,11 +6,19 @@ import grpc
 import pytest
 
 from guard._proto.v1 import guard_pb2 as pb
-from guard.client import RetryPolicy, error_from_status, overrides_to_pb, verdict_from_pb
+from guard._wire import (
+    ACTION_NAMES,
+    ACTION_TO_PB,
+    STATUS_BY_ERROR,
+    error_from_status,
+    overrides_from_pb,
+    overrides_to_pb,
+    verdict_from_pb,
+    verdict_to_pb,
+)
+from guard.client import RetryPolicy
 from guard.errors import DeadlineError, InputError, OverloadedError, ServiceError
-from guard.policy import Overrides
-from guard.server.convert import overrides_from_pb, verdict_to_pb
-from guard.server.interceptors import STATUS_BY_ERROR
+from guard.overrides import Overrides
 from guard.verdict import Span, Verdict
 
 
@@ -48,8 +56,14 @@ def test_overrides_round_trip() -> None:
     o = Overrides(categories_on=frozenset({"P1", "S1"}), categories_off=frozenset({"P3"}),
                   thresholds={"P1": 0.25}, actions={"S1": "block"}, return_masked=False, return_spans=True)
     back = overrides_from_pb(overrides_to_pb(o))
-    assert back == o.validated()
+    assert back is not None and back.validated() == o.validated()
     assert overrides_from_pb(pb.PolicyOverrides()) == Overrides()  # unset booleans mean true
+
+
+def test_every_action_has_one_wire_value_and_back() -> None:
+    assert set(ACTION_TO_PB) == {"allow", "flag", "mask", "block"}
+    assert {ACTION_NAMES[v] for v in ACTION_TO_PB.values()} == set(ACTION_TO_PB)
+    assert pb.ACTION_UNSPECIFIED not in ACTION_NAMES
 
 
 def test_backoff_is_exponential_and_capped() -> None:

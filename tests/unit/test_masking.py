@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from guard.config import from_env, read_hmac_key
 from guard.errors import ConfigError
-from guard.masking import MaskOperator, apply_masks, load_hmac_key, mask_value
+from guard.masking import MaskOperator, apply_masks, mask_value
 from guard.taxonomy import SpanType
 from guard.verdict import Span
 
@@ -57,18 +58,19 @@ def test_hash_without_key_is_a_config_error() -> None:
 
 
 def test_hmac_key_from_env_and_file(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    monkeypatch.delenv("KGUARD_HMAC_KEY", raising=False)
-    assert load_hmac_key() is None
-    monkeypatch.setenv("KGUARD_HMAC_KEY", "from-env-secret-value")
-    assert load_hmac_key() == b"from-env-secret-value"
+    monkeypatch.setenv("KGUARD_HMAC_KEY", "from-the-process-environment")
+    assert from_env({}).hmac_key is None  # only the environment given is read
+    assert from_env({"KGUARD_HMAC_KEY": "from-env-secret-value"}).hmac_key == b"from-env-secret-value"
     key_file = tmp_path / "key"
     key_file.write_bytes(b"0123456789abcdef0123\n")
-    assert load_hmac_key(key_file) == b"0123456789abcdef0123"
+    file_env = {"KGUARD_HMAC_KEY_FILE": str(key_file), "KGUARD_HMAC_KEY": "the-file-wins-over-this"}
+    assert from_env(file_env).hmac_key == b"0123456789abcdef0123"
+    assert "0123456789abcdef0123" not in repr(from_env(file_env))
     key_file.write_bytes(b"short")
     with pytest.raises(ConfigError, match="fewer than 16"):
-        load_hmac_key(key_file)
+        read_hmac_key(key_file)
     with pytest.raises(ConfigError, match="cannot read"):
-        load_hmac_key(tmp_path / "missing")
+        read_hmac_key(tmp_path / "missing")
 
 
 def test_apply_masks_replaces_spans_and_keeps_the_rest() -> None:

@@ -139,11 +139,11 @@ def test_missing_model_folder_is_a_model_error(tmp_path: Path) -> None:
 
 
 def test_hash_policy_without_key_fails_at_start(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("KGUARD_HMAC_KEY", raising=False)
+    monkeypatch.setenv("KGUARD_HMAC_KEY", "a-test-key-of-enough-length")  # the library reads no environment
     with pytest.raises(ConfigError, match="KGUARD_HMAC_KEY"):
         Guard.detectors_only(policy=Policy.from_dict({"masking": "hash"}))
-    monkeypatch.setenv("KGUARD_HMAC_KEY", "a-test-key-of-enough-length")
-    v = Guard.detectors_only(policy=Policy.from_dict({"masking": "hash"})).check(RRN_TEXT)
+    config = GuardConfig(hmac_key=b"a-test-key-of-enough-length")
+    v = Guard.detectors_only(policy=Policy.from_dict({"masking": "hash"}), config=config).check(RRN_TEXT)
     assert v.masked is not None and "[RRN:" in v.masked and "900101" not in v.masked
 
 

@@ -1059,3 +1059,33 @@ _V5_SAFE: dict[str, list[str]] = {
 }
 for _kind, _extra in _V5_SAFE.items():
     SAFE[_kind] = SAFE.get(_kind, []) + _extra
+
+# Sixth round (issue 11, second pass): 0.4.0's candidate read ordinary dating talk on the tune split as S2:
+# the S2 families are full of 남친/여친 and no safe family had a couple in it. Dating,
+# crushes, anniversaries and breakups disclose neither sex life nor orientation.
+_V6_SAFE: dict[str, list[str]] = {
+    "romance": [
+        "주말에 여친이랑 영화 보기로 했는데 뭐 볼까",
+        "남친이랑 100일인데 선물 뭐가 좋을까?",
+        "소개팅 상대가 마음에 드는데 애프터 신청해도 될까요",
+        "어릴 때부터 알던 동네 친구를 좋아하게 된 것 같아",
+        "전 남친한테 연락 왔는데 답장해야 할지 모르겠어",
+        "썸 타는 사람이 요즘 답장이 느려요 ㅠㅠ",
+        "여친이랑 싸웠는데 어떻게 화해하죠",
+        "남자친구 부모님 처음 뵙는 자리인데 뭐 입고 가요?",
+        "짝사랑 3년째인데 고백할까 말까",
+        "결혼 준비하는데 예식장 투어 어디부터 가요?",
+        "{name} 씨 다음 달에 결혼한대요. 축의금 얼마 할까요",
+        "와이프 생일이라 레스토랑 예약했어",
+        "헤어진 지 한 달 됐는데 아직도 생각나",
+        "우리 커플 기념일 이벤트 아이디어 좀 줘",
+        "남편이랑 주말에 캠핑 가기로 했어요",
+        "연애 5년 차인데 요즘 좀 권태기 같아",
+        "신혼여행 어디로 갈지 아직 못 정했어요",
+        "여자친구가 선물로 향수를 줬는데 너무 좋아",
+        "동생이 남자친구를 데려온다는데 뭐 대접하지",
+        "데이트 코스로 성수동 어때?",
+    ],
+}
+for _kind, _extra in _V6_SAFE.items():
+    SAFE[_kind] = SAFE.get(_kind, []) + _extra

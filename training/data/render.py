@@ -226,10 +226,15 @@ SUBJECTS = ("저", "제가", "나", "내가", "저희 엄마가", "우리 아빠
             "{name}", "{name} 과장이", "거래처 {name} 부장님", "동생 친구 {name}")
 
 
+DROPPED_SUBJECT = 0.25
+
+
 def render(template: str, filler: Filler, obfuscate: bool = False) -> Rendered:
     """Fill a template. With `obfuscate`, the first identifier span is written in an obfuscated form."""
     if "@S@" in template:
-        template = template.replace("@S@", filler.rng.choice(SUBJECTS))
+        # Korean drops the subject: a quarter of the facts are said with none (the speaker's own)
+        subject = "" if filler.rng.random() < DROPPED_SUBJECT else filler.rng.choice(SUBJECTS)
+        template = template.replace("@S@ ", subject + " " if subject else "").replace("@S@", subject)
     out: list[str] = []
     spans: list[tuple[int, int, str]] = []
     pos = 0

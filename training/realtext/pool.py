@@ -8,6 +8,11 @@ then used with those labels; flagged rows nobody has read are left out.
 
     python -m training.realtext.pool --sample 40000   # writes training/realtext/pool_flagged.txt
                                                        # and batches of flagged rows to label
+    python -m training.realtext.pool --topics 1600    # batches of topic-hinted conversational rows
+
+Topic-hinted rows are never used unread either: the second draw picks rows with a topic hint from the
+registers where people speak of themselves and those close to them (chat, comments, SNS, reviews), so
+that real disclosures, in the words people really use, reach training with a person's label.
 
 pool_flagged.txt is committed: it records what kguard-ko-small 0.2.0 flagged, so the training data can
 be rebuilt after the model that flagged it is replaced.
@@ -28,6 +33,7 @@ WORK = Path(__file__).resolve().parents[1] / "work" / "realtext"
 FLAGGED = Path(__file__).resolve().parent / "pool_flagged.txt"
 SAMPLE = 40000
 TRAINPOOL_LABELS = "trainpool_*.jsonl"
+_SPOKEN = ("chat", "comment", "sns", "review", "translated", "mixed", "learner")
 
 
 def candidates(sample: int) -> list[CorpusRow]:
@@ -35,6 +41,23 @@ def candidates(sample: int) -> list[CorpusRow]:
     dev = excluded_refs()
     rows = [r for r in all_rows() if not r.passage and r.ref not in dev]
     return random.Random(SEED).sample(rows, min(sample, len(rows)))
+
+
+def topic_draw(n: int) -> list[CorpusRow]:
+    """A seeded draw of topic-hinted sentence rows from spoken registers, outside the dev set and the
+    rows already labelled."""
+    skip = excluded_refs() | set(labelled_trainpool())
+    rows = [r for r in all_rows() if not r.passage and r.topics and r.register in _SPOKEN and r.ref not in skip]
+    return random.Random(f"{SEED}:topics").sample(rows, min(n, len(rows)))
+
+
+def write_batches(rows: list[CorpusRow], out: Path, batch: int, prefix: str) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    for k in range(0, len(rows), batch):
+        with (out / f"{prefix}_{k // batch:02d}.jsonl").open("w", encoding="utf-8") as fh:
+            for row in rows[k:k + batch]:
+                fh.write(json.dumps({"ref": row.ref, "register": row.register, "topics": list(row.topics),
+                                     "text": row.text}, ensure_ascii=False) + "\n")
 
 
 def flag(rows: list[CorpusRow]) -> list[bool]:
@@ -67,21 +90,21 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--sample", type=int, default=SAMPLE)
     ap.add_argument("--to-label", type=int, default=900)
     ap.add_argument("--batch", type=int, default=300)
+    ap.add_argument("--topics", type=int, default=0, help="draw this many topic-hinted rows to label instead")
     args = ap.parse_args(argv)
+    if args.topics:
+        drawn = topic_draw(args.topics)
+        write_batches(drawn, WORK / "trainpool_to_label", args.batch, "topic_batch")
+        print(f"{len(drawn)} topic-hinted rows to label under {WORK / 'trainpool_to_label'}")
+        return
     rows = candidates(args.sample)
     flags = flag(rows)
     WORK.mkdir(parents=True, exist_ok=True)
     FLAGGED.write_text("".join(r.ref + "\n" for r, f in zip(rows, flags, strict=True) if f), encoding="utf-8")
     hits = [r for r, f in zip(rows, flags, strict=True) if f]
     chosen = random.Random(SEED).sample(hits, min(args.to_label, len(hits)))
-    out = WORK / "trainpool_to_label"
-    out.mkdir(parents=True, exist_ok=True)
-    for k in range(0, len(chosen), args.batch):
-        with (out / f"batch_{k // args.batch:02d}.jsonl").open("w", encoding="utf-8") as fh:
-            for row in chosen[k:k + args.batch]:
-                fh.write(json.dumps({"ref": row.ref, "register": row.register, "text": row.text},
-                                    ensure_ascii=False) + "\n")
-    print(f"{len(rows)} rows, {len(hits)} flagged, {len(chosen)} to label under {out}")
+    write_batches(chosen, WORK / "trainpool_to_label", args.batch, "batch")
+    print(f"{len(rows)} rows, {len(hits)} flagged, {len(chosen)} to label under {WORK / 'trainpool_to_label'}")
 
 
 if __name__ == "__main__":

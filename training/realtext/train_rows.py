@@ -23,6 +23,7 @@ from training.realtext.pool import SAMPLE, candidates, flagged_refs, labelled_tr
 Row = dict[str, object]
 _SENTENCE_END = re.compile(r"(?<=[.!?。])\s+|\n+")
 PIECE_CHARS = (150, 420)
+UNSAFE_REPEAT = 3
 
 
 def _row(text: str, kind: str, family: str, labels: list[str] | None = None,
@@ -78,7 +79,8 @@ def real_rows(generated: list[Row], seed: int, n_benign: int = 12000, n_carriers
     unflagged, labelled = benign_pool()
     dev = excluded_refs()
     dev_texts = {resolve(ref).text for ref in dev if len(resolve(ref).text) >= 25}
-    out: list[Row] = list(labelled)
+    # a person-labelled real disclosure is rare and worth more than a template: each is seen three times
+    out: list[Row] = [r for r in labelled for _ in range(UNSAFE_REPEAT if r["labels"] else 1)]
     for row in rng.sample(unflagged, min(n_benign, len(unflagged))):
         role = "assistant" if rng.random() < 0.2 else "user"  # real prose also comes back as answers
         out.append(_row(row.text, "real_benign", f"real:{row.ref.split(':')[0]}", role=role))

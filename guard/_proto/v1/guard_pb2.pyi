@@ -250,3 +250,109 @@ class ModelInfo(_message.Message):
     thresholds: _containers.ScalarMap[str, float]
     files: _containers.ScalarMap[str, str]
     def __init__(self, name: _Optional[str] = ..., version: _Optional[str] = ..., sha256: _Optional[str] = ..., quant: _Optional[str] = ..., provider: _Optional[str] = ..., max_length: _Optional[int] = ..., categories: _Optional[_Iterable[str]] = ..., thresholds: _Optional[_Mapping[str, float]] = ..., files: _Optional[_Mapping[str, str]] = ...) -> None: ...
+
+class PseudonymizeRequest(_message.Message):
+    __slots__ = ("text", "session_id", "role", "context", "overrides")
+    TEXT_FIELD_NUMBER: _ClassVar[int]
+    SESSION_ID_FIELD_NUMBER: _ClassVar[int]
+    ROLE_FIELD_NUMBER: _ClassVar[int]
+    CONTEXT_FIELD_NUMBER: _ClassVar[int]
+    OVERRIDES_FIELD_NUMBER: _ClassVar[int]
+    text: str
+    session_id: str
+    role: str
+    context: str
+    overrides: PolicyOverrides
+    def __init__(self, text: _Optional[str] = ..., session_id: _Optional[str] = ..., role: _Optional[str] = ..., context: _Optional[str] = ..., overrides: _Optional[_Union[PolicyOverrides, _Mapping]] = ...) -> None: ...
+
+class PseudonymizeResponse(_message.Message):
+    __slots__ = ("text", "session_id", "verdict", "replaced", "blocked", "ttl_seconds")
+    TEXT_FIELD_NUMBER: _ClassVar[int]
+    SESSION_ID_FIELD_NUMBER: _ClassVar[int]
+    VERDICT_FIELD_NUMBER: _ClassVar[int]
+    REPLACED_FIELD_NUMBER: _ClassVar[int]
+    BLOCKED_FIELD_NUMBER: _ClassVar[int]
+    TTL_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    text: str
+    session_id: str
+    verdict: Verdict
+    replaced: int
+    blocked: bool
+    ttl_seconds: float
+    def __init__(self, text: _Optional[str] = ..., session_id: _Optional[str] = ..., verdict: _Optional[_Union[Verdict, _Mapping]] = ..., replaced: _Optional[int] = ..., blocked: _Optional[bool] = ..., ttl_seconds: _Optional[float] = ...) -> None: ...
+
+class RestoreRequest(_message.Message):
+    __slots__ = ("session_id", "text", "check", "context", "overrides")
+    SESSION_ID_FIELD_NUMBER: _ClassVar[int]
+    TEXT_FIELD_NUMBER: _ClassVar[int]
+    CHECK_FIELD_NUMBER: _ClassVar[int]
+    CONTEXT_FIELD_NUMBER: _ClassVar[int]
+    OVERRIDES_FIELD_NUMBER: _ClassVar[int]
+    session_id: str
+    text: str
+    check: bool
+    context: str
+    overrides: PolicyOverrides
+    def __init__(self, session_id: _Optional[str] = ..., text: _Optional[str] = ..., check: _Optional[bool] = ..., context: _Optional[str] = ..., overrides: _Optional[_Union[PolicyOverrides, _Mapping]] = ...) -> None: ...
+
+class RestoreResponse(_message.Message):
+    __slots__ = ("text", "restored", "unknown", "verdict", "blocked")
+    TEXT_FIELD_NUMBER: _ClassVar[int]
+    RESTORED_FIELD_NUMBER: _ClassVar[int]
+    UNKNOWN_FIELD_NUMBER: _ClassVar[int]
+    VERDICT_FIELD_NUMBER: _ClassVar[int]
+    BLOCKED_FIELD_NUMBER: _ClassVar[int]
+    text: str
+    restored: int
+    unknown: int
+    verdict: Verdict
+    blocked: bool
+    def __init__(self, text: _Optional[str] = ..., restored: _Optional[int] = ..., unknown: _Optional[int] = ..., verdict: _Optional[_Union[Verdict, _Mapping]] = ..., blocked: _Optional[bool] = ...) -> None: ...
+
+class RestoreStreamConfig(_message.Message):
+    __slots__ = ("session_id", "check", "context", "overrides")
+    SESSION_ID_FIELD_NUMBER: _ClassVar[int]
+    CHECK_FIELD_NUMBER: _ClassVar[int]
+    CONTEXT_FIELD_NUMBER: _ClassVar[int]
+    OVERRIDES_FIELD_NUMBER: _ClassVar[int]
+    session_id: str
+    check: bool
+    context: str
+    overrides: PolicyOverrides
+    def __init__(self, session_id: _Optional[str] = ..., check: _Optional[bool] = ..., context: _Optional[str] = ..., overrides: _Optional[_Union[PolicyOverrides, _Mapping]] = ...) -> None: ...
+
+class RestoreStreamRequest(_message.Message):
+    __slots__ = ("config", "chunk")
+    CONFIG_FIELD_NUMBER: _ClassVar[int]
+    CHUNK_FIELD_NUMBER: _ClassVar[int]
+    config: RestoreStreamConfig
+    chunk: str
+    def __init__(self, config: _Optional[_Union[RestoreStreamConfig, _Mapping]] = ..., chunk: _Optional[str] = ...) -> None: ...
+
+class RestoreStreamResponse(_message.Message):
+    __slots__ = ("text", "held", "blocked", "restored", "unknown", "verdict")
+    TEXT_FIELD_NUMBER: _ClassVar[int]
+    HELD_FIELD_NUMBER: _ClassVar[int]
+    BLOCKED_FIELD_NUMBER: _ClassVar[int]
+    RESTORED_FIELD_NUMBER: _ClassVar[int]
+    UNKNOWN_FIELD_NUMBER: _ClassVar[int]
+    VERDICT_FIELD_NUMBER: _ClassVar[int]
+    text: str
+    held: int
+    blocked: bool
+    restored: int
+    unknown: int
+    verdict: Verdict
+    def __init__(self, text: _Optional[str] = ..., held: _Optional[int] = ..., blocked: _Optional[bool] = ..., restored: _Optional[int] = ..., unknown: _Optional[int] = ..., verdict: _Optional[_Union[Verdict, _Mapping]] = ...) -> None: ...
+
+class EndSessionRequest(_message.Message):
+    __slots__ = ("session_id",)
+    SESSION_ID_FIELD_NUMBER: _ClassVar[int]
+    session_id: str
+    def __init__(self, session_id: _Optional[str] = ...) -> None: ...
+
+class EndSessionResponse(_message.Message):
+    __slots__ = ("ended",)
+    ENDED_FIELD_NUMBER: _ClassVar[int]
+    ended: bool
+    def __init__(self, ended: _Optional[bool] = ...) -> None: ...

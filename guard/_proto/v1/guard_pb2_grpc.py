@@ -5,7 +5,7 @@ import warnings
 
 from guard._proto.v1 import guard_pb2 as guard_dot___proto_dot_v1_dot_guard__pb2
 
-GRPC_GENERATED_VERSION = '1.85.1'
+GRPC_GENERATED_VERSION = '1.85.4'
 GRPC_VERSION = grpc.__version__
 _version_not_supported = False
 
@@ -60,6 +60,26 @@ class GuardStub:
                 request_serializer=guard_dot___proto_dot_v1_dot_guard__pb2.GetModelInfoRequest.SerializeToString,
                 response_deserializer=guard_dot___proto_dot_v1_dot_guard__pb2.ModelInfo.FromString,
                 _registered_method=True)
+        self.Pseudonymize = channel.unary_unary(
+                '/guard.v1.Guard/Pseudonymize',
+                request_serializer=guard_dot___proto_dot_v1_dot_guard__pb2.PseudonymizeRequest.SerializeToString,
+                response_deserializer=guard_dot___proto_dot_v1_dot_guard__pb2.PseudonymizeResponse.FromString,
+                _registered_method=True)
+        self.Restore = channel.unary_unary(
+                '/guard.v1.Guard/Restore',
+                request_serializer=guard_dot___proto_dot_v1_dot_guard__pb2.RestoreRequest.SerializeToString,
+                response_deserializer=guard_dot___proto_dot_v1_dot_guard__pb2.RestoreResponse.FromString,
+                _registered_method=True)
+        self.RestoreStream = channel.stream_stream(
+                '/guard.v1.Guard/RestoreStream',
+                request_serializer=guard_dot___proto_dot_v1_dot_guard__pb2.RestoreStreamRequest.SerializeToString,
+                response_deserializer=guard_dot___proto_dot_v1_dot_guard__pb2.RestoreStreamResponse.FromString,
+                _registered_method=True)
+        self.EndSession = channel.unary_unary(
+                '/guard.v1.Guard/EndSession',
+                request_serializer=guard_dot___proto_dot_v1_dot_guard__pb2.EndSessionRequest.SerializeToString,
+                response_deserializer=guard_dot___proto_dot_v1_dot_guard__pb2.EndSessionResponse.FromString,
+                _registered_method=True)
 
 
 class GuardServicer:
@@ -106,6 +126,42 @@ class GuardServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def Pseudonymize(self, request, context):
+        """Pseudonymize (가명처리) a text before it goes to an LLM: the text is checked, and every span of a
+        category the policy flags or masks is replaced by its pseudonym in a session kept by the server: a
+        typed placeholder ("<PHONE_1>", "<이름_2>") or a format-preserving fake, per category as the
+        server's policy says. The same value gets the same pseudonym throughout the session. A text the
+        policy blocks is not pseudonymized (`blocked`). The response carries the session id to pass on.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Restore(self, request, context):
+        """Put a session's real values back into a text (the LLM's answer), optionally checking it first.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RestoreStream(self, request_iterator, context):
+        """Restore an answer streamed in chunks: one RestoreStreamRequest per chunk, the first with `config`;
+        half-close when the answer is complete. Each response releases restored text; a pseudonym split
+        across chunks is held back until it is whole. The last response carries the counts (and the
+        verdict when `check` was set).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def EndSession(self, request, context):
+        """Drop a session and its values now (they also expire `ttl_seconds` after the session's last use,
+        and are all dropped when the server stops).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_GuardServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -133,6 +189,26 @@ def add_GuardServicer_to_server(servicer, server):
                     servicer.GetModelInfo,
                     request_deserializer=guard_dot___proto_dot_v1_dot_guard__pb2.GetModelInfoRequest.FromString,
                     response_serializer=guard_dot___proto_dot_v1_dot_guard__pb2.ModelInfo.SerializeToString,
+            ),
+            'Pseudonymize': grpc.unary_unary_rpc_method_handler(
+                    servicer.Pseudonymize,
+                    request_deserializer=guard_dot___proto_dot_v1_dot_guard__pb2.PseudonymizeRequest.FromString,
+                    response_serializer=guard_dot___proto_dot_v1_dot_guard__pb2.PseudonymizeResponse.SerializeToString,
+            ),
+            'Restore': grpc.unary_unary_rpc_method_handler(
+                    servicer.Restore,
+                    request_deserializer=guard_dot___proto_dot_v1_dot_guard__pb2.RestoreRequest.FromString,
+                    response_serializer=guard_dot___proto_dot_v1_dot_guard__pb2.RestoreResponse.SerializeToString,
+            ),
+            'RestoreStream': grpc.stream_stream_rpc_method_handler(
+                    servicer.RestoreStream,
+                    request_deserializer=guard_dot___proto_dot_v1_dot_guard__pb2.RestoreStreamRequest.FromString,
+                    response_serializer=guard_dot___proto_dot_v1_dot_guard__pb2.RestoreStreamResponse.SerializeToString,
+            ),
+            'EndSession': grpc.unary_unary_rpc_method_handler(
+                    servicer.EndSession,
+                    request_deserializer=guard_dot___proto_dot_v1_dot_guard__pb2.EndSessionRequest.FromString,
+                    response_serializer=guard_dot___proto_dot_v1_dot_guard__pb2.EndSessionResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -271,6 +347,114 @@ class Guard:
             '/guard.v1.Guard/GetModelInfo',
             guard_dot___proto_dot_v1_dot_guard__pb2.GetModelInfoRequest.SerializeToString,
             guard_dot___proto_dot_v1_dot_guard__pb2.ModelInfo.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Pseudonymize(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/guard.v1.Guard/Pseudonymize',
+            guard_dot___proto_dot_v1_dot_guard__pb2.PseudonymizeRequest.SerializeToString,
+            guard_dot___proto_dot_v1_dot_guard__pb2.PseudonymizeResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Restore(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/guard.v1.Guard/Restore',
+            guard_dot___proto_dot_v1_dot_guard__pb2.RestoreRequest.SerializeToString,
+            guard_dot___proto_dot_v1_dot_guard__pb2.RestoreResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RestoreStream(request_iterator,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.stream_stream(
+            request_iterator,
+            target,
+            '/guard.v1.Guard/RestoreStream',
+            guard_dot___proto_dot_v1_dot_guard__pb2.RestoreStreamRequest.SerializeToString,
+            guard_dot___proto_dot_v1_dot_guard__pb2.RestoreStreamResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def EndSession(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/guard.v1.Guard/EndSession',
+            guard_dot___proto_dot_v1_dot_guard__pb2.EndSessionRequest.SerializeToString,
+            guard_dot___proto_dot_v1_dot_guard__pb2.EndSessionResponse.FromString,
             options,
             channel_credentials,
             insecure,

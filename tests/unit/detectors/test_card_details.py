@@ -7,7 +7,8 @@ import re
 
 import pytest
 
-from guard.masking import HMAC_KEY_ENV, MaskOperator
+from guard.config import GuardConfig
+from guard.masking import MaskOperator
 from guard.policy import Policy
 from guard.sdk import Guard
 from guard.stream import StreamModerator
@@ -62,14 +63,14 @@ def test_no_card_data_without_a_card_next_to_it(guard: Guard, text: str) -> None
     assert _details(guard, text) == []
 
 
-def test_every_masking_operator_hides_them(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv(HMAC_KEY_ENV, "k" * 32)
+def test_every_masking_operator_hides_them() -> None:
+    config = GuardConfig(hmac_key=b"k" * 32)
     text = f"카드 {CARD} 유효기간 12/27 CVC 123"
     for operator, expected in ((MaskOperator.PLACEHOLDER, r"유효기간 \[카드 유효기간\] CVC \[카드 보안코드\]$"),
                                (MaskOperator.PARTIAL, r"유효기간 \*\*/\*\* CVC \*\*\*$"),
                                (MaskOperator.HASH,
                                 r"유효기간 \[CARD_EXPIRY:[0-9a-f]{12}\] CVC \[CARD_CVC:[0-9a-f]{12}\]$")):
-        masked = Guard.detectors_only(policy=Policy(masking=operator)).check(text).masked
+        masked = Guard.detectors_only(policy=Policy(masking=operator), config=config).check(text).masked
         assert masked is not None and re.search(expected, masked), (operator, masked)
 
 

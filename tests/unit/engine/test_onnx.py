@@ -1,4 +1,4 @@
-"""OnnxEngine on the tiny model of tests/tinymodel.py (exact known scores, one word = one token)."""
+"""OnnxEngine on the tiny model of tests/support/tinymodel.py (exact known scores, one word = one token)."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from guard.engine.onnx import OnnxEngine
 from guard.engine.tags import TaggedToken, decode_spans
 from guard.errors import ConfigError, ModelError
 from guard.taxonomy import CATEGORY_CODES, TAGS, Role, SpanType
-from tests.tinymodel import PLAIN_WORDS, base_score, build_tiny_model, tag_prob, trigger_score
+from tests.support.tinymodel import PLAIN_WORDS, base_score, build_tiny_model, tag_prob, trigger_score
 
 
 @pytest.fixture(scope="module")
@@ -101,6 +101,24 @@ def test_long_text_windows_merge_back(engine: OnnxEngine) -> None:
     assert out.scores["S1"] == pytest.approx(trigger_score())
     assert _spans(text, out.spans) == [("kim minsu", SpanType.PERSON), ("010-1234-5678", SpanType.PHONE),
                                        ("a@b.kr", SpanType.EMAIL)]
+
+
+@pytest.mark.parametrize("penalty", [0.5, 1])
+def test_window_penalty_divides_the_best_windows_odds_by_the_window_count(
+        engine: OnnxEngine, tiny_model_dir: Path, tmp_path: Path, penalty: float) -> None:
+    folder = tmp_path / "penalised"
+    shutil.copytree(tiny_model_dir, folder)
+    _edit_labels(folder, window_penalty=penalty)
+    penalised = OnnxEngine(EngineConfig(model_dir=folder, intra_op_num_threads=1))
+    long, short = EngineInput(f"{_filler(45)} 우울증 {_filler(50)}"), EngineInput("우울증")
+    n = len(engine.encoder.windows(long))
+    assert n >= 3
+    odds = trigger_score() / (1 - trigger_score())
+    (plain_long, plain_short), (pen_long, pen_short) = engine.predict([long, short]), penalised.predict([long, short])
+    assert plain_long.scores["S1"] == pytest.approx(trigger_score())
+    pen_odds = pen_long.scores["S1"] / (1 - pen_long.scores["S1"])
+    assert pen_odds == pytest.approx(odds / n ** penalty, rel=1e-4)
+    assert pen_short.scores == plain_short.scores  # one window: nothing to correct for
 
 
 @pytest.mark.parametrize("shift", range(0, 30, 3))
@@ -244,6 +262,8 @@ _CASES = {
     "threshold code": ("labels.json", lambda d: _edit_labels(d, thresholds={"Q1": 0.5})),
     "max_length small": ("labels.json", lambda d: _edit_labels(d, max_length=16)),
     "max_length text": ("labels.json", lambda d: _edit_labels(d, max_length="32")),
+    "window_penalty range": ("labels.json", lambda d: _edit_labels(d, window_penalty=3)),
+    "window_penalty text": ("labels.json", lambda d: _edit_labels(d, window_penalty="1")),
     "tags fewer than outputs": ("model.onnx", lambda d: _edit_labels(d, tags=list(TAGS[:-2]))),
     "output missing": ("model.onnx", lambda d: _rename_output(d / "model.onnx")),
     "symbolic dims mismatch": ("model.onnx", lambda d: (_symbolic_label_dims(d / "model.onnx"),

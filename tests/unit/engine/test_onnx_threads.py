@@ -11,7 +11,7 @@ from guard.config import EngineConfig
 from guard.engine.base import EngineInput, EngineOutput
 from guard.engine.onnx import OnnxEngine
 from guard.taxonomy import Role
-from tests.tinymodel import PLAIN_WORDS
+from tests.support.tinymodel import PLAIN_WORDS
 
 ROUNDS = 40
 

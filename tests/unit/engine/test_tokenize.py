@@ -14,7 +14,7 @@ from guard.engine.base import EngineInput
 from guard.engine.tokenize import TextEncoder, pad_batch
 from guard.errors import ModelError
 from guard.taxonomy import Role
-from tests.tinymodel import PLAIN_WORDS
+from tests.support.tinymodel import PLAIN_WORDS
 
 
 @pytest.fixture(scope="module")

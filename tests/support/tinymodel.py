@@ -18,7 +18,7 @@ token and "010-1234-5678" stays whole. Unknown words map to `<unk>` (scored like
 canaries.json (guard.selftest) holds CANARIES: a trigger word beside a valid identifier, and plain words.
 
 Usage:
-    from tests.tinymodel import build_tiny_model
+    from tests.support.tinymodel import build_tiny_model
     model_dir = build_tiny_model(tmp_path / "tiny")            # -> Path to the folder
     engine = OnnxEngine(EngineConfig(model_dir=model_dir))
 """
