@@ -7,11 +7,11 @@
   graph, so a text's scores cannot depend on its batch (DESIGN.md, batch invariance). The fused
   embedding op is then quantized weight-only: a table lookup has no activation to scale, so this adds no
   batch dependence, and it keeps the graph under the 50 MB budget (the fp32 table alone is 98 MB).
-- pertoken (export's default): weights int8 per column, activations quantized at run time with one
-  scale per token, taken over that token's own hidden vector (the last axis) only, so neither the other
-  texts of a batch nor its padding can move a text's scores. A graph rewrite of the fp32 graph
-  (`quantize_pertoken`); the embedding is weight-only as for static. 1.4x static's texts/s and closer to
-  fp32 (bench/RESULTS.md, quantization).
+- pertoken: weights int8 per column, activations quantized at run time with one scale per token, taken
+  over that token's own hidden vector (the last axis) only, so neither the other texts of a batch nor
+  its padding can move a text's scores. A graph rewrite of the fp32 graph (`quantize_pertoken`); the
+  embedding is weight-only as for static. 1.4x static's texts/s and closer to fp32, but a lower
+  real-text tune macro F1 than static on 0.3.0 (bench/RESULTS.md, quantization and its notes).
 """
 
 from __future__ import annotations
@@ -73,7 +73,7 @@ def quantize_static(src: Path, dst: Path, encoder: TextEncoder, texts: Iterable[
     """Static int8 with activation ranges calibrated on `texts` (percentile 99.999 by default).
 
     The fused Attention op's projections stay fp32 by default: onnxruntime has no QDQ kernel for it, and
-    quantizing them measured 0.93x the texts/s and a higher one-text latency (bench/RESULTS.md,
+    quantizing them measured 0.95x the texts/s and a higher one-text latency (bench/RESULTS.md,
     quantization; before 2026-12-06 that table's two static rows were the same graph)."""
     import onnx
     import onnxruntime as ort
@@ -105,7 +105,7 @@ def quantize_static(src: Path, dst: Path, encoder: TextEncoder, texts: Iterable[
 #: "auto" asym for an input that comes out of a GELU (one-sided: half of a symmetric range would go
 #: unused), u8 for the rest. Measured (bench/RESULTS.md, quantization): auto as fast as u8, asym 0.9x,
 #: s8 0.2x (onnxruntime's s8 x s8 kernel on AVX-512 VNNI); real-text tune macro F1 of auto and asym
-#: within 0.005 of fp32, u8 0.01 under it.
+#: within 0.005 of fp32's, u8 0.008 under it.
 ACTIVATIONS = ("auto", "u8", "s8", "asym")
 _ONE_SIDED = ("BiasGelu", "Gelu", "FastGelu", "Relu")
 
