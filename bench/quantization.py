@@ -5,10 +5,13 @@
 Every variant is built from the same fp32 graph and run on the same real Korean sentences from
 ../shared/corpora (none of the dev set's rows): onnxruntime dynamic int8 (the old shipped form),
 dynamic int8 run one row at a time, static int8 calibrated on other real sentences (QDQ and QOperator),
-fp32; and, when the `openvino` package is installed, OpenVINO fp32, bf16 and (with nncf) int8.
-Per variant: texts/s for batches of 64 (median of repeats), one 32-token text p50, the largest score
-change of a text alone against inside a random batch (batch invariance), and parity against fp32
-(mean and max |Δ probability|, decisions that agree at the model's thresholds).
+per-token dynamic int8 (training/quantize.py quantize_pertoken: its activation forms, the fused
+Attention op fp32 or quantized, and onnxruntime's MatMulNBits kernel with 8-bit weights), fp32; and,
+when the `openvino` package is installed, OpenVINO fp32, bf16 and (with nncf) int8.
+Per variant: texts/s for batches of 64 (median of repeats, the variants taking turns batch by batch),
+one 32-token text p50, the largest score change of a text alone against inside a random batch (batch
+invariance), and parity against fp32 (mean and max |Δ probability|, decisions that agree at the
+model's thresholds).
 Writes bench/results/quantization.json and its section of bench/RESULTS.md.
 """
 
@@ -21,6 +24,7 @@ import statistics
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -81,41 +85,55 @@ def one_row_at_a_time(run: Runner) -> Runner:
     return each
 
 
-def measure(run: Runner, token_types: bool, encoder: TextEncoder, texts: list[str], probe: list[str],
-            fp32_probs: np.ndarray | None, thresholds: np.ndarray, repeats: int) -> dict[str, float]:
-    windows = [encoder.windows(EngineInput(t))[0] for t in texts]
+def timing(runs: dict[str, tuple[Runner, bool]], windows: list[Window], pad_id: int,
+           repeats: int) -> dict[str, dict[str, float]]:
+    """texts/s over batches of 64 (sorted by length) and one short text's latency. The variants take
+    turns batch by batch (and, for the latency, 40 texts at a time), so a loaded host's drift falls on
+    all of them alike; one rate per variant and repeat."""
     order = sorted(range(len(windows)), key=lambda i: len(windows[i].input_ids))
     batches = [[windows[i] for i in order[k:k + 64]] for k in range(0, len(order), 64)]
-    feeds = [feed_of(b, encoder.pad_id, token_types) for b in batches]
-    run(feeds[0])  # warm-up
-    rates = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        for f in feeds:
-            run(f)
-        rates.append(len(windows) / (time.perf_counter() - t0))
     short = [w for w in windows if 28 <= len(w.input_ids) <= 36][:40] or windows[:40]
-    lat = []
-    for w in short * 3:
-        f = feed_of([w], encoder.pad_id, token_types)
-        t0 = time.perf_counter()
-        run(f)
-        lat.append((time.perf_counter() - t0) * 1000)
-    # batch invariance: each probe text alone, then inside a batch of 63 random others (padded)
+    feeds = {tt: [feed_of(b, pad_id, tt) for b in batches] for tt in (False, True)}
+    singles = {tt: [feed_of([w], pad_id, tt) for w in short] for tt in (False, True)}
+    rates: dict[str, list[float]] = {name: [] for name in runs}
+    lat: dict[str, list[float]] = {name: [] for name in runs}
+    for run, tt in runs.values():
+        run(feeds[tt][0])  # warm-up
+    for _ in range(repeats):
+        spent = dict.fromkeys(runs, 0.0)
+        for k in range(len(batches)):
+            for name, (run, tt) in runs.items():
+                t0 = time.perf_counter()
+                run(feeds[tt][k])
+                spent[name] += time.perf_counter() - t0
+        for name, (run, tt) in runs.items():
+            rates[name].append(len(windows) / spent[name])
+            for f in singles[tt]:
+                t0 = time.perf_counter()
+                run(f)
+                lat[name].append((time.perf_counter() - t0) * 1000)
+    return {name: {"texts_per_s": round(statistics.median(rates[name]), 1),
+                   "texts_per_s_min": round(min(rates[name]), 1), "texts_per_s_max": round(max(rates[name]), 1),
+                   "one_text_p50_ms": round(statistics.median(lat[name]), 3)} for name in runs}
+
+
+def agreement(run: Runner, token_types: bool, windows: list[Window], probe: list[Window], pad_id: int,
+              fp32_probs: np.ndarray | None, thresholds: np.ndarray) -> dict[str, float]:
+    """Batch invariance (each probe text alone, then inside a batch of 63 random others, padded) and
+    parity with fp32 on all texts in batches of 64 sorted by length (plus "_probs", the probabilities)."""
     rng = random.Random(5)
-    pw = [encoder.windows(EngineInput(t))[0] for t in probe]
-    alone = np.stack([run(feed_of([w], encoder.pad_id, token_types))[0] for w in pw])
+    alone = np.stack([run(feed_of([w], pad_id, token_types))[0] for w in probe])
     moved = 0.0
-    for i, w in enumerate(pw):
+    for i, w in enumerate(probe):
         others = rng.sample(windows, 63)
         at = rng.randrange(64)
         batch = [*others[:at], w, *others[at:]]
-        together = run(feed_of(batch, encoder.pad_id, token_types))[at]
+        together = run(feed_of(batch, pad_id, token_types))[at]
         moved = max(moved, float(np.max(np.abs(_sigmoid(together) - _sigmoid(alone[i])))))
-    out = {"texts_per_s": round(statistics.median(rates), 1), "texts_per_s_min": round(min(rates), 1),
-           "texts_per_s_max": round(max(rates), 1), "one_text_p50_ms": round(statistics.median(lat), 3),
-           "batch_invariance_max_delta": round(moved, 6)}
-    probs = _sigmoid(np.concatenate([run(f) for f in feeds]))
+    out = {"batch_invariance_max_delta": round(moved, 6)}
+    ordered = sorted(windows, key=lambda w: len(w.input_ids))
+    probs = _sigmoid(np.concatenate([run(feed_of(ordered[k:k + 64], pad_id, token_types))
+                                     for k in range(0, len(ordered), 64)]))
     if fp32_probs is not None:
         diff = np.abs(probs - fp32_probs)
         out |= {"parity_mean": round(float(diff.mean()), 5), "parity_max": round(float(diff.max()), 4),
@@ -152,35 +170,54 @@ def main(argv: list[str] | None = None) -> None:
         "ort dynamic int8": lambda: ort_runner(quantize.quantize_dynamic(args.fp32, out_dir / "dyn.onnx"),
                                                args.threads),
         "ort dynamic int8 (one row per run)": lambda: _each(ort_runner(out_dir / "dyn.onnx", args.threads)),
-        "ort static int8 QDQ": lambda: ort_runner(quantize.quantize_static(
-            args.fp32, out_dir / "qdq.onnx", encoder, calib, qdq=True), args.threads),
+        # quantize_static leaves the fused Attention op fp32 by default (the shipped form)
+        "ort static int8 QDQ (Attention too)": lambda: ort_runner(quantize.quantize_static(
+            args.fp32, out_dir / "qdq.onnx", encoder, calib, qdq=True, ops=("MatMul", "Gather", "Attention")),
+            args.threads),
         "ort static int8 QDQ (Attention fp32)": lambda: ort_runner(quantize.quantize_static(
             args.fp32, out_dir / "qdq_noatt.onnx", encoder, calib, qdq=True, ops=("MatMul", "Gather")),
             args.threads),
         "ort static int8 QOperator": lambda: ort_runner(quantize.quantize_static(
             args.fp32, out_dir / "qop.onnx", encoder, calib, qdq=False), args.threads),
+        "ort per-token int8": lambda: _pertoken("pertoken"),
+        "ort per-token int8 (Attention fp32)": lambda: _pertoken("pertoken_noatt", attention=False),
+        "ort per-token int8 (all u8 symmetric)": lambda: _pertoken("pertoken_u8", activations="u8"),
+        "ort per-token int8 (all with a zero point per token)": lambda: _pertoken("pertoken_asym",
+                                                                                 activations="asym"),
+        "ort per-token int8 (all s8 symmetric)": lambda: _pertoken("pertoken_s8", activations="s8"),
+        "ort MatMulNBits 8-bit (blocks of 64)": lambda: _pertoken("nbits64", block=64),
+        "ort MatMulNBits 8-bit (blocks of 128)": lambda: _pertoken("nbits128", block=128),
         "openvino fp32": lambda: ov_runner(args.fp32, args.threads, "f32"),
         "openvino bf16": lambda: ov_runner(args.fp32, args.threads, "bf16"),
         "openvino int8 (nncf)": lambda: _nncf(args.fp32, encoder, calib, args.threads),
     }
+
+    def _pertoken(name: str, **options: Any) -> tuple[Runner, bool]:
+        return ort_runner(quantize.quantize_pertoken(args.fp32, out_dir / f"{name}.onnx", **options), args.threads)
+
     wanted = [n for n in builders if not args.only or n in args.only.split(",")]
     results: dict[str, dict[str, float]] = {}
-    fp32_probs = None
+    runs: dict[str, tuple[Runner, bool]] = {}
     for name in wanted:
         try:
-            run, token_types = builders[name]()
+            runs[name] = builders[name]()
         except ImportError as exc:
             results[name] = {"skipped": f"not installed: {exc.name}"}  # type: ignore[dict-item]
-            continue
         except Exception as exc:  # a variant that cannot be built is reported, not fatal
             results[name] = {"failed": f"{type(exc).__name__}: {str(exc)[:160]}"}  # type: ignore[dict-item]
-            continue
-        r = measure(run, token_types, encoder, texts, probe, fp32_probs, thresholds, args.repeats)
+    windows = [encoder.windows(EngineInput(t))[0] for t in texts]
+    probe_windows = [encoder.windows(EngineInput(t))[0] for t in probe]
+    speed = timing(runs, windows, encoder.pad_id, args.repeats)
+    fp32_probs = None
+    for name, (run, token_types) in runs.items():
+        r = speed[name] | agreement(run, token_types, windows, probe_windows, encoder.pad_id, fp32_probs,
+                                    thresholds)
         probs = r.pop("_probs")
         if name == "ort fp32":
             fp32_probs = probs  # type: ignore[assignment]
         results[name] = r
         print(name, json.dumps(r))
+    results = {name: results[name] for name in wanted}
     report("quantization", {"texts": len(texts), "threads": args.threads, "results": results},
            _table(results, len(texts), args.threads))
 
@@ -201,19 +238,25 @@ def _nncf(fp32: Path, encoder: TextEncoder, calib: list[str], threads: int) -> t
     return ov_runner(fp32, threads, "f32", quantized)
 
 
+#: The shipped form the other rows' texts/s are divided by (bench/RESULTS.md, "vs shipped").
+BASELINE = "ort static int8 QDQ (Attention fp32)"
+
+
 def _table(results: dict[str, dict[str, float]], n: int, threads: int) -> str:
-    lines = [f"{n} real sentences from ../shared/corpora, batches of 64, {threads} threads; median of repeats.",
-             "", "| variant | texts/s (min-max) | one 32-token text p50 | batch invariance max Δ | "
-             "parity mean / max Δ vs fp32 | decisions agree |", "|---|---|---|---|---|---|"]
+    base = results.get(BASELINE, {}).get("texts_per_s")
+    lines = [f"{n} real sentences from ../shared/corpora, batches of 64 (variants taking turns batch by batch), "
+             f"{threads} threads; median of repeats. vs shipped: texts/s over `{BASELINE}` (0.3.0's form).",
+             "", "| variant | texts/s (min-max) | vs shipped | one 32-token text p50 | batch invariance max Δ | "
+             "parity mean / max Δ vs fp32 | decisions agree |", "|---|---|---|---|---|---|---|"]
     for name, r in results.items():
         if "texts_per_s" not in r:
-            lines.append(f"| {name} | {next(iter(r.values()))} | | | | |")
+            lines.append(f"| {name} | {next(iter(r.values()))} | | | | | |")
             continue
-        lines.append(f"| {name} | {r['texts_per_s']} ({r['texts_per_s_min']}-{r['texts_per_s_max']}) | "
+        ratio = f"{r['texts_per_s'] / base:.2f}x" if base else "-"
+        lines.append(f"| {name} | {r['texts_per_s']} ({r['texts_per_s_min']}-{r['texts_per_s_max']}) | {ratio} | "
                      f"{r['one_text_p50_ms']} ms | {r['batch_invariance_max_delta']} | "
                      f"{r.get('parity_mean', '-')} / {r.get('parity_max', '-')} | {r.get('decisions_agree', '-')} |")
     return "\n".join(lines)
-
 
 if __name__ == "__main__":
     main()

@@ -7,12 +7,18 @@
   graph, so a text's scores cannot depend on its batch (DESIGN.md, batch invariance). The fused
   embedding op is then quantized weight-only: a table lookup has no activation to scale, so this adds no
   batch dependence, and it keeps the graph under the 50 MB budget (the fp32 table alone is 98 MB).
+- pertoken: weights int8 per column, activations quantized at run time with one scale per token, taken
+  over that token's own hidden vector (the last axis) only, so neither the other texts of a batch nor
+  its padding can move a text's scores. A graph rewrite of the fp32 graph (`quantize_pertoken`); the
+  embedding is weight-only as for static. 1.4x static's texts/s and closer to fp32, but a lower
+  real-text tune macro F1 than static on 0.3.0 (bench/RESULTS.md, quantization and its notes).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -66,9 +72,9 @@ def quantize_static(src: Path, dst: Path, encoder: TextEncoder, texts: Iterable[
                     method: str = "percentile", ops: tuple[str, ...] = ("MatMul", "Gather")) -> Path:
     """Static int8 with activation ranges calibrated on `texts` (percentile 99.999 by default).
 
-    The fused Attention op's projections stay fp32 by default: onnxruntime has no QDQ kernel for it. On
-    a loaded machine that measured 2x faster than quantizing them; on an idle one the two were within
-    noise (bench/RESULTS.md, quantization: 258 against 267 texts/s) at the same parity."""
+    The fused Attention op's projections stay fp32 by default: onnxruntime has no QDQ kernel for it, and
+    quantizing them measured 0.95x the texts/s and a higher one-text latency (bench/RESULTS.md,
+    quantization; before 2026-12-06 that table's two static rows were the same graph)."""
     import onnx
     import onnxruntime as ort
     from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType
@@ -92,3 +98,169 @@ def quantize_static(src: Path, dst: Path, encoder: TextEncoder, texts: Iterable[
     _quantize_dynamic(static, dst, ["EmbedLayerNormalization", "Gather"])
     static.unlink()
     return dst
+
+
+#: How quantize_pertoken quantizes a MatMul's input, per token: "u8" symmetric around a fixed zero point
+#: of 128; "s8" symmetric int8; "asym" uint8 over the token's own [min, max] with a zero point per token;
+#: "auto" asym for an input that comes out of a GELU (one-sided: half of a symmetric range would go
+#: unused), u8 for the rest. Measured (bench/RESULTS.md, quantization): auto as fast as u8, asym 0.9x,
+#: s8 0.2x (onnxruntime's s8 x s8 kernel on AVX-512 VNNI); real-text tune macro F1 of auto and asym
+#: within 0.005 of fp32's, u8 0.008 under it.
+ACTIVATIONS = ("auto", "u8", "s8", "asym")
+_ONE_SIDED = ("BiasGelu", "Gelu", "FastGelu", "Relu")
+
+
+def quantize_pertoken(src: Path, dst: Path, *, activations: str = "auto", attention: bool = True,
+                      block: int = 0) -> Path:
+    """Per-token dynamic int8: every MatMul with a constant 2-D weight W becomes
+
+        s = max(|x| over the last axis) / 127                one scale per token, shape [batch, seq, 1]
+        y = MatMulIntegerToFloat(QuantizeLinear(x, s, 128), W8, 1, w_scale, 128) * s
+
+    W8 is int8 per output column. onnxruntime's integer MatMul kernels take one activation scale and
+    zero point per call, so the per-token scale multiplies the product afterwards; with a zero point
+    per token ("asym", see ACTIVATIONS) it is taken off afterwards too, as zp * colsum(W8). With
+    `attention` the fused Attention op's input projection is quantized the same way and the op becomes
+    MultiHeadAttention over the projected Q, K and V; else it stays fp32. `block` > 0 uses onnxruntime's
+    MatMulNBits kernel instead (8-bit weights in blocks of `block` along the input axis; with
+    accuracy_level 4 it quantizes each row of the input per block itself), for the bench only: slower
+    here, and with blocks of 128 a text's scores moved with its batch (by 1e-4 to 7e-3 across runs).
+    """
+    import onnx
+
+    embed = dst.with_suffix(".embed.onnx")
+    _quantize_dynamic(src, embed, ["EmbedLayerNormalization", "Gather"])
+    model = onnx.load(str(embed))
+    embed.unlink()
+    _PerToken(model.graph, activations, block).rewrite(attention)
+    for opset in model.opset_import:
+        if opset.domain in ("", "ai.onnx"):
+            opset.version = max(opset.version, 21)  # QuantizeLinear with one block per token
+    model.ir_version = max(model.ir_version, 10)
+    onnx.save(model, str(dst))
+    return dst
+
+
+class _PerToken:
+    """The rewrite of one graph, in place (see quantize_pertoken)."""
+
+    def __init__(self, graph: Any, activations: str, block: int) -> None:
+        from onnx import numpy_helper
+
+        if activations not in ACTIVATIONS:
+            raise ValueError(f"activations: one of {ACTIVATIONS}")
+        self.graph, self.activations, self.block = graph, activations, block
+        self.weights = {i.name: numpy_helper.to_array(i) for i in graph.initializer
+                        if len(i.dims) == 2 and i.data_type == 1}  # 2-D float32
+        self.producers = {out: node.op_type for node in graph.node for out in node.output}
+        self.nodes: list[Any] = []
+        self.quantized: dict[str, tuple[str, str, str, str]] = {}
+
+    def rewrite(self, attention: bool) -> None:
+        from onnx import helper
+
+        used: set[str] = set()
+        for node in self.graph.node:
+            if node.op_type == "MatMul" and node.input[1] in self.weights:
+                used.add(node.input[1])
+                self._matmul(node.input[0], self.weights[node.input[1]], node.output[0])
+            elif node.op_type == "Attention" and attention and node.input[1] in self.weights:
+                used.add(node.input[1])
+                qkv = node.output[0] + "_qkv"
+                self._matmul(node.input[0], self.weights[node.input[1]], qkv)
+                width = self.weights[node.input[1]].shape[1] // 3
+                q, k, v = (f"{qkv}_{part}" for part in "qkv")
+                split = self._const(qkv + "_split", np.array([width] * 3, dtype=np.int64))
+                self.nodes.append(helper.make_node("Split", [qkv, split], [q, k, v], axis=-1))
+                # same attributes; input 3 of Attention is the bias, 4 the mask (lengths per row)
+                self.nodes.append(helper.make_node(
+                    "MultiHeadAttention", [q, k, v, node.input[2], node.input[3]], [node.output[0]],
+                    domain="com.microsoft", **{a.name: helper.get_attribute_value(a) for a in node.attribute}))
+            else:
+                self.nodes.append(node)
+        keep = [i for i in self.graph.initializer if i.name not in used]
+        del self.graph.initializer[:]
+        self.graph.initializer.extend(keep)
+        del self.graph.node[:]
+        self.graph.node.extend(self.nodes)
+
+    def _const(self, name: str, value: np.ndarray) -> str:
+        from onnx import numpy_helper
+
+        self.graph.initializer.append(numpy_helper.from_array(value, name))
+        return name
+
+    def _op(self, op: str, inputs: list[str], name: str, **attrs: Any) -> str:
+        from onnx import helper
+
+        self.nodes.append(helper.make_node(op, inputs, [name], **attrs))
+        return name
+
+    def _quantize(self, x: str, width: int) -> tuple[str, str, str, str]:
+        """x -> (x quantized, its scale per token, the kernel's zero point or "", the zero point per token
+        as float or "")."""
+        if x in self.quantized:
+            return self.quantized[x]
+        from onnx import TensorProto
+
+        mode = self.activations
+        if mode == "auto":
+            mode = "asym" if self.producers.get(x) in _ONE_SIDED else "u8"
+        axes = self._const(x + "_axes", np.array([-1], dtype=np.int64))
+        eps = self._const(x + "_eps", np.array(1e-12, dtype=np.float32))
+        if mode in ("u8", "s8"):
+            top = self._op("ReduceMax", [self._op("Abs", [x], x + "_abs"), axes], x + "_max", keepdims=1)
+            scale = self._op("Mul", [self._op("Max", [top, eps], x + "_max_eps"),
+                                     self._const(x + "_by127", np.array(1 / 127, dtype=np.float32))], x + "_scale")
+            if mode == "s8":
+                q = self._op("QuantizeLinear", [x, scale], x + "_q8", axis=-1, block_size=width,
+                             output_dtype=TensorProto.INT8)
+                self.quantized[x] = (q, scale, "", "")
+                return self.quantized[x]
+            # uint8 around 128: onnxruntime's u8 x s8 kernel (s8 x s8 measured 5x slower on AVX-512 VNNI)
+            mid = self._const(x + "_128", np.array([128], dtype=np.uint8))
+            zp8 = self._op("Expand", [mid, self._op("Shape", [scale], x + "_shape")], x + "_zp8")
+            q = self._op("QuantizeLinear", [x, scale, zp8], x + "_q8", axis=-1, block_size=width)
+            self.quantized[x] = (q, scale, self._const(x + "_zp", np.array(128, dtype=np.uint8)), "")
+            return self.quantized[x]
+        zero = self._const(x + "_zero", np.array(0, dtype=np.float32))
+        lo = self._op("Min", [self._op("ReduceMin", [x, axes], x + "_rmin", keepdims=1), zero], x + "_lo")
+        hi = self._op("Max", [self._op("ReduceMax", [x, axes], x + "_rmax", keepdims=1), zero], x + "_hi")
+        span = self._op("Mul", [self._op("Sub", [hi, lo], x + "_span"),
+                                self._const(x + "_by255", np.array(1 / 255, dtype=np.float32))], x + "_span255")
+        scale = self._op("Max", [span, eps], x + "_scale")
+        zp = self._op("Round", [self._op("Div", [self._op("Neg", [lo], x + "_neglo"), scale], x + "_zpf")],
+                      x + "_zp")
+        zp8 = self._op("Cast", [zp], x + "_zp8", to=TensorProto.UINT8)
+        q = self._op("QuantizeLinear", [x, scale, zp8], x + "_q8", axis=-1, block_size=width)
+        self.quantized[x] = (q, scale, "", zp)
+        return self.quantized[x]
+
+    def _matmul(self, x: str, w: np.ndarray, out: str) -> None:
+        if self.block:
+            return self._matmul_nbits(x, w, out)
+        w_scale = np.maximum(np.abs(w).max(axis=0), 1e-12) / 127
+        w8 = np.clip(np.round(w / w_scale), -127, 127).astype(np.int8)
+        q, scale, kernel_zp, token_zp = self._quantize(x, w.shape[0])
+        ws = self._const(out + "_wscale", w_scale.astype(np.float32))
+        one = self._const(out + "_one", np.array(1, dtype=np.float32))
+        acc = self._op("MatMulIntegerToFloat", [q, self._const(out + "_w8", w8), one, ws, kernel_zp], out + "_acc",
+                       domain="com.microsoft")  # sum((q - kernel_zp) * w8) * w_scale, per token and column
+        if token_zp:
+            colsum = (w8.astype(np.float32).sum(axis=0) * w_scale).astype(np.float32)
+            shift = self._op("Mul", [token_zp, self._const(out + "_colsum", colsum)], out + "_shift")
+            acc = self._op("Sub", [acc, shift], out + "_centred")
+        self._op("Mul", [acc, scale], out)
+        return None
+
+    def _matmul_nbits(self, x: str, w: np.ndarray, out: str) -> None:
+        from onnx import helper
+
+        k, n = w.shape
+        blocks = w.T.reshape(n, k // self.block, self.block)
+        scale = np.maximum(np.abs(blocks).max(axis=-1), 1e-12) / 127
+        w8 = (np.clip(np.round(blocks / scale[..., None]), -127, 127) + 128).astype(np.uint8)
+        ws = self._const(out + "_wscale", scale.astype(np.float32).ravel())
+        self.nodes.append(helper.make_node("MatMulNBits", [x, self._const(out + "_w8", w8), ws], [out],
+                                           domain="com.microsoft", K=k, N=n, bits=8, block_size=self.block,
+                                           accuracy_level=4))

@@ -7,6 +7,7 @@ vocabulary with the XLM-R special tokens), so CI needs only the train extra."""
 from __future__ import annotations
 
 import json
+import shutil
 from dataclasses import replace
 from pathlib import Path
 
@@ -25,6 +26,7 @@ from guard.engine.onnx import OnnxEngine  # noqa: E402
 from guard.taxonomy import CATEGORY_CODES, TAGS, Role  # noqa: E402
 from training.export import cap_false_positives, choose_thresholds, export  # noqa: E402
 from training.generate import generate  # noqa: E402
+from training.quantize import quantize_pertoken  # noqa: E402
 from training.train import (  # noqa: E402
     IGNORE,
     SoftTargets,
@@ -106,6 +108,20 @@ def test_onnx_graph_signature(pipeline: dict[str, Path]) -> None:
     assert {"QuantizeLinear", "DequantizeLinear"} <= ops, "no static int8 op in the exported graph"
     # batch invariance: no activation scale may be computed at run time
     assert not ops & {"DynamicQuantizeLinear", "DynamicQuantizeMatMul"}, "a dynamic quantization op is left"
+
+
+def test_pertoken_form_of_the_same_graph_loads_and_predicts(pipeline: dict[str, Path], tmp_path: Path) -> None:
+    """`--quant pertoken` on the exported fp32 graph (the optimizer's fusions may not apply to a tiny
+    model: plain MatMuls) gives a folder the runtime loads."""
+    import onnx
+
+    for name in ("tokenizer.json", "labels.json"):
+        shutil.copy(pipeline["model"] / name, tmp_path / name)
+    quantize_pertoken(pipeline["root"] / "onnx" / "model.opt.onnx", tmp_path / "model.onnx")
+    ops = {n.op_type for n in onnx.load(str(tmp_path / "model.onnx")).graph.node}
+    assert "MatMulIntegerToFloat" in ops and not ops & {"DynamicQuantizeLinear", "DynamicQuantizeMatMul"}
+    out = OnnxEngine(EngineConfig(model_dir=tmp_path)).predict([EngineInput("제 번호는 010-1234-5678 입니다")])
+    assert all(0.0 <= p <= 1.0 for p in out[0].scores.values())
 
 
 def test_runtime_engine_loads_and_predicts(pipeline: dict[str, Path]) -> None:
