@@ -23,6 +23,14 @@ _MIN_KEY_BYTES = 16
 _REPO_MODELS = Path(__file__).resolve().parent.parent / "models"
 
 
+def available_cores() -> int:
+    """Cores this process may run on (its affinity where the OS reports one): what 0 means in the
+    thread and session counts."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
 def default_model_dir() -> Path:
     """Where the shipped model lives (models/<DEFAULT_MODEL_NAME> beside the package)."""
     return _REPO_MODELS / DEFAULT_MODEL_NAME
@@ -33,7 +41,13 @@ class EngineConfig:
     """The ONNX engine. Names follow onnxruntime's SessionOptions."""
 
     model_dir: Path = field(default_factory=default_model_dir)
-    intra_op_num_threads: int = 0   # 0: onnxruntime picks (all cores)
+    intra_op_num_threads: int = 0   # 0: onnxruntime picks (all cores); with a pool: the solo session's
+    # Sessions that compute a call's length buckets in parallel, the cores split between them (1: one
+    # session computes them in turn on intra_op_num_threads). 0: one per core, at most 4 (~100 MB each).
+    # With a pool, a call of one bucket (one message) runs on one more session, on intra_op_num_threads,
+    # when no pool session is busy; no more runs compute at once than the pool has sessions, whatever
+    # the callers (BatcherConfig.max_concurrent_batches, the long-text lane). bench/RESULTS.md, threads.
+    sessions: int = 0
     inter_op_num_threads: int = 1
     providers: tuple[str, ...] = ()  # empty: CUDA when available, else CPU
     max_batch_tokens: int = 8192     # windows per onnxruntime call are capped by padded tokens
@@ -206,5 +220,5 @@ def replace_engine_dir(engine: EngineConfig, model: str | Path | None) -> Engine
 
 
 __all__ = ["BatcherConfig", "ClientConfig", "DEFAULT_MODEL_NAME", "EngineConfig", "GuardConfig", "HMAC_KEY_ENV",
-           "HMAC_KEY_FILE_ENV", "LimitsConfig", "ServerConfig", "default_model_dir", "from_env", "read_hmac_key",
-           "replace_engine_dir", "serve_defaults"]
+           "HMAC_KEY_FILE_ENV", "LimitsConfig", "ServerConfig", "available_cores", "default_model_dir", "from_env",
+           "read_hmac_key", "replace_engine_dir", "serve_defaults"]
