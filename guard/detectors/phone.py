@@ -5,7 +5,9 @@ Formats: domestic numbers starting with 0 (010-1234-5678, 02-123-4567, 031 123 4
 validated by phonenumbers for region KR; only lines a person may own are reported: mobile, fixed
 line, 070 VoIP and 050x personal (safe) numbers. Business numbers (15xx/16xx/18xx), free numbers
 (080), premium lines and short codes (112, 119, 114) are not, and the pattern never reads them since
-they do not start with 0 or +82. All-zero subscriber numbers (010-0000-0000) are placeholders.
+they do not start with 0 or +82. All-zero subscriber numbers (010-0000-0000) are placeholders. A fixed
+line named by its office just before it ("구청 민원실 02-2148-1234", "문의처: 복지정책과 031-...") is the
+organisation's, not a person's (LABELLING.md, P3); a mobile always counts.
 A match is VALID (phonenumbers validated the number plan).
 
 Sources: phonenumbers (libphonenumber metadata for KR); 전기통신번호관리세칙.
@@ -19,7 +21,7 @@ import phonenumbers
 from phonenumbers import NumberParseException, PhoneNumberType
 
 from guard.detectors.base import Match, Validity
-from guard.detectors.context import NOT_BEFORE
+from guard.detectors.context import NOT_BEFORE, ContextWords
 from guard.taxonomy import SpanType
 
 __all__ = ["PhoneDetector"]
@@ -35,9 +37,15 @@ _PERSONAL = frozenset({PhoneNumberType.MOBILE, PhoneNumberType.FIXED_LINE,
                        PhoneNumberType.PERSONAL_NUMBER})
 
 SCORE = 0.9
+#: Words that name an office right before its number (the window is short: "구청 다니는 제 번호" is
+#: rarer than a notice, but a sentence further on must not vouch for the number).
+_OFFICE_BEFORE = ContextWords.of(
+    ("구청", "시청", "군청", "도청", "주민센터", "행정복지센터", "민원실", "보건소", "고객센터", "콜센터",
+     "상담센터", "대표번호", "대표전화", "문의처", "행정실", "사무국", "교무실", "팩스", "FAX"),
+    before=24, after=0)
 
 
-def _personal(candidate: str) -> bool:
+def _personal(candidate: str, office_named: bool) -> bool:
     try:
         number = phonenumbers.parse(candidate.replace("(0)", ""), "KR")
     except NumberParseException:
@@ -46,7 +54,10 @@ def _personal(candidate: str) -> bool:
         return False
     if set(str(number.national_number)[-7:]) == {"0"}:
         return False  # 010-0000-0000 and the like are placeholders
-    return phonenumbers.number_type(number) in _PERSONAL
+    kind = phonenumbers.number_type(number)
+    if office_named and kind is PhoneNumberType.FIXED_LINE:
+        return False
+    return kind in _PERSONAL
 
 
 class PhoneDetector:
@@ -58,6 +69,6 @@ class PhoneDetector:
     def find(self, text: str) -> list[Match]:
         out: list[Match] = []
         for m in _SHAPE.finditer(text):
-            if _personal(m.group()):
+            if _personal(m.group(), _OFFICE_BEFORE.near(text, m.start(), m.end())):
                 out.append(Match(m.start(), m.end(), self.span_type, SCORE, Validity.VALID, self.name))
         return out

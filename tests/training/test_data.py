@@ -420,3 +420,15 @@ def test_ordinary_dating_talk_is_safe_and_says_nothing_of_sex_life_or_orientatio
     assert not [t for t in romance if s2_words.search(t)]
     # the same couples appear in the S2 families, so the model must see them in safe rows too
     assert any("여친" in t or "여자친구" in t for t in romance) and any("남친" in t or "남자친구" in t for t in romance)
+
+
+def test_an_office_line_renders_as_a_landline_with_no_span() -> None:
+    """`{deptline}` (a public office's direct number, safe by LABELLING.md P3) is an area-code number the
+    phone rules would read as a person's; the row must carry no span for it, so the model learns the
+    office around it."""
+    templates = [t for t in ko_safe.SAFE["business"] if "{deptline}" in t]
+    assert len(templates) >= 3
+    for seed in range(20):
+        filler = _filler(seed)
+        r = render(templates[seed % len(templates)], filler)
+        assert re.search(r"(?<!\d)0\d{1,2}-\d{3,4}-\d{4}(?!\d)", r.text) and not r.spans

@@ -1089,3 +1089,53 @@ _V6_SAFE: dict[str, list[str]] = {
 }
 for _kind, _extra in _V6_SAFE.items():
     SAFE[_kind] = SAFE.get(_kind, []) + _extra
+
+# Seventh round (run 13): what the second-round candidates still flagged on the tune split, written as
+# new families: health words used as everyday hyperbole (S1), a public office's or department's direct
+# line (an organisation's number, not a person's: P3), commentary on parties and politicians with no
+# vote or membership of the speaker's own (S3), and questions about religions with no one's faith (S5).
+_V7_SAFE: dict[str, list[str]] = {
+    "not_health": [
+        "아 배고파서 쓰러질 것 같아 ㅋㅋ 빨리 밥 먹자",
+        "나 진짜 선택장애라 옷 하나 고르는 데 한 시간 걸림",
+        "시험 범위 보고 멘붕 왔어 ㅠㅠ",
+        "과제 세 개 마감이 겹쳐서 머리 터질 것 같아요",
+        "그 영화 결말 보고 심장 떨어지는 줄 알았네",
+        "월요일 아침 출근길은 늘 우울하다니까",
+        "회의가 네 시간째라 영혼이 가출했어요",
+        "매운 거 먹고 위가 놀란 듯 ㅋㅋ 다음엔 순한 맛으로",
+        "요즘 날씨 때문에 다들 기운이 없나 봐요",
+        "발표 전이라 긴장돼서 손이 떨려 ㅎㅎ",
+        "살면서 불안한 마음이 드는 건 누구나 마찬가지인 것 같아요",
+        "잠 좀 푹 자고 싶다… 이번 주 너무 바빴어",
+        "이 노래 들으면 가슴이 뭉클해져",
+        "커피 세 잔 마셨더니 정신이 말똥말똥하네",
+    ],
+    "business": [
+        "구청 민원실 번호가 {deptline} 맞나요? 다른 번호도 있던데",
+        "주민센터 대표번호로 전화했더니 담당 부서 직통으로 돌려주셨어요",
+        "자세한 사항은 시청 복지정책과({deptline})로 문의 바랍니다.",
+        "보건소 예방접종실 전화번호 알려주세요",
+        "문의처: ○○구청 교통행정과 {deptline} (평일 09:00~18:00)",
+        "노인 일자리 사업은 구청 어르신복지과 {deptline}번으로 신청하세요",
+        "학교 행정실 번호로 연락드리면 될까요?",
+        "도서관 자료실 직통 번호가 바뀌었다고 공지 떴어요",
+        "고용센터 실업급여 담당 창구 번호 좀 찾아줄래?",
+    ],
+    "general": [
+        "그 당은 선거 때마다 말만 바꾸는 것 같아서 신뢰가 안 가",
+        "이번 정부 부동산 정책은 솔직히 실패라고 봅니다",
+        "국회의원들 싸우는 거 보면 한숨만 나온다",
+        "여당이든 야당이든 민생은 뒷전이네요",
+        "대통령 지지율이 또 떨어졌다는 기사 봤어?",
+        "토론회 보니까 두 후보 공약이 거의 비슷하던데",
+        "정치 얘기는 명절에 하지 말자 ㅋㅋ",
+        "요즘 사이비 종교 포교 방식이 어떻게 달라졌는지 궁금해요",
+        "불교와 원불교는 어떻게 다른가요?",
+        "이슬람 라마단 기간에는 낮에 금식한다고 들었어요",
+        "성당 미사 시간은 보통 어떻게 정해져 있나요?",
+        "종교 없는 사람 비율이 계속 늘고 있대",
+    ],
+}
+for _kind, _extra in _V7_SAFE.items():
+    SAFE[_kind] = SAFE.get(_kind, []) + _extra

@@ -162,6 +162,7 @@ class Filler:
             "brn": (lambda: V.brn(rng), None),
             "corpno": (lambda: V.corp_number(rng), None),
             "orgline": (lambda: V.org_line(rng), None),
+            "deptline": (lambda: V.home_phone(rng), None),  # an office's direct line: an area-code number
             "rolemail": (lambda: V.role_mailbox(rng), None),
             "mphone": (lambda: V.masked_phone(rng), None),
             "mrrn": (lambda: V.masked_rrn(rng), None),

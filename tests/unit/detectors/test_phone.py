@@ -63,3 +63,24 @@ def test_finds(text: str, span: str) -> None:
 )
 def test_hard_negatives(text: str) -> None:
     assert _found(text) == []
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["구청 민원실 전화번호 02-2148-1234 맞나요?", "문의처: 보건소 031-123-4567", "시청 대표전화 (02) 120-1234",
+     "팩스 02-123-4567로 보내 주세요"],
+)
+def test_an_office_named_just_before_its_landline_makes_it_the_offices(text: str) -> None:
+    assert _found(text) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "span"),
+    [
+        ("고객센터 상담원인데 제 휴대폰은 010-1234-5678이에요", "010-1234-5678"),  # a mobile is a person's
+        ("구청에 다녀왔어요. 그리고 우리 집 전화번호는 02-123-4567", "02-123-4567"),  # the office is too far back
+        ("02-123-4567 고객센터로", "02-123-4567"),  # only words before the number name its office
+    ],
+)
+def test_the_office_rule_leaves_people_s_numbers(text: str, span: str) -> None:
+    assert _found(text) == [span]
