@@ -43,7 +43,7 @@ class EngineConfig:
     model_dir: Path = field(default_factory=default_model_dir)
     intra_op_num_threads: int = 0   # 0: onnxruntime picks (all cores); with a pool: the solo session's
     # Sessions that compute a call's length buckets in parallel, the cores split between them (1: one
-    # session computes them in turn on intra_op_num_threads). 0: one per core, at most 4 (~100 MB each).
+    # session computes them in turn on intra_op_num_threads). 0: one per core, at most 4 (50-85 MB each).
     # With a pool, a call of one bucket (one message) runs on one more session, on intra_op_num_threads,
     # when no pool session is busy; no more runs compute at once than the pool has sessions, whatever
     # the callers (BatcherConfig.max_concurrent_batches, the long-text lane). bench/RESULTS.md, threads.
@@ -67,9 +67,10 @@ class BatcherConfig:
     max_batch_size: int = 32
     max_wait_s: float = 0.002
     max_queue: int = 2048
-    # Batches computed at once, each on its own thread; AsyncGuard then splits an all-core session's cores
-    # between them (2 on 2 cores: one thread each). Measured 2026-11-22 06:15-06:41 on 2 cores
-    # (bench/tuning, bench/service, 4 service runs per setting):
+    # Batches computed at once, each on its own thread; their buckets share the engine's session pool,
+    # which bounds the runs at once (with one session, AsyncGuard splits its cores between them: 2 on 2
+    # cores, one thread each). With the pool, 1 and 2 are level (bench/RESULTS.md, threads). Before
+    # pools, measured 2026-11-22 06:15-06:41 on 2 cores (bench/tuning, bench/service, 4 runs per setting):
     #   library 1: in-process AsyncGuard is faster with one all-core batch at 1 and 16 closed-loop callers
     #     (149-157 vs 107 and 252-302 vs 167-199 texts/s; 2 wins only at 64: 1.11x); Guard never batches.
     #   sidecar 2 (serve_defaults): 16 gRPC clients saturate at 260-274 req/s against 167-215; 300/s

@@ -41,7 +41,7 @@ TOKENIZER_FILE = "tokenizer.json"
 _REQUIRED_INPUTS = ("input_ids", "attention_mask")
 _OPTIONAL_INPUTS = ("token_type_ids",)
 _OUTPUTS = ("category_logits", "tag_logits")
-#: The most sessions `sessions = 0` makes (each holds its own copy of the weights: ~100 MB for the
+#: The most sessions `sessions = 0` makes (each holds its own copy of the weights: 50-85 MB for the
 #: shipped model); beyond it the pool's sessions get several threads each.
 MAX_AUTO_SESSIONS = 4
 
