@@ -117,6 +117,12 @@ def others_cores() -> float:
     return max(0.0, ((busy - _START[1]) - (own - _START[2])) / max(1e-9, wall - _START[0]))
 
 
+def process_cpu_s(pid: int | None = None) -> float:
+    """CPU seconds (user + system) a process has used so far: this one by default."""
+    fields = Path(f"/proc/{pid or os.getpid()}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / _CLK_TCK  # utime, stime (fields 14 and 15 of stat)
+
+
 def contended() -> list[str]:
     """Other CPU-heavy processes we know of (a training run): figures taken beside them are not clean."""
     try:
