@@ -1,7 +1,8 @@
 """Issue 12's targets against the latest results: reads bench/results/*.json, writes the targets section.
 
 Each figure comes from one scenario's run (ratios are always taken within that run); each row names its
-scenario and when that scenario ran. A target whose scenario has not been run shows as "not run".
+scenario, when that scenario ran and how many cores other processes used meanwhile. A target whose
+scenario has not been run shows as "not run".
 
     python -m bench.summary
 """
@@ -84,7 +85,9 @@ def _row(t: Target, results: dict[str, dict[str, Any]]) -> list[str]:
         return [t.what, t.wanted, "missing in results", "", t.scenario]
     shown = f"{value:.2f}x" if t.wanted.endswith("x") else f"{value:.1e}" if "e-" in t.wanted else f"{value:,.1f}"
     status = "**missed**" if not t.met(value) else "stretch met" if t.stretch and t.stretch(value) else "met"
-    return [t.what, t.wanted, f"{shown} ({note})" if note else shown, status, f"{t.scenario} ({res['when']})"]
+    others = res.get("machine", {}).get("others_cores")
+    load = f"; other processes {others:.2f} cores" if others is not None else ""
+    return [t.what, t.wanted, f"{shown} ({note})" if note else shown, status, f"{t.scenario} ({res['when']}{load})"]
 
 
 def main() -> None:
