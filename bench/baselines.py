@@ -104,11 +104,10 @@ def torch_rate(
 # Presidio -------------------------------------------------------------------------------------
 
 
-def presidio_analyzer() -> Any:
-    """AnalyzerEngine with the Korean recognizers on a blank spaCy pipeline; nothing is downloaded."""
-    import spacy
-    from presidio_analyzer import AnalyzerEngine, RecognizerRegistry
-    from presidio_analyzer.nlp_engine import SpacyNlpEngine
+def presidio_recognizers() -> list[Any]:
+    """The Presidio recognizers both scenarios use: the Korean ones (RRN, FRN, passport, driver's licence,
+    BRN), phone with region KR, e-mail and card; all but the phone one are regex PatternRecognizers."""
+    import tldextract
     from presidio_analyzer.predefined_recognizers import (
         CreditCardRecognizer,
         EmailRecognizer,
@@ -119,6 +118,27 @@ def presidio_analyzer() -> Any:
         KrRrnRecognizer,
         PhoneRecognizer,
     )
+
+    # The e-mail recognizer validates the domain with tldextract, which fetches the public suffix list
+    # from the internet by default; this machine is offline: use the snapshot the package ships.
+    tldextract.extract = tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None)
+    return [
+        KrRrnRecognizer(),
+        KrFrnRecognizer(),
+        KrPassportRecognizer(),
+        KrDriverLicenseRecognizer(),
+        KrBrnRecognizer(),
+        PhoneRecognizer(supported_language="ko", supported_regions=("KR",)),
+        EmailRecognizer(supported_language="ko"),
+        CreditCardRecognizer(supported_language="ko"),
+    ]
+
+
+def presidio_analyzer() -> Any:
+    """AnalyzerEngine with the Korean recognizers on a blank spaCy pipeline; nothing is downloaded."""
+    import spacy
+    from presidio_analyzer import AnalyzerEngine, RecognizerRegistry
+    from presidio_analyzer.nlp_engine import SpacyNlpEngine
     from spacy.language import Language
 
     if "kguard_text_as_lemma" not in Language.factories:
@@ -137,24 +157,10 @@ def presidio_analyzer() -> Any:
             nlp.add_pipe("kguard_text_as_lemma")
             self.nlp = {"ko": nlp}
 
-    import tldextract
-
-    # The e-mail recognizer validates the domain with tldextract, which fetches the public suffix list
-    # from the internet by default; this machine is offline: use the snapshot the package ships.
-    tldextract.extract = tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None)
     engine = BlankKoreanEngine(models=[{"lang_code": "ko", "model_name": "blank"}])
     engine.load()
     registry = RecognizerRegistry(supported_languages=["ko"])
-    for recognizer in (
-        KrRrnRecognizer(),
-        KrFrnRecognizer(),
-        KrPassportRecognizer(),
-        KrDriverLicenseRecognizer(),
-        KrBrnRecognizer(),
-        PhoneRecognizer(supported_language="ko", supported_regions=("KR",)),
-        EmailRecognizer(supported_language="ko"),
-        CreditCardRecognizer(supported_language="ko"),
-    ):
+    for recognizer in presidio_recognizers():
         registry.add_recognizer(recognizer)
     return AnalyzerEngine(nlp_engine=engine, registry=registry, supported_languages=["ko"])
 

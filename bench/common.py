@@ -117,14 +117,22 @@ def others_cores() -> float:
     return max(0.0, ((busy - _START[1]) - (own - _START[2])) / max(1e-9, wall - _START[0]))
 
 
+def process_cpu_s(pid: int | None = None) -> float:
+    """CPU seconds (user + system) a process has used so far: this one by default."""
+    fields = Path(f"/proc/{pid or os.getpid()}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / _CLK_TCK  # utime, stime (fields 14 and 15 of stat)
+
+
 def contended() -> list[str]:
     """Other CPU-heavy processes we know of (a training run): figures taken beside them are not clean."""
     try:
-        pattern = r"training\.|pytest|bench\.(soak|scan_bench)"
+        # any training script (also ones run from elsewhere, e.g. /tmp/x/train3.py), tests, other benchmarks
+        pattern = r"train|pytest|bench\."
         out = subprocess.run(["pgrep", "-af", pattern], capture_output=True, text=True).stdout
     except OSError:
         return []
-    return [line.split(" ", 1)[1][:80] for line in out.splitlines() if str(os.getpid()) != line.split(" ")[0]]
+    ours = {str(os.getpid()), str(os.getppid())}  # this run and what launched it (a shell, `timeout`)
+    return [line.split(" ", 1)[1][:80] for line in out.splitlines() if line.split(" ")[0] not in ours]
 
 
 def spread(values: Sequence[float]) -> dict[str, float]:

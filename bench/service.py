@@ -9,7 +9,8 @@ and one streaming case: LLM answers sent in small chunks at a steady pace throug
 the final verdict after the last chunk). Batch sizes come from the server's own guard_batch_size
 histogram (metrics endpoint, difference before/after each phase); resident memory from /proc. The same
 run measures in-process AsyncGuard saturation first, for the service/in-process ratio.
-Client and server share the machine's cores: the generator's own CPU use is part of every figure.
+Client and server share the machine's cores: the generator's own CPU use is part of every figure, and each
+phase records the cores the generator and the server used (CPU seconds per second of the phase).
 `--max-concurrent-batches N` is passed to `kguard serve` (and used for the in-process figure): run the
 command once per setting to compare them (each run rewrites the same results).
 
@@ -31,7 +32,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from bench.common import Row, load_workload, model_dir, percentiles, report, rss_mb, table
+from bench.common import Row, load_workload, model_dir, percentiles, process_cpu_s, report, rss_mb, table
 from guard.client import AsyncGuardClient
 from guard.config import BatcherConfig, EngineConfig, GuardConfig, serve_defaults
 from guard.sdk import AsyncGuard
@@ -258,11 +259,13 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             ]
             for kind, rate in plans:
                 before = batch_histogram(metrics_port)
+                cpu_before = (time.perf_counter(), process_cpu_s(), process_cpu_s(proc.pid))
                 result = (
                     await closed_loop(clients, texts, sec)
                     if rate is None
                     else await open_loop(clients, texts, rate, sec, seed=c)
                 )
+                result["cores"] = cores_used(cpu_before, proc.pid)
                 peak_rss = max(peak_rss, rss_mb(proc.pid)["rss_mb"])
                 out["phases"].append(
                     {
@@ -288,6 +291,13 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     return out
 
 
+def cores_used(before: tuple[float, float, float], server_pid: int) -> dict[str, float]:
+    """Cores the load generator (this process) and the server used on average since `before`."""
+    wall = max(1e-9, time.perf_counter() - before[0])
+    return {"generator": round((process_cpu_s() - before[1]) / wall, 2),
+            "server": round((process_cpu_s(server_pid) - before[2]) / wall, 2)}
+
+
 def markdown(res: dict[str, Any]) -> str:
     sat = max((p["achieved_rps"] for p in res["phases"] if p["kind"] == "saturation"), default=0.0)
     rows = [
@@ -301,6 +311,8 @@ def markdown(res: dict[str, Any]) -> str:
             p["latency"]["p95_ms"],
             p["latency"]["p99_ms"],
             p["batch_size"]["mean"],
+            p["cores"]["generator"],
+            p["cores"]["server"],
             " ".join(f"{k}:{v}" for k, v in p["batch_size"]["buckets"].items()),
         ]
         for p in res["phases"]
@@ -313,7 +325,8 @@ def markdown(res: dict[str, Any]) -> str:
             f"Server: `kguard serve --max-concurrent-batches {res['max_concurrent_batches']}` on loopback, "
             "one process; "
             "load: AsyncGuardClient, one channel per client, "
-            f"{res['seconds_per_phase']:.0f} s per phase, in this process (same 2 cores).",
+            f"{res['seconds_per_phase']:.0f} s per phase, in this process (same 2 cores). Cores: CPU "
+            "seconds per second of the phase, of the load generator (this process) and of the server.",
             "",
             table(
                 [
@@ -326,6 +339,8 @@ def markdown(res: dict[str, Any]) -> str:
                     "p95 ms",
                     "p99 ms",
                     "mean batch",
+                    "generator cores",
+                    "server cores",
                     "batches by size (guard_batch_size)",
                 ],
                 rows,
