@@ -24,12 +24,10 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-import onnxruntime as ort
-
 from bench.common import load_workload, model_dir, percentiles, report, spread, table, throughput
 from guard.config import BatcherConfig, EngineConfig, GuardConfig
 from guard.engine.base import EngineInput
-from guard.engine.onnx import MODEL_FILE, OnnxEngine
+from guard.engine.onnx import OnnxEngine
 from guard.engine.tuning import SessionTuning
 from guard.sdk import AsyncGuard
 
@@ -45,39 +43,11 @@ CONCURRENCY = ((1, 0), (1, 1), (2, 0), (2, 1))
 CONCURRENCY_CALLERS = (1, 16, 64)
 
 
-
-class SessionPool:
-    """Several sessions of one model, each on its own thread budget, for callers on several threads.
-
-    For unbatched traffic on few cores, one single-thread session per core beats one session spread over
-    all cores (an encoder run on ~40 tokens is too small to split well). `run` takes a free session,
-    blocking while all are busy; onnxruntime releases the GIL inside, so the runs overlap.
-
-    Args:
-        path: the model file.
-        size: how many sessions (usually the number of cores).
-        tuning: settings of each session (its intra_op_num_threads is per session, usually 1).
-        providers: onnxruntime execution providers.
-    """
-
-    def __init__(self, path: str, size: int, tuning: SessionTuning, providers: list[str]) -> None:
-        import queue
-
-        self._free: queue.Queue[ort.InferenceSession] = queue.Queue()
-        for _ in range(size):
-            self._free.put(ort.InferenceSession(path, providers=providers, **tuning.session_kwargs()))
-
-    def run(self, output_names: list[str], feed: dict[str, Any]) -> list[Any]:
-        session = self._free.get()
-        try:
-            return list(session.run(output_names, feed))
-        finally:
-            self._free.put(session)
-
 def tuned_engine(folder: Path, tuning: SessionTuning, **engine: Any) -> OnnxEngine:
-    """The real engine with its session built under `tuning` (EngineConfig's session options)."""
+    """The real engine with its session built under `tuning` (EngineConfig's session options); one
+    session unless `sessions` is given (bench/threads.py measures the pools)."""
     engine = OnnxEngine(EngineConfig(model_dir=folder, providers=("CPUExecutionProvider",),
-                                     **tuning.engine_options(), **engine))
+                                     **tuning.engine_options(), **{"sessions": 1, **engine}))
     engine.warmup()
     return engine
 
@@ -154,7 +124,7 @@ def model_variants(folder: Path, alts: list[str], texts: list[str], repeats: int
 
 def unbatched_threads(folder: Path, singles: list[str], seconds: float) -> dict[str, Any]:
     """texts/s and latency of batch-1 calls from `callers` threads into one OnnxEngine whose session is
-    one all-core session, or a SessionPool of one single-thread session per core."""
+    one all-core session, or a pool of one single-thread session per core (EngineConfig.sessions)."""
     cores = len(os.sched_getaffinity(0))
     out = {}
     for name, pool, callers_n in (
@@ -162,13 +132,9 @@ def unbatched_threads(folder: Path, singles: list[str], seconds: float) -> dict[
         (f"1 session on all cores, {cores} calling threads", False, cores),
         (f"SessionPool of {cores} single-thread sessions, {cores} calling threads", True, cores),
     ):
-        engine = tuned_engine(folder, SessionTuning())
-        if pool:
-            engine._session = SessionPool(  # noqa: SLF001 - what wiring the pool into OnnxEngine would do
-                str(folder / MODEL_FILE), cores, SessionTuning(intra_op_num_threads=1),
-                ["CPUExecutionProvider"],
-            )
-            engine.warmup()
+        # The pool: EngineConfig.sessions single-thread sessions, no solo session (intra_op 1).
+        engine = (tuned_engine(folder, SessionTuning(intra_op_num_threads=1), sessions=cores) if pool
+                  else tuned_engine(folder, SessionTuning()))
         latencies: list[list[float]] = [[] for _ in range(callers_n)]
         stop_at = time.perf_counter() + seconds
 

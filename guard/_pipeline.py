@@ -19,13 +19,12 @@ model folder's canaries (guard.selftest) when it loads a model, and refuses a fo
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from guard.config import GuardConfig, LimitsConfig, replace_engine_dir
+from guard.config import GuardConfig, LimitsConfig, available_cores, replace_engine_dir
 from guard.detectors.base import Match, Validity
 from guard.detectors.registry import DetectorRegistry
 from guard.detectors.retype import checked_type, rejected
@@ -65,7 +64,8 @@ class Pipeline:
         policy: the policy; None reads config.policy_file, else Policy.default().
         config: limits, engine options, HMAC key; None: the defaults.
         concurrent_runs: engine calls at once (AsyncGuard's concurrent batches): a model loaded here
-            with intra_op_num_threads 0 gets the cores split between them.
+            on one session (EngineConfig.sessions 1) with intra_op_num_threads 0 gets the cores split
+            between them; a session pool needs no split.
     """
 
     def __init__(self, model: str | Path | None, engine: Engine | None, policy: Policy | None,
@@ -178,18 +178,12 @@ def _load_engine(config: GuardConfig, model: str | Path | None, concurrent_runs:
     from guard.engine.onnx import OnnxEngine  # onnxruntime loads only when a model is wanted
 
     engine_config = replace_engine_dir(config.engine, model)
-    if concurrent_runs > 1 and engine_config.intra_op_num_threads == 0:
-        # "All cores" for each of several runs at once oversubscribes them: split the cores instead.
-        threads = max(1, _cores() // concurrent_runs)
+    if concurrent_runs > 1 and engine_config.intra_op_num_threads == 0 and engine_config.sessions == 1:
+        # "All cores" for each of several runs at once on one session oversubscribes them: split the
+        # cores instead. (A session pool bounds the runs at once by its sessions itself.)
+        threads = max(1, available_cores() // concurrent_runs)
         engine_config = replace(engine_config, intra_op_num_threads=threads)
     return OnnxEngine(engine_config)
-
-
-def _cores() -> int:
-    """Cores this process may run on (its affinity where the OS reports one)."""
-    if hasattr(os, "sched_getaffinity"):
-        return len(os.sched_getaffinity(0))
-    return os.cpu_count() or 1
 
 
 def _judged(text: str | bytes | None, messages: Sequence[Message] | None, role: str | None,

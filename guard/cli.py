@@ -60,9 +60,11 @@ def config_from_args(args: argparse.Namespace, base: GuardConfig | None = None) 
     limits = base.limits
     if getattr(args, "max_text_chars", None) is not None:
         limits = replace(limits, max_text_chars=args.max_text_chars)
+    engine = replace_engine_dir(base.engine, getattr(args, "model", None))
+    if getattr(args, "sessions", None) is not None:
+        engine = replace(engine, sessions=args.sessions)
     return replace(base, server=replace(base.server, **server), batcher=replace(base.batcher, **batcher),
-                   limits=limits, engine=replace_engine_dir(base.engine, getattr(args, "model", None)),
-                   policy_file=getattr(args, "policy", None) or base.policy_file)
+                   limits=limits, engine=engine, policy_file=getattr(args, "policy", None) or base.policy_file)
 
 
 def port_number(value: str) -> int:
@@ -256,6 +258,9 @@ def _add_serve_arguments(parser: argparse.ArgumentParser) -> None:
     add("--max-batch-size", type=int, help="texts per model call")
     add("--max-concurrent-batches", type=int,
         help="model calls computed at once, each on its own thread (default 2)")
+    add("--sessions", type=int,
+        help="onnxruntime sessions computing a batch's length buckets in parallel, the cores split between "
+             "them (default 0: one per core, at most 4; 1: one session)")
     add("--max-wait-ms", type=float, help="how long the batcher gathers a batch")
     add("--max-queue", type=int, help="queued texts before RESOURCE_EXHAUSTED")
 

@@ -23,6 +23,14 @@ _MIN_KEY_BYTES = 16
 _REPO_MODELS = Path(__file__).resolve().parent.parent / "models"
 
 
+def available_cores() -> int:
+    """Cores this process may run on (its affinity where the OS reports one): what 0 means in the
+    thread and session counts."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
 def default_model_dir() -> Path:
     """Where the shipped model lives (models/<DEFAULT_MODEL_NAME> beside the package)."""
     return _REPO_MODELS / DEFAULT_MODEL_NAME
@@ -33,7 +41,13 @@ class EngineConfig:
     """The ONNX engine. Names follow onnxruntime's SessionOptions."""
 
     model_dir: Path = field(default_factory=default_model_dir)
-    intra_op_num_threads: int = 0   # 0: onnxruntime picks (all cores)
+    intra_op_num_threads: int = 0   # 0: onnxruntime picks (all cores); with a pool: the solo session's
+    # Sessions that compute a call's length buckets in parallel, the cores split between them (1: one
+    # session computes them in turn on intra_op_num_threads). 0: one per core, at most 4 (50-85 MB each).
+    # With a pool, a call of one bucket (one message) runs on one more session, on intra_op_num_threads,
+    # when no pool session is busy; no more runs compute at once than the pool has sessions, whatever
+    # the callers (BatcherConfig.max_concurrent_batches, the long-text lane). bench/RESULTS.md, threads.
+    sessions: int = 0
     inter_op_num_threads: int = 1
     providers: tuple[str, ...] = ()  # empty: CUDA when available, else CPU
     max_batch_tokens: int = 8192     # windows per onnxruntime call are capped by padded tokens
@@ -53,9 +67,10 @@ class BatcherConfig:
     max_batch_size: int = 32
     max_wait_s: float = 0.002
     max_queue: int = 2048
-    # Batches computed at once, each on its own thread; AsyncGuard then splits an all-core session's cores
-    # between them (2 on 2 cores: one thread each). Measured 2026-11-22 06:15-06:41 on 2 cores
-    # (bench/tuning, bench/service, 4 service runs per setting):
+    # Batches computed at once, each on its own thread; their buckets share the engine's session pool,
+    # which bounds the runs at once (with one session, AsyncGuard splits its cores between them: 2 on 2
+    # cores, one thread each). With the pool, 1 and 2 are level (bench/RESULTS.md, threads). Before
+    # pools, measured 2026-11-22 06:15-06:41 on 2 cores (bench/tuning, bench/service, 4 runs per setting):
     #   library 1: in-process AsyncGuard is faster with one all-core batch at 1 and 16 closed-loop callers
     #     (149-157 vs 107 and 252-302 vs 167-199 texts/s; 2 wins only at 64: 1.11x); Guard never batches.
     #   sidecar 2 (serve_defaults): 16 gRPC clients saturate at 260-274 req/s against 167-215; 300/s
@@ -206,5 +221,5 @@ def replace_engine_dir(engine: EngineConfig, model: str | Path | None) -> Engine
 
 
 __all__ = ["BatcherConfig", "ClientConfig", "DEFAULT_MODEL_NAME", "EngineConfig", "GuardConfig", "HMAC_KEY_ENV",
-           "HMAC_KEY_FILE_ENV", "LimitsConfig", "ServerConfig", "default_model_dir", "from_env", "read_hmac_key",
-           "replace_engine_dir", "serve_defaults"]
+           "HMAC_KEY_FILE_ENV", "LimitsConfig", "ServerConfig", "available_cores", "default_model_dir", "from_env",
+           "read_hmac_key", "replace_engine_dir", "serve_defaults"]

@@ -139,8 +139,10 @@ class AsyncGuard:
 
     Use `async with AsyncGuard() as g:` or call start() and stop() (stop drains the queue).
     With `config.batcher.max_concurrent_batches` > 1, that many batches run through the engine at once;
-    a model it loads itself with `intra_op_num_threads` 0 (all cores) then gets the cores split between
-    the concurrent runs (2 batches on 2 cores: one thread each) instead of each run asking for all.
+    their buckets share the engine's session pool (`config.engine.sessions`), which never computes more
+    runs at once than it has sessions. Without a pool (`sessions` 1), a model it loads itself with
+    `intra_op_num_threads` 0 (all cores) gets the cores split between the concurrent runs (2 batches on 2
+    cores: one thread each) instead of each run asking for all.
     Texts longer than `config.batcher.long_text_chars` go through the long-text lane instead (engines
     whose predict takes a pacer); `budget` bounds the characters in flight (`max_inflight_chars`).
     """

@@ -3,7 +3,9 @@
 Split as infinity splits a model (pre / core / post):
     pre   each input -> windows (TextEncoder), all windows of a call sorted by length
     core  length buckets (no window more than `bucket_width_ratio` x the bucket's shortest), padded to
-          their longest window, capped by `max_batch_tokens`, one session.run each
+          their longest window, capped by `max_batch_tokens`, one session.run each; with a session pool
+          (EngineConfig.sessions > 1) also capped by the pool's fair share of the call's tokens, and run
+          in parallel on the pool (guard.engine.pool); a call of one bucket runs on the solo session
     post  per input: category score = max over windows; token tags from the window where the token sits
           farthest from a cut; BIO tags -> ModelSpan in character offsets of the input text
 
@@ -14,15 +16,17 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 from tokenizers import Tokenizer
 
-from guard.config import EngineConfig
+from guard.config import EngineConfig, available_cores
 from guard.engine.base import EngineInput, EngineOutput, ModelInfo, ModelSpan, Pacer
 from guard.engine.files import file_sha256, folder_sha256  # noqa: F401  (file_sha256: re-exported)
 from guard.engine.labels import LABELS_FILE, Labels, load_labels  # noqa: F401  (load_labels: re-exported)
+from guard.engine.pool import SessionPool
 from guard.engine.runtime import ort  # onnxruntime with its telemetry off (see runtime.py)
 from guard.engine.tags import TaggedToken, decode_spans
 from guard.engine.tokenize import TextEncoder, Window, pad_batch
@@ -37,6 +41,9 @@ TOKENIZER_FILE = "tokenizer.json"
 _REQUIRED_INPUTS = ("input_ids", "attention_mask")
 _OPTIONAL_INPUTS = ("token_type_ids",)
 _OUTPUTS = ("category_logits", "tag_logits")
+#: The most sessions `sessions = 0` makes (each holds its own copy of the weights: 50-85 MB for the
+#: shipped model); beyond it the pool's sessions get several threads each.
+MAX_AUTO_SESSIONS = 4
 
 
 def choose_providers(configured: Sequence[str]) -> list[str]:
@@ -59,14 +66,16 @@ class OnnxEngine:
     after construction the engine's state is read-only. Each call keeps its windows, feeds and outputs in
     locals; `InferenceSession.run` is thread-safe (onnxruntime's documented guarantee for concurrent
     runs on one session); the `tokenizers.Tokenizer` is only read (`encode`, a shared borrow) and never
-    reconfigured after TextEncoder's copy, so no "Already borrowed" clash. Concurrent runs share the
-    session's intra-op thread pool: with two at once on two cores use intra_op_num_threads=1, so each run
-    computes on its caller's thread (AsyncGuard does that split when the setting is 0).
+    reconfigured after TextEncoder's copy, so no "Already borrowed" clash. With one session
+    (`sessions` 1), concurrent runs share its intra-op thread pool: with two at once on two cores use
+    intra_op_num_threads=1, so each run computes on its caller's thread (AsyncGuard does that split when
+    the setting is 0). With a pool, the pool bounds the runs at once by its sessions whatever the callers.
     """
 
     def __init__(self, config: EngineConfig) -> None:
-        if config.max_batch_tokens < 1 or config.bucket_width_ratio < 1.0:
-            raise ConfigError("engine: max_batch_tokens must be >= 1 and bucket_width_ratio >= 1.0")
+        if config.max_batch_tokens < 1 or config.bucket_width_ratio < 1.0 or config.sessions < 0:
+            raise ConfigError("engine: max_batch_tokens must be >= 1, bucket_width_ratio >= 1.0 "
+                              "and sessions >= 0")
         self.config = config
         folder = Path(config.model_dir)
         if not folder.is_dir():
@@ -77,33 +86,39 @@ class OnnxEngine:
         self.labels = load_labels(folder / LABELS_FILE)
         self._is_span_tag = np.array([t is not None for t in self.labels.tags])  # per tag id: not "O"
         self.encoder = _load_encoder(folder / TOKENIZER_FILE, self.labels)
-        self._session = _load_session(folder / MODEL_FILE, config)
-        self._feeds_token_type_ids = _check_signature(self._session, self.labels)
+        self._pool = _load_pool(folder / MODEL_FILE, config)
+        self._feeds_token_type_ids = _check_signature(self._pool.sessions[0], self.labels)
         files = folder_sha256(folder)
         self.info = ModelInfo(
             name=self.labels.name, version=self.labels.version, sha256=files[MODEL_FILE],
-            quant=self.labels.quant, provider=self._session.get_providers()[0],
+            quant=self.labels.quant, provider=self._pool.sessions[0].get_providers()[0],
             max_length=self.labels.max_length, categories=CATEGORY_CODES,
             thresholds=dict(self.labels.thresholds), files=files,
         )
         self._probe()
-        logger.info("loaded model %s %s (%s, %s)", self.info.name, self.info.version, self.info.quant,
-                    self.info.provider)
+        logger.info("loaded model %s %s (%s, %s, %d session(s)%s)", self.info.name, self.info.version,
+                    self.info.quant, self.info.provider, self._pool.size, " + solo" if self._pool.solo else "")
 
     def count_tokens(self, text: str) -> int:
         """Tokens of `text` without special tokens: the batcher's sort key."""
         return len(self.encoder.tokenizer.encode(text, add_special_tokens=False).ids)
 
+    @property
+    def sessions(self) -> int:
+        """Runs this engine computes at once at most (its pool's sessions)."""
+        return self._pool.size
+
     def release_memory(self) -> None:
-        """Give the session's arena memory that no run is using back (after a burst of long texts: the
-        arena keeps its peak otherwise). One tiny run with onnxruntime's arena shrinkage on."""
+        """Give the sessions' arena memory that no run is using back (after a burst of long texts: the
+        arena keeps its peak otherwise). One tiny run on each with onnxruntime's arena shrinkage on."""
         options = ort.RunOptions()
         options.add_run_config_entry("memory.enable_memory_arena_shrinkage", "cpu:0")
         ids = np.array([[self.encoder.cls_id, self.encoder.sep_id]], dtype=np.int64)
         feed = {"input_ids": ids, "attention_mask": np.ones_like(ids)}
         if self._feeds_token_type_ids:
             feed["token_type_ids"] = np.zeros_like(ids)
-        self._session.run(list(_OUTPUTS), feed, options)
+        for session in self._pool.all():
+            session.run(list(_OUTPUTS), feed, options)
 
     def warmup(self) -> None:
         """One small run so the first real request does not pay for onnxruntime's lazy setup."""
@@ -143,17 +158,40 @@ class OnnxEngine:
         order = sorted(range(len(windows)), key=lambda i: len(windows[i].input_ids))
         cats: list[np.ndarray] = [np.empty(0)] * len(windows)
         tags: list[np.ndarray] = [np.empty(0)] * len(windows)
-        cap = self.config.max_batch_tokens if pacer is None else min(self.config.max_batch_tokens,
-                                                                      pacer.max_batch_tokens)
-        for chunk in self._chunks(order, windows, cap):
-            if pacer is not None:
-                pacer.before_run()  # between slices: wait for this text's turn, or stop if its caller left
-            batch = [windows[i] for i in chunk]
-            cat, tag = self._run(batch)
+        cap = self.config.max_batch_tokens
+        if pacer is not None:
+            cap = min(cap, pacer.max_batch_tokens)
+        elif self._pool.size > 1:  # at most a fair share of the call per session: every session gets work
+            cap = min(cap, -(-sum(len(w.input_ids) for w in windows) // self._pool.size))
+        chunks = list(self._chunks(order, windows, cap))
+        for chunk, (cat, tag) in zip(chunks, self._compute(chunks, windows, pacer), strict=True):
             for row, i in enumerate(chunk):
                 cats[i] = cat[row]
                 tags[i] = tag[row, : len(windows[i].input_ids)]
         return cats, tags
+
+    def _compute(self, chunks: list[list[int]], windows: list[Window], pacer: Pacer | None,
+                 ) -> list[tuple[np.ndarray, np.ndarray]]:
+        """One session.run per chunk, results in chunk order. A window's logits do not depend on the
+        chunk or the session it lands in (batch invariance), so how they are spread is free."""
+
+        def run(session: ort.InferenceSession, chunk: list[int]) -> tuple[np.ndarray, np.ndarray]:
+            return self._run(session, [windows[i] for i in chunk])
+
+        if pacer is not None:  # slices in turn on this thread, one pool session (core) each
+            results = []
+            for chunk in chunks:
+                pacer.before_run()  # between slices: wait for this text's turn, or stop if its caller left
+                with self._pool.one() as session:
+                    results.append(run(session, chunk))
+            return results
+        if len(chunks) == 1:  # a lone message: on all cores when they are idle
+            with self._pool.fastest() as session:
+                return [run(session, chunks[0])]
+        # The biggest first (padded tokens), so the sessions finish at about the same time.
+        biggest = sorted(range(len(chunks)), key=lambda k: -len(chunks[k]) * len(windows[chunks[k][-1]].input_ids))
+        done = dict(zip(biggest, self._pool.map(run, [chunks[k] for k in biggest]), strict=True))
+        return [done[k] for k in range(len(chunks))]
 
     def _chunks(self, order: list[int], windows: list[Window], max_tokens: int) -> Iterator[list[int]]:
         """Consecutive runs of the length-sorted order of similar widths whose padded size fits
@@ -172,12 +210,12 @@ class OnnxEngine:
         if chunk:
             yield chunk
 
-    def _run(self, batch: list[Window]) -> tuple[np.ndarray, np.ndarray]:
+    def _run(self, session: ort.InferenceSession, batch: list[Window]) -> tuple[np.ndarray, np.ndarray]:
         ids, mask = pad_batch(batch, self.encoder.pad_id)
         feed = {"input_ids": ids, "attention_mask": mask}
         if self._feeds_token_type_ids:
             feed["token_type_ids"] = np.zeros_like(ids)
-        cat, tag = self._session.run(list(_OUTPUTS), feed)
+        cat, tag = session.run(list(_OUTPUTS), feed)
         if cat.shape != (len(batch), len(self.labels.categories)) or tag.shape != (
                 *ids.shape, len(self.labels.tags)):
             raise ModelError(f"{MODEL_FILE}: output shapes {cat.shape} and {tag.shape} do not match "
@@ -249,6 +287,20 @@ def _load_encoder(path: Path, labels: Labels) -> TextEncoder:
                            context_tokens=labels.context_tokens, sentence_window=labels.sentence_window)
     except ModelError as exc:
         raise ModelError(f"{path.name}: {exc}") from None
+
+
+def _load_pool(path: Path, config: EngineConfig) -> SessionPool:
+    """One session on `intra_op_num_threads`, or a pool of `sessions` (0: one per core, at most
+    MAX_AUTO_SESSIONS) sharing the cores, plus a solo session on `intra_op_num_threads` (0: all cores)
+    when that is more threads than a pool session has."""
+    cores = available_cores()
+    size = config.sessions or min(cores, MAX_AUTO_SESSIONS)
+    if size == 1:
+        return SessionPool([_load_session(path, config)])
+    threads = max(1, cores // size)
+    pool = [_load_session(path, replace(config, intra_op_num_threads=threads)) for _ in range(size)]
+    solo_threads = config.intra_op_num_threads or cores
+    return SessionPool(pool, _load_session(path, config) if solo_threads > threads else None)
 
 
 def _load_session(path: Path, config: EngineConfig) -> ort.InferenceSession:

@@ -40,7 +40,8 @@ class EngineSpec:
     Attributes:
         config: the one GuardConfig of the command (model folder, policy file, limits, HMAC key).
         detectors_only: no model, validated detectors alone.
-        intra_op_num_threads: onnxruntime threads in this engine (1 per process in a pool).
+        intra_op_num_threads: onnxruntime threads in this engine (1 per process in a pool), on one
+            session: the worker processes are the parallelism, not a session pool.
         masking: the masking operator (placeholder, partial, hash); None: the policy's own.
     """
 
@@ -70,8 +71,8 @@ class EngineSpec:
             raise ConfigError(f"--masking hash needs a key: set {HMAC_KEY_FILE_ENV} or {HMAC_KEY_ENV}")
 
     def build(self) -> Guard:
-        """A Guard with one engine whose thread count is this spec's."""
-        engine = replace(self.config.engine, intra_op_num_threads=self.intra_op_num_threads)
+        """A Guard with one engine of one session whose thread count is this spec's."""
+        engine = replace(self.config.engine, intra_op_num_threads=self.intra_op_num_threads, sessions=1)
         config = replace(self.config, engine=engine)
         if self.detectors_only:
             return Guard.detectors_only(policy=self.policy(), config=config)

@@ -283,8 +283,9 @@ def _cores() -> int:
 
 
 async def test_async_guard_splits_all_cores_between_concurrent_runs(tiny_model_dir: Path) -> None:
-    def threads(batches: int, intra: int) -> int:
-        config = GuardConfig(engine=EngineConfig(model_dir=tiny_model_dir, intra_op_num_threads=intra),
+    def threads(batches: int, intra: int, sessions: int = 1) -> int:
+        config = GuardConfig(engine=EngineConfig(model_dir=tiny_model_dir, intra_op_num_threads=intra,
+                                                 sessions=sessions),
                              batcher=BatcherConfig(max_concurrent_batches=batches))
         engine = AsyncGuard(config=config)._p.engine
         return engine.config.intra_op_num_threads  # type: ignore[attr-defined, no-any-return]
@@ -292,5 +293,6 @@ async def test_async_guard_splits_all_cores_between_concurrent_runs(tiny_model_d
     assert threads(1, 0) == 0  # one batch at a time: onnxruntime's own choice, all cores
     assert threads(2, 0) == max(1, _cores() // 2)
     assert threads(2, 3) == 3  # an explicit setting is kept
+    assert threads(2, 0, sessions=2) == 0  # a session pool bounds the runs at once itself: no split
     with pytest.raises(ConfigError):
         AsyncGuard(engine=FakeEngine(), config=GuardConfig(batcher=BatcherConfig(max_concurrent_batches=0)))

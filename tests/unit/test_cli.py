@@ -127,3 +127,13 @@ def test_one_config_per_command_from_the_environment_then_the_options() -> None:
     args = build_parser().parse_args(["scan", "in.jsonl", "-o", "o", "-f", "text", "--max-text-chars", "10"])
     assert config_from_args(args, base).limits.max_text_chars == 10
     assert cli._SCAN_FORMATS == FORMATS and cli._MASKINGS == tuple(m.value for m in MaskOperator)
+
+
+def test_engine_sessions_from_the_environment_then_serve_option() -> None:
+    from guard.cli import build_parser, config_from_args
+    from guard.config import from_env, serve_defaults
+
+    base = from_env({"KGUARD_ENGINE_SESSIONS": "3"}, base=serve_defaults())
+    assert base.engine.sessions == 3
+    assert config_from_args(build_parser().parse_args(["serve"]), base).engine.sessions == 3
+    assert config_from_args(build_parser().parse_args(["serve", "--sessions", "1"]), base).engine.sessions == 1

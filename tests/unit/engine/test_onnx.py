@@ -15,6 +15,7 @@ from onnx import helper, numpy_helper
 from guard.config import EngineConfig
 from guard.engine.base import EngineInput, ModelSpan
 from guard.engine.onnx import OnnxEngine
+from guard.engine.pool import SessionPool
 from guard.engine.tags import TaggedToken, decode_spans
 from guard.errors import ConfigError, ModelError
 from guard.taxonomy import CATEGORY_CODES, TAGS, Role, SpanType
@@ -157,9 +158,10 @@ class _CountingSession:
 
 @pytest.mark.parametrize(("ratio", "calls"), [(1.0, 3), (1.3, 2), (10.0, 1)])
 def test_windows_of_unlike_length_go_in_separate_calls(tiny_model_dir: Path, ratio: float, calls: int) -> None:
-    engine = OnnxEngine(EngineConfig(model_dir=tiny_model_dir, bucket_width_ratio=ratio))
-    counting = _CountingSession(engine._session)
-    engine._session = counting  # type: ignore[assignment]
+    # One session: a pool would also cut buckets at its fair share of the call (test_onnx_pool.py).
+    engine = OnnxEngine(EngineConfig(model_dir=tiny_model_dir, bucket_width_ratio=ratio, sessions=1))
+    counting = _CountingSession(engine._pool.sessions[0])
+    engine._pool = SessionPool([counting])  # type: ignore[list-item]
     items = [EngineInput(_filler(n)) for n in (20, 4, 5, 20)]  # two short windows, one width apart, two long
     widths = sorted(len(engine.encoder.windows(item)[0].input_ids) for item in items)
     outputs = engine.predict(items)
