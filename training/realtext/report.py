@@ -122,6 +122,11 @@ def evaluate_real(model_dir: Path) -> dict[str, object] | None:
     return {split: split_figures(guard, split, thresholds) for split in devset.SPLITS}
 
 
+#: The share of tune's safe rows the thresholds may flag. 0.015 (0.3.0) let 3.4% of heldout's benign real
+#: rows through on candidate A against 1.0% on tune; 0.01 keeps a margin (training/README.md, run 13).
+MAX_SAFE_FP = 0.01
+
+
 def retune(s: Scored, max_safe_fp: float) -> dict[str, float]:
     from training.export import cap_false_positives, choose_thresholds
 
@@ -136,7 +141,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--model", type=Path, default=None)
     ap.add_argument("--split", choices=devset.SPLITS, default="tune")
     ap.add_argument("--retune", action="store_true", help="choose thresholds on this split, write labels.json")
-    ap.add_argument("--max-safe-fp", type=float, default=0.015)
+    ap.add_argument("--max-safe-fp", type=float, default=MAX_SAFE_FP)
     ap.add_argument("--no-long", action="store_true")
     ap.add_argument("--json", type=Path, default=None)
     args = ap.parse_args(argv)
