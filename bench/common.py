@@ -135,6 +135,27 @@ def contended() -> list[str]:
     return [line.split(" ", 1)[1][:80] for line in out.splitlines() if line.split(" ")[0] not in ours]
 
 
+async def closed_loop_checks(guard: Any, texts: Sequence[str], callers: int, seconds: float) -> dict[str, Any]:
+    """`callers` closed-loop callers of one message each on one AsyncGuard for `seconds`: texts/s and
+    per-call latency."""
+    import asyncio
+
+    latencies: list[float] = []
+    stop_at = time.perf_counter() + seconds
+
+    async def loop(k: int) -> None:
+        i = k
+        while time.perf_counter() < stop_at:
+            started = time.perf_counter()
+            await guard.check(texts[i % len(texts)])
+            latencies.append(time.perf_counter() - started)
+            i += callers
+
+    started = time.perf_counter()
+    await asyncio.gather(*(loop(k) for k in range(callers)))
+    return {"texts_per_s": len(latencies) / (time.perf_counter() - started), "latency": percentiles(latencies)}
+
+
 def spread(values: Sequence[float]) -> dict[str, float]:
     """Median with min and max: how repeated runs are quoted."""
     return {"median": statistics.median(values), "min": min(values), "max": max(values), "n": len(values)}

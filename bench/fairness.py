@@ -38,7 +38,18 @@ from typing import Any
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from bench.common import BENCH, RESULTS, WORK, load_workload, machine, machine_line, model_dir, percentiles, table
+from bench.common import (
+    BENCH,
+    RESULTS,
+    WORK,
+    load_workload,
+    machine,
+    machine_line,
+    model_dir,
+    percentiles,
+    rss_mb,
+    table,
+)
 from guard._proto.v1 import guard_pb2 as pb
 from guard._proto.v1 import guard_pb2_grpc as pb_grpc
 from guard.client import AsyncGuardClient, RetryPolicy
@@ -95,9 +106,7 @@ class Sidecar:
 
     def rss_mb(self) -> float:
         assert self.proc is not None
-        status = Path(f"/proc/{self.proc.pid}/status").read_text()
-        match = re.search(r"^VmRSS:\s+(\d+) kB", status, re.M)
-        return round(int(match.group(1)) / 1024.0, 1) if match else 0.0
+        return rss_mb(self.proc.pid)["rss_mb"]
 
     async def terminate(self) -> tuple[int, float]:
         """SIGTERM; (exit code, seconds to exit)."""

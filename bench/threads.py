@@ -30,7 +30,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench.common import ROOT, load_workload, model_dir, percentiles, report, rss_mb, spread, table
+from bench.common import ROOT, closed_loop_checks, load_workload, model_dir, percentiles, report, rss_mb, spread, table
 from bench.quantization import sentences
 from guard import AsyncGuard, Guard
 from guard.config import BatcherConfig, EngineConfig, GuardConfig
@@ -90,24 +90,6 @@ def drive(guards: list[Guard], callers: int, texts: list[str], size: int, second
     return {"texts_per_s": len(flat) * size / (time.perf_counter() - started), "latency": percentiles(flat)}
 
 
-async def drive_async(guard: AsyncGuard, texts: list[str], seconds: float) -> dict[str, Any]:
-    """ASYNC_CALLERS closed-loop callers of one message each on one AsyncGuard."""
-    latencies: list[float] = []
-    stop_at = time.perf_counter() + seconds
-
-    async def loop(k: int) -> None:
-        i = k
-        while time.perf_counter() < stop_at:
-            started = time.perf_counter()
-            await guard.check(texts[i % len(texts)])
-            latencies.append(time.perf_counter() - started)
-            i += ASYNC_CALLERS
-
-    started = time.perf_counter()
-    await asyncio.gather(*(loop(k) for k in range(ASYNC_CALLERS)))
-    return {"texts_per_s": len(latencies) / (time.perf_counter() - started), "latency": percentiles(latencies)}
-
-
 async def batcher_rounds(folder: Path, texts: list[str], rounds: int, seconds: float) -> list[dict[str, Any]]:
     guards = {name: AsyncGuard(folder, config=_config(folder, sessions, 0, batches))
               for name, batches, sessions in BATCHER_LAYOUTS}
@@ -118,7 +100,7 @@ async def batcher_rounds(folder: Path, texts: list[str], rounds: int, seconds: f
     try:
         for _ in range(rounds):
             for name, g in guards.items():
-                runs[name].append(await drive_async(g, texts, seconds))
+                runs[name].append(await closed_loop_checks(g, texts, ASYNC_CALLERS, seconds))
     finally:
         for g in guards.values():
             await g.stop()

@@ -24,7 +24,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from bench.common import load_workload, model_dir, percentiles, report, spread, table, throughput
+from bench.common import closed_loop_checks, load_workload, model_dir, percentiles, report, spread, table, throughput
 from guard.config import BatcherConfig, EngineConfig, GuardConfig
 from guard.engine.base import EngineInput
 from guard.engine.onnx import OnnxEngine
@@ -56,22 +56,8 @@ async def callers(
     engine: OnnxEngine, texts: list[str], n: int, seconds: float, batcher: BatcherConfig | None = None
 ) -> dict[str, Any]:
     config = GuardConfig(batcher=batcher or BatcherConfig())
-    latencies: list[float] = []
     async with AsyncGuard(engine=engine, config=config) as guard:
-        stop_at = time.perf_counter() + seconds
-
-        async def one(k: int) -> None:
-            i = k
-            while time.perf_counter() < stop_at:
-                started = time.perf_counter()
-                await guard.check(texts[i % len(texts)])
-                latencies.append(time.perf_counter() - started)
-                i += n
-
-        started = time.perf_counter()
-        await asyncio.gather(*(one(k) for k in range(n)))
-        elapsed = time.perf_counter() - started
-    return {"texts_per_s": len(latencies) / elapsed, "latency": percentiles(latencies)}
+        return await closed_loop_checks(guard, texts, n, seconds)
 
 
 def session_variants(
