@@ -204,6 +204,12 @@ async def _peek_role(requests: AsyncIterator[Any], call: _Call) -> AsyncIterator
         yield request
 
 
+# The caller's deadline timer starts before ours (ours starts when we read the headers, later on a busy
+# host), so a caller that leaves at its deadline can reach us while our copy still has a moment left.
+DEADLINE_SLACK_S = 0.25
+
+
 def _cancel_code(context: grpc.aio.ServicerContext) -> str:
+    """DEADLINE_EXCEEDED when the caller left at (or just before our copy of) its deadline, else CANCELLED."""
     remaining = context.time_remaining()
-    return "DEADLINE_EXCEEDED" if remaining is not None and remaining <= 0 else "CANCELLED"
+    return "DEADLINE_EXCEEDED" if remaining is not None and remaining <= DEADLINE_SLACK_S else "CANCELLED"
