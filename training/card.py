@@ -9,6 +9,18 @@ import json
 from training.paths import CKPT
 from training.realtext.report import MAX_SAFE_FP
 
+#: labels.json "quant" -> what the card says of model.onnx (training/quantize.py)
+_QUANT = {
+    "int8-pertoken": "per-token quantization: MatMul weights int8 per column, each token's activations scaled "
+                     "at run time over its own hidden vector only, the embedding table weight-only; no scale "
+                     "spans two tokens, so a text's scores never depend on its batch",
+    "int8-static": "static quantization: MatMul weights per channel with activation scales calibrated on real "
+                   "Korean sentences, the embedding table weight-only; no scale is computed at run time, so a "
+                   "text's scores never depend on its batch",
+    "int8": "dynamic quantization: activation scales computed at run time over the whole batch, so a text's "
+            "scores can depend on its batch",
+}
+
 
 def _train_facts() -> dict[str, object]:
     path = CKPT / "train_config.json"
@@ -29,7 +41,7 @@ detectors (checksums) run beside it and the policy fuses both.
 ## Files
 | file | what |
 |---|---|
-| model.onnx | int8 ONNX graph (static quantization: MatMul weights per channel with activation scales calibrated on real Korean sentences, the embedding table weight-only, the fused attention projections fp32; no scale is computed at run time, so a text's scores never depend on its batch); inputs `input_ids`, `attention_mask` (int64 [batch, seq]); outputs `category_logits` [batch, 14], `tag_logits` [batch, seq, {len(labels['tags'])}] |
+| model.onnx | int8 ONNX graph ({_QUANT.get(str(labels.get('quant')), str(labels.get('quant')))}); inputs `input_ids`, `attention_mask` (int64 [batch, seq]); outputs `category_logits` [batch, 14], `tag_logits` [batch, seq, {len(labels['tags'])}] |
 | tokenizer.json | XLM-R Unigram tokenizer, vocabulary trimmed to {_vocab(res)} pieces for Korean and English |
 | labels.json | category order, tag order, per-category thresholds (chosen for the whole guard on the `tune` part of the hand-labelled real-text dev set: the lowest reaching precision 0.7, then raised until at most {MAX_SAFE_FP:.1%} of its safe rows are flagged), window settings (max_length {labels['max_length']}, stride {labels['stride']}, context_tokens {labels['context_tokens']}, sentence_window {labels.get('sentence_window', 0)}, window_penalty {labels.get('window_penalty', 0)}) |
 | EVALUATION.md | the measured figures (one command: `python -m training.evaluate`) |

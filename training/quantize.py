@@ -7,11 +7,11 @@
   graph, so a text's scores cannot depend on its batch (DESIGN.md, batch invariance). The fused
   embedding op is then quantized weight-only: a table lookup has no activation to scale, so this adds no
   batch dependence, and it keeps the graph under the 50 MB budget (the fp32 table alone is 98 MB).
-- pertoken: weights int8 per column, activations quantized at run time with one scale per token, taken
-  over that token's own hidden vector (the last axis) only, so neither the other texts of a batch nor
-  its padding can move a text's scores. A graph rewrite of the fp32 graph (`quantize_pertoken`); the
-  embedding is weight-only as for static. 1.4x static's texts/s and closer to fp32, but a lower
-  real-text tune macro F1 than static on 0.3.0 (bench/RESULTS.md, quantization and its notes).
+- pertoken (the shipped form since 0.5.0): weights int8 per column, activations quantized at run time
+  with one scale per token, taken over that token's own hidden vector (the last axis) only, so neither
+  the other texts of a batch nor its padding can move a text's scores. A graph rewrite of the fp32 graph
+  (`quantize_pertoken`); the embedding is weight-only as for static. On the real-text tune split it stays
+  closest to fp32, at the speed of static with every MatMul quantized (bench/RESULTS.md, quantization).
 """
 
 from __future__ import annotations
@@ -68,18 +68,36 @@ class _Calibration:
         return next(self._feeds, None)
 
 
+def _prepared(src: Path, dst: Path) -> Path:
+    """`src` made quantizable: the fused Attention ops split (`split_attention`), so their input
+    projection is a MatMul too, and every tensor's type written in the graph. onnxruntime's QDQ
+    quantizer leaves fp32 every MatMul whose input has no recorded type, and plain ONNX shape inference
+    stops at the fused com.microsoft ops: without this 18 of the 24 encoder MatMuls of the 6-layer graph
+    kept fp32 activations (before kguard-ko-small 0.5.0)."""
+    import onnx
+    from onnxruntime.tools.symbolic_shape_infer import SymbolicShapeInference
+
+    model = onnx.load(str(src))
+    split_attention(model.graph)
+    onnx.save(SymbolicShapeInference.infer_shapes(model, auto_merge=True), str(dst))
+    return dst
+
+
 def quantize_static(src: Path, dst: Path, encoder: TextEncoder, texts: Iterable[str], *, qdq: bool = True,
-                    method: str = "percentile", ops: tuple[str, ...] = ("MatMul", "Gather")) -> Path:
+                    method: str = "percentile", ops: tuple[str, ...] = ("MatMul", "Gather"),
+                    every_matmul: bool = True) -> Path:
     """Static int8 with activation ranges calibrated on `texts` (percentile 99.999 by default).
 
-    The fused Attention op's projections stay fp32 by default: onnxruntime has no QDQ kernel for it, and
-    quantizing them measured 0.95x the texts/s and a higher one-text latency (bench/RESULTS.md,
-    quantization; before 2026-12-06 that table's two static rows were the same graph)."""
+    With `every_matmul` (the default) the graph is `_prepared` first, so every MatMul, the attention's
+    input projection included, gets int8 inputs; without it onnxruntime's quantizer leaves most of them
+    fp32 (kguard-ko-small 0.4.0's form, kept for the bench)."""
     import onnx
     import onnxruntime as ort
     from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType
     from onnxruntime.quantization import quantize_static as ort_static
 
+    if every_matmul:
+        src = _prepared(src, dst.with_suffix(".prepared.onnx"))
     names = {i.name for i in ort.InferenceSession(str(src), providers=["CPUExecutionProvider"]).get_inputs()}
     calibration = _Calibration(encoder, texts, "token_type_ids" in names)
     methods = {"minmax": CalibrationMethod.MinMax, "percentile": CalibrationMethod.Percentile,
@@ -97,6 +115,8 @@ def quantize_static(src: Path, dst: Path, encoder: TextEncoder, texts: Iterable[
     dst.replace(static)
     _quantize_dynamic(static, dst, ["EmbedLayerNormalization", "Gather"])
     static.unlink()
+    if every_matmul:
+        src.unlink()
     return dst
 
 
@@ -132,13 +152,42 @@ def quantize_pertoken(src: Path, dst: Path, *, activations: str = "auto", attent
     _quantize_dynamic(src, embed, ["EmbedLayerNormalization", "Gather"])
     model = onnx.load(str(embed))
     embed.unlink()
-    _PerToken(model.graph, activations, block).rewrite(attention)
+    if attention:
+        split_attention(model.graph)
+    _PerToken(model.graph, activations, block).rewrite()
     for opset in model.opset_import:
         if opset.domain in ("", "ai.onnx"):
             opset.version = max(opset.version, 21)  # QuantizeLinear with one block per token
     model.ir_version = max(model.ir_version, 10)
     onnx.save(model, str(dst))
     return dst
+
+
+def split_attention(graph: Any) -> None:
+    """Rewrite, in place, each fused Attention op with a constant weight as its input projection (a
+    plain MatMul, which the quantizers can then quantize), a Split into Q, K and V, and
+    MultiHeadAttention over them with the same bias, mask and attributes."""
+    from onnx import helper, numpy_helper
+
+    weights = {i.name: i for i in graph.initializer if len(i.dims) == 2}
+    nodes = []
+    for node in graph.node:
+        if node.op_type != "Attention" or node.input[1] not in weights:
+            nodes.append(node)
+            continue
+        qkv = node.output[0] + "_qkv"
+        width = weights[node.input[1]].dims[1] // 3
+        q, k, v = (f"{qkv}_{part}" for part in "qkv")
+        sizes = qkv + "_split"
+        graph.initializer.append(numpy_helper.from_array(np.array([width] * 3, dtype=np.int64), sizes))
+        nodes.append(helper.make_node("MatMul", [node.input[0], node.input[1]], [qkv]))
+        nodes.append(helper.make_node("Split", [qkv, sizes], [q, k, v], axis=-1))
+        # Attention's input 2 is the bias of Q, K and V, input 3 the mask (lengths per row)
+        nodes.append(helper.make_node(
+            "MultiHeadAttention", [q, k, v, node.input[2], node.input[3]], [node.output[0]],
+            domain="com.microsoft", **{a.name: helper.get_attribute_value(a) for a in node.attribute}))
+    del graph.node[:]
+    graph.node.extend(nodes)
 
 
 class _PerToken:
@@ -156,26 +205,12 @@ class _PerToken:
         self.nodes: list[Any] = []
         self.quantized: dict[str, tuple[str, str, str, str]] = {}
 
-    def rewrite(self, attention: bool) -> None:
-        from onnx import helper
-
+    def rewrite(self) -> None:
         used: set[str] = set()
         for node in self.graph.node:
             if node.op_type == "MatMul" and node.input[1] in self.weights:
                 used.add(node.input[1])
                 self._matmul(node.input[0], self.weights[node.input[1]], node.output[0])
-            elif node.op_type == "Attention" and attention and node.input[1] in self.weights:
-                used.add(node.input[1])
-                qkv = node.output[0] + "_qkv"
-                self._matmul(node.input[0], self.weights[node.input[1]], qkv)
-                width = self.weights[node.input[1]].shape[1] // 3
-                q, k, v = (f"{qkv}_{part}" for part in "qkv")
-                split = self._const(qkv + "_split", np.array([width] * 3, dtype=np.int64))
-                self.nodes.append(helper.make_node("Split", [qkv, split], [q, k, v], axis=-1))
-                # same attributes; input 3 of Attention is the bias, 4 the mask (lengths per row)
-                self.nodes.append(helper.make_node(
-                    "MultiHeadAttention", [q, k, v, node.input[2], node.input[3]], [node.output[0]],
-                    domain="com.microsoft", **{a.name: helper.get_attribute_value(a) for a in node.attribute}))
             else:
                 self.nodes.append(node)
         keep = [i for i in self.graph.initializer if i.name not in used]

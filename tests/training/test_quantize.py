@@ -12,7 +12,7 @@ onnx = pytest.importorskip("onnx", reason="onnx (dev extra) builds the test grap
 import onnxruntime as ort  # noqa: E402
 from onnx import TensorProto, helper, numpy_helper  # noqa: E402
 
-from training.quantize import ACTIVATIONS, quantize_pertoken  # noqa: E402
+from training.quantize import ACTIVATIONS, _prepared, quantize_pertoken  # noqa: E402
 
 HIDDEN, HEADS, FFN = 64, 4, 128
 
@@ -76,3 +76,21 @@ def test_close_to_fp32_and_independent_of_the_batch(fp32: Path, tmp_path: Path, 
     batch[1, :7] = text[0]
     together = run(q, batch, np.array([12, 7, 3], dtype=np.int32))[1:2, :7]
     assert np.abs(together - alone).max() <= 1e-5 * np.abs(alone).max()
+
+
+def test_the_static_quantizer_sees_every_matmul_input(fp32: Path, tmp_path: Path) -> None:
+    """onnxruntime's QDQ quantizer skips a MatMul whose input has no recorded type; plain shape inference
+    stops at the fused Attention op, so before _prepared every MatMul after it stayed fp32."""
+    prepared = _prepared(fp32, tmp_path / "prepared.onnx")
+    graph = onnx.load(str(prepared)).graph
+    typed = {vi.name: vi.type.tensor_type.elem_type for vi in graph.value_info} | {
+        i.name: i.type.tensor_type.elem_type for i in graph.input}
+    ops = [n.op_type for n in graph.node]
+    assert "Attention" not in ops and "MultiHeadAttention" in ops
+    matmuls = [n for n in graph.node if n.op_type == "MatMul"]
+    assert len(matmuls) == 3  # the attention's input projection is one now
+    assert all(typed.get(n.input[0]) == TensorProto.FLOAT for n in matmuls)
+    rng = np.random.default_rng(2)
+    x = rng.standard_normal((2, 9, HIDDEN)).astype(np.float32)
+    lengths = np.array([9, 5], dtype=np.int32)
+    np.testing.assert_allclose(run(prepared, x, lengths), run(fp32, x, lengths), rtol=1e-4, atol=1e-5)
