@@ -180,8 +180,8 @@ def main(argv: list[str] | None = None) -> None:
         "ort per-token int8": lambda: _pertoken("pertoken"),
         "ort per-token int8 (Attention fp32)": lambda: _pertoken("pertoken_noatt", attention=False),
         "ort per-token int8 (all u8 symmetric)": lambda: _pertoken("pertoken_u8", activations="u8"),
-        "ort per-token int8 (all with a zero point per token)": lambda: _pertoken("pertoken_asym",
-                                                                                 activations="asym"),
+        "ort per-token int8 (auto: a zero point per token after GELU only)": lambda: _pertoken(
+            "pertoken_auto", activations="auto"),
         "ort per-token int8 (all s8 symmetric)": lambda: _pertoken("pertoken_s8", activations="s8"),
         "ort MatMulNBits 8-bit (blocks of 64)": lambda: _pertoken("nbits64", block=64),
         "ort MatMulNBits 8-bit (blocks of 128)": lambda: _pertoken("nbits128", block=128),

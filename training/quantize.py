@@ -120,17 +120,17 @@ def quantize_static(src: Path, dst: Path, encoder: TextEncoder, texts: Iterable[
     return dst
 
 
-#: How quantize_pertoken quantizes a MatMul's input, per token: "u8" symmetric around a fixed zero point
-#: of 128; "s8" symmetric int8; "asym" uint8 over the token's own [min, max] with a zero point per token;
-#: "auto" asym for an input that comes out of a GELU (one-sided: half of a symmetric range would go
-#: unused), u8 for the rest. Measured (bench/RESULTS.md, quantization): auto as fast as u8, asym 0.9x,
-#: s8 0.2x (onnxruntime's s8 x s8 kernel on AVX-512 VNNI); real-text tune macro F1 of auto and asym
-#: within 0.005 of fp32's, u8 0.008 under it.
-ACTIVATIONS = ("auto", "u8", "s8", "asym")
+#: How quantize_pertoken quantizes a MatMul's input, per token: "asym" (the default) uint8 over the
+#: token's own [min, max] with a zero point per token; "u8" symmetric around a fixed zero point of 128;
+#: "s8" symmetric int8; "auto" asym for an input that comes out of a GELU (one-sided: half of a symmetric
+#: range would go unused), u8 for the rest. Measured (bench/RESULTS.md, quantization): auto as fast as u8,
+#: asym 0.9x, s8 0.2x (onnxruntime's s8 x s8 kernel on AVX-512 VNNI). Real-text tune macro F1 against
+#: fp32: asym +0.005 (0.3.0) and -0.002 (0.4.0's checkpoint), auto +0.002 and -0.008, u8 -0.008 (0.3.0).
+ACTIVATIONS = ("asym", "auto", "u8", "s8")
 _ONE_SIDED = ("BiasGelu", "Gelu", "FastGelu", "Relu")
 
 
-def quantize_pertoken(src: Path, dst: Path, *, activations: str = "auto", attention: bool = True,
+def quantize_pertoken(src: Path, dst: Path, *, activations: str = "asym", attention: bool = True,
                       block: int = 0) -> Path:
     """Per-token dynamic int8: every MatMul with a constant 2-D weight W becomes
 

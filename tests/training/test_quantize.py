@@ -12,6 +12,7 @@ onnx = pytest.importorskip("onnx", reason="onnx (dev extra) builds the test grap
 import onnxruntime as ort  # noqa: E402
 from onnx import TensorProto, helper, numpy_helper  # noqa: E402
 
+from tests.extras import need  # noqa: E402
 from training.quantize import ACTIVATIONS, _prepared, quantize_pertoken  # noqa: E402
 
 HIDDEN, HEADS, FFN = 64, 4, 128
@@ -81,6 +82,7 @@ def test_close_to_fp32_and_independent_of_the_batch(fp32: Path, tmp_path: Path, 
 def test_the_static_quantizer_sees_every_matmul_input(fp32: Path, tmp_path: Path) -> None:
     """onnxruntime's QDQ quantizer skips a MatMul whose input has no recorded type; plain shape inference
     stops at the fused Attention op, so before _prepared every MatMul after it stayed fp32."""
+    need("sympy", "train")  # onnxruntime's symbolic shape inference
     prepared = _prepared(fp32, tmp_path / "prepared.onnx")
     graph = onnx.load(str(prepared)).graph
     typed = {vi.name: vi.type.tensor_type.elem_type for vi in graph.value_info} | {
