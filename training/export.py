@@ -3,12 +3,11 @@
 int8 is per-token by default (`--quant pertoken`, labels.json "quant": "int8-pertoken"): weights int8
 per column, each token's activations scaled at run time over its own hidden vector only, so a text's
 scores never depend on its batch (training/quantize.py; the bench comparison is bench/quantization.py).
-On 0.4.0's checkpoint it scored closest to fp32 on the real-text tune split
-(macro F1 0.820 against fp32 0.822; static 0.805 with most MatMul inputs left fp32, 0.789 with every
-MatMul static), at 1.19x the texts/s of 0.4.0's static graph (training/README.md, run 14).
-`--quant static` calibrates activation scales on real Korean
-sentences from ../shared/corpora (batch-invariant too); `--quant dynamic` gives the old, batch-dependent
-form.
+On 0.4.0's checkpoint it scored closest to fp32 on the real-text tune split (macro F1 0.820 against
+fp32 0.822; static 0.805 with most MatMul inputs left fp32, 0.789 with every MatMul static), at 1.19x
+the texts/s of 0.4.0's static graph (training/README.md, run 14). `--quant static` calibrates activation
+scales on real Korean sentences from ../shared/corpora (batch-invariant too); `--quant dynamic` gives
+the old, batch-dependent form.
 
 Writes the model folder the runtime loads (docs/ARCHITECTURE.md "engine"): model.onnx (int8),
 tokenizer.json, labels.json. The fp32 graph stays in training/work/onnx for the parity check.
