@@ -46,6 +46,7 @@ _LICENSE_REGIONS = ("11", "12", "13", "14", "15", "16", "17", "18", "19", "20", 
 _HANGUL = re.compile(r"^[가-힣]+$")
 _DATE = re.compile(r"^(\D*)((?:19|20)?\d{2})(\D+)(\d{1,2})(\D+)(\d{1,2})(\D*)$")
 _PLAIN_DATE = re.compile(r"^(\d{2}|\d{4})(\d{2})(\d{2})$")
+_SHORT_RUN = re.compile(r"[0-9]{3,}")
 
 
 def digits_of(value: str) -> str:
@@ -79,7 +80,10 @@ def _collides(fake: str, taken: Container[str] | str) -> bool:
         if fake in taken:
             return True
         digits = digits_of(fake)
-        return len(digits) >= 6 and digits in digits_of(taken)
+        if len(digits) >= 6:
+            return digits in digits_of(taken)
+        # a short fake's number (a house number, a CVC) must not repeat one that stands alone in the text
+        return any(re.search(f"(?<![0-9]){run}(?![0-9])", taken) for run in _SHORT_RUN.findall(fake))
     return fake in taken
 
 

@@ -25,19 +25,30 @@ from guard.taxonomy import CATEGORIES
 _READ_AHEAD = 256
 #: CheckBatch answers with more verdicts than this are converted to messages on a worker thread.
 _INLINE_RESULTS = 16
+#: After a stream fails, its status waits for the client to stop writing: at most this long in all, and
+#: no longer than this after the last message read (a client that waits for an answer sends nothing more).
+DRAIN_MAX_S = 2.0
+DRAIN_IDLE_S = 0.25
 
 
 class _Received:
-    """What one stream has read so far: characters (held in the guard's in-flight budget) and messages."""
+    """What one stream has read so far: characters (held in the guard's in-flight budget) and messages.
 
-    def __init__(self, guard: AsyncGuard, limits: LimitsConfig) -> None:
-        self._guard = guard
+    `dropping` is set when the handler has failed: the reader then reads the client's remaining
+    messages and keeps none, so the client has stopped writing before the status goes out (see _drain).
+    """
+
+    def __init__(self, get_guard: Callable[[], AsyncGuard], limits: LimitsConfig) -> None:
+        self._get_guard = get_guard
         self._limits = limits
         self.chars = 0
         self.messages = 0
+        self.dropped = 0
+        self.dropping = asyncio.Event()
 
     def count(self, request: _pb.StreamRequest) -> None:
-        """Count one message; InputError past the stream limits, OverloadedError when the budget is full."""
+        """Count one message; InputError past the stream limits, OverloadedError when the budget is full,
+        ModelError while the model loads."""
         self.messages += 1
         if self.messages > self._limits.max_stream_messages:  # empty chunks cost work too
             raise InputError(f"the stream exceeds the limit of {self._limits.max_stream_messages} messages")
@@ -45,24 +56,33 @@ class _Received:
         if self.chars + n > self._limits.max_text_chars:  # too large, never "overloaded" (TooLargeError)
             raise TooLargeError(f"the stream is too large: it exceeds the limit of {self._limits.max_text_chars} "
                                 "characters")
-        self._guard.reserve(n)
+        self._get_guard().reserve(n)
         self.chars += n
 
     def release(self) -> None:
-        self._guard.release(self.chars)
-        self.chars = 0
+        if self.chars:
+            self._get_guard().release(self.chars)
+            self.chars = 0
 
 
 async def _read_ahead(requests: AsyncIterator[_pb.StreamRequest],
                       inbox: asyncio.Queue[_pb.StreamRequest | Exception | None], received: _Received) -> None:
-    """Move the client's requests into `inbox`, then None; a reading error goes in as itself. Reading
-    stops past the stream limits (characters, messages) or the guard's in-flight budget, so what waits
-    in memory is bounded."""
+    """Move the client's requests into `inbox`, then None; an error goes in as itself. Past the stream
+    limits (characters, messages) or the guard's in-flight budget, reading waits until the handler has
+    failed and then only drops, so what waits in memory is bounded."""
     try:
         async for request in requests:
-            received.count(request)
+            if received.dropping.is_set():
+                received.dropped += 1
+                continue
+            try:
+                received.count(request)
+            except Exception as exc:  # handed to the handler, which raises it after the chunks before it
+                await inbox.put(exc)
+                await received.dropping.wait()
+                continue
             await inbox.put(request)
-    except Exception as exc:  # handed to the handler, which raises it after the chunks before it
+    except Exception as exc:  # the stream itself failed (a message that does not parse): nothing more to read
         await inbox.put(exc)
         return
     await inbox.put(None)
@@ -73,6 +93,26 @@ async def _next(inbox: asyncio.Queue[_pb.StreamRequest | Exception | None]) -> _
     if isinstance(item, Exception):
         raise item
     return item
+
+
+async def _drain(reader: asyncio.Task[None], inbox: asyncio.Queue[_pb.StreamRequest | Exception | None],
+                 received: _Received) -> None:
+    """Before a failed stream's status goes out, let the client finish writing: read and drop its messages
+    until it half-closes, goes quiet for DRAIN_IDLE_S, or DRAIN_MAX_S has passed.
+
+    A grpc.aio client whose write fails after the server has ended the call reports INTERNAL instead
+    of the server's status (grpc/grpc#36066), so without this a producer that keeps sending sees
+    "Internal error from Core" where it should see INVALID_ARGUMENT.
+    """
+    received.dropping.set()
+    while not inbox.empty():  # a reader waiting to put a request goes on
+        inbox.get_nowait()
+    give_up = time.monotonic() + DRAIN_MAX_S
+    while not reader.done() and time.monotonic() < give_up:
+        before = received.dropped
+        await asyncio.wait({reader}, timeout=DRAIN_IDLE_S)
+        if received.dropped == before:
+            return
 
 
 def _deadline(context: grpc.aio.ServicerContext) -> float | None:
@@ -118,12 +158,12 @@ class GuardService(_pb_grpc.GuardServicer):
         # Requests are read ahead into `inbox`: chunks that arrive while a check runs are answered with
         # empty updates and checked together with the latest one, so a fast producer cannot build a
         # backlog of checks (the protocol's "append what each response releases" still holds).
-        guard = self._get_guard()
         moderator: AsyncStreamModerator | None = None
         inbox: asyncio.Queue[_pb.StreamRequest | Exception | None] = asyncio.Queue(_READ_AHEAD)
-        received = _Received(guard, self._limits)
+        received = _Received(self._get_guard, self._limits)
         reader = asyncio.create_task(_read_ahead(request_iterator, inbox, received))
         try:
+            guard = self._get_guard()
             while (request := await _next(inbox)) is not None:
                 if moderator is None:
                     role, prompt, overrides = _wire.stream_config(request)
@@ -142,6 +182,9 @@ class GuardService(_pb_grpc.GuardServicer):
             if moderator is None:
                 raise InputError("the stream sent no messages")
             yield _wire.update_to_pb(await moderator.finish(deadline=_deadline(context)))
+        except Exception:
+            await _drain(reader, inbox, received)
+            raise
         finally:
             reader.cancel()
             received.release()

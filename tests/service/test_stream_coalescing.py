@@ -89,3 +89,21 @@ async def test_reading_ahead_stops_at_the_stream_limit() -> None:
         assert (await first_update).text == chunk
         with pytest.raises(InputError, match="exceeds the limit of 100"):
             await anext(stream)
+        # Before its status went out, the client's remaining writes were read and dropped: a grpc.aio
+        # client whose write fails after the call has ended reports INTERNAL instead (grpc/grpc#36066).
+        assert pulled == 50
+
+
+async def test_a_failed_stream_answers_a_client_that_has_gone_quiet() -> None:
+    """A client that waits for an answer before it writes again gets its error, without a half-close."""
+    quiet = asyncio.Event()
+
+    async def requests() -> AsyncIterator[pb.StreamRequest]:
+        yield pb.StreamRequest(config=pb.StreamConfig(role="robot"), chunk="안녕하세요")
+        await quiet.wait()  # never set: the client sends nothing more and does not half-close
+
+    async with AsyncGuard(engine=FakeEngine()) as guard:
+        service = GuardService(lambda: guard, LimitsConfig())
+        stream = service.CheckStream(requests(), _Context())  # type: ignore[arg-type]
+        with pytest.raises(InputError, match="role"):
+            await asyncio.wait_for(anext(stream), 30)

@@ -70,6 +70,15 @@ def test_a_fake_never_occurs_in_the_text() -> None:
     assert fake is None or digits_of(fake) not in digits_of(digits)
 
 
+def test_a_short_fake_number_never_repeats_one_that_stands_alone_in_the_text() -> None:
+    # every three-digit house number the address maker draws already stands alone in the text (a CVC,
+    # the original address): the fake's number must be one that does not
+    text = "카드 뒷면 " + " ".join(str(n) for n in range(100, 300))
+    for seed in range(100):
+        fake = make_fake(SpanType.ADDRESS, "서울특별시 강남구 테헤란로 123", random.Random(seed), text)
+        assert fake is not None and int(fake.rsplit(" ", 1)[1]) < 100
+
+
 @pytest.mark.parametrize(("original", "pattern"), [
     ("1990년 1월 1일", r"(19|20)\d\d년 \d{1,2}월 \d{1,2}일"),
     ("1990.01.01", r"(19|20)\d\d\.\d\d\.\d\d"),
