@@ -6,8 +6,8 @@ validated by phonenumbers for region KR; only lines a person may own are reporte
 line, 070 VoIP and 050x personal (safe) numbers. Business numbers (15xx/16xx/18xx), free numbers
 (080), premium lines and short codes (112, 119, 114) are not, and the pattern never reads them since
 they do not start with 0 or +82. All-zero subscriber numbers (010-0000-0000) are placeholders. A fixed
-line named by its office just before it ("구청 민원실 02-2148-1234", "문의처: 복지정책과 031-...") is the
-organisation's, not a person's (LABELLING.md, P3); a mobile always counts.
+line named by its office just before it ("구청 민원실 02-2148-1234", "문의처: 복지정책과 031-...", "노인복지과
+02-2133-7540", "영업팀: 02-...") is the organisation's, not a person's (LABELLING.md, P3); a mobile always counts.
 A match is VALID (phonenumbers validated the number plan).
 
 Sources: phonenumbers (libphonenumber metadata for KR); 전기통신번호관리세칙.
@@ -43,6 +43,11 @@ _OFFICE_BEFORE = ContextWords.of(
     ("구청", "시청", "군청", "도청", "주민센터", "행정복지센터", "민원실", "보건소", "고객센터", "콜센터",
      "상담센터", "대표번호", "대표전화", "문의처", "행정실", "사무국", "교무실", "팩스", "FAX"),
     before=24, after=0)
+#: An office named by its kind right before its number: a department (과, 팀, 국), a branch (점), a centre
+#: or institution. One-syllable kinds need two syllables before them ("복지과", not "결과", "사과", "한국").
+_OFFICE_NAME = re.compile(
+    r"(?:[가-힣]{2,}(?:과|팀|국|처|점)|[가-힣]+(?:센터|본부|사무소|연구소|협회|공단|재단|학교|병원|의원|지점))"
+    r"\s*(?:[:：]|전화|tel\.?|☎)?\s*$", re.IGNORECASE)
 
 
 def _personal(candidate: str, office_named: bool) -> bool:
@@ -60,6 +65,10 @@ def _personal(candidate: str, office_named: bool) -> bool:
     return kind in _PERSONAL
 
 
+def _office_named(text: str, start: int, end: int) -> bool:
+    return _OFFICE_BEFORE.near(text, start, end) or bool(_OFFICE_NAME.search(text, max(0, start - 24), start))
+
+
 class PhoneDetector:
     """Korean personal phone numbers, validated by phonenumbers."""
 
@@ -69,6 +78,6 @@ class PhoneDetector:
     def find(self, text: str) -> list[Match]:
         out: list[Match] = []
         for m in _SHAPE.finditer(text):
-            if _personal(m.group(), _OFFICE_BEFORE.near(text, m.start(), m.end())):
+            if _personal(m.group(), _office_named(text, m.start(), m.end())):
                 out.append(Match(m.start(), m.end(), self.span_type, SCORE, Validity.VALID, self.name))
         return out

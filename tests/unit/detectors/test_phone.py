@@ -68,7 +68,8 @@ def test_hard_negatives(text: str) -> None:
 @pytest.mark.parametrize(
     "text",
     ["구청 민원실 전화번호 02-2148-1234 맞나요?", "문의처: 보건소 031-123-4567", "시청 대표전화 (02) 120-1234",
-     "팩스 02-123-4567로 보내 주세요"],
+     "팩스 02-123-4567로 보내 주세요", "○○구청 노인복지과 02-2133-7540 으로 문의하시면 됩니다.",
+     "영업팀: 02-555-1234", "강남점 02-3456-7890", "서울대학교병원 02-2072-2114", "도시계획국 전화 031-228-1234"],
 )
 def test_an_office_named_just_before_its_landline_makes_it_the_offices(text: str) -> None:
     assert _found(text) == []
@@ -80,6 +81,9 @@ def test_an_office_named_just_before_its_landline_makes_it_the_offices(text: str
         ("고객센터 상담원인데 제 휴대폰은 010-1234-5678이에요", "010-1234-5678"),  # a mobile is a person's
         ("구청에 다녀왔어요. 그리고 우리 집 전화번호는 02-123-4567", "02-123-4567"),  # the office is too far back
         ("02-123-4567 고객센터로", "02-123-4567"),  # only words before the number name its office
+        ("영업팀 김 과장 휴대폰 010-2345-6789", "010-2345-6789"),
+        ("검사 결과 02-123-4567로 알려 주세요", "02-123-4567"),  # "결과" is not a department
+        ("한국 02-123-4567", "02-123-4567"),
     ],
 )
 def test_the_office_rule_leaves_people_s_numbers(text: str, span: str) -> None:
