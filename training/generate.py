@@ -60,12 +60,30 @@ class Family:
     labels: tuple[str, ...]
 
 
+#: A request for a private person's identifiers, accounts, contact or address also asks to identify or
+#: locate them: P5 besides the data's own category (LABELLING.md, P5: "a request to find, locate, identify
+#: or compile data on a private person"; the real-text dev set reads "헤어진 남친 새 집 주소 알아낼 방법" as
+#: P3 and P5). A request for a sensitive fact or a credential keeps its own category only.
+LOCATING_REQUESTS = frozenset({"P1", "P2", "P3"})
+
+
+def request_labels(key: str) -> tuple[str, ...]:
+    """The labels of a request family keyed `key` ("P3", "S3+S4")."""
+    labels = tuple(key.split("+"))
+    return (*labels, "P5") if LOCATING_REQUESTS & set(labels) and "P5" not in labels else labels
+
+
 def families_of(table: dict[str, list[str]], lang: str, kind: str, labelled: bool) -> dict[str, list[Family]]:
     """Families by split for one template table (key = category or kind of negative)."""
     out: dict[str, list[Family]] = {s: [] for s in SPLITS}
     for key, templates in table.items():
         for i, template in enumerate(templates):
-            labels = tuple(key.split("+")) if labelled else ()  # "S3+S4": a family with two categories
+            if not labelled:
+                labels: tuple[str, ...] = ()
+            elif kind == "request":
+                labels = request_labels(key)
+            else:
+                labels = tuple(key.split("+"))  # "S3+S4": a family with two categories
             out[family_split(i)].append(Family(f"{lang}:{kind}:{key}:{i}", template, lang, labels))
     return out
 

@@ -432,3 +432,14 @@ def test_an_office_line_renders_as_a_landline_with_no_span() -> None:
         filler = _filler(seed)
         r = render(templates[seed % len(templates)], filler)
         assert re.search(r"(?<!\d)0\d{1,2}-\d{3,4}-\d{4}(?!\d)", r.text) and not r.spans
+
+
+def test_requests_to_locate_a_person_are_p5_too() -> None:
+    catalog = Catalog.build()
+    requests = [f for split in catalog.request["ko"].values() for f in split]
+    address = [f for f in requests if "집 주소 알아" in f.template]
+    assert address and all(set(f.labels) == {"P3", "P5"} for f in address)
+    for f in requests:  # identifiers, accounts and contact: also P5; sensitive facts and credentials: not
+        assert ("P5" in f.labels) == bool({"P1", "P2", "P3", "P5"} & set(f.labels)), f
+    disclosures = [f for split in catalog.disclose["ko"].values() for f in split]
+    assert all(f.labels == tuple(f.id.split(":")[2].split("+")) for f in disclosures)  # keyed labels only
