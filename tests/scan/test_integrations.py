@@ -47,8 +47,15 @@ def ray_local() -> Iterator[Any]:
     """One local Ray instance for the whole session (it takes seconds to start)."""
     ray = need("ray", "integrations")
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False,
-             runtime_env={"env_vars": {"HF_HUB_OFFLINE": "1"}})
+    for attempt in (1, 2):
+        try:
+            ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False,
+                     runtime_env={"env_vars": {"HF_HUB_OFFLINE": "1"}})
+            break
+        except Exception:  # Ray's own start-up: a raylet that does not register within its 30 s (seen once in CI)
+            ray.shutdown()
+            if attempt == 2:
+                raise
     try:
         yield ray
     finally:
