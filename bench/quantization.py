@@ -50,8 +50,7 @@ def feed_of(windows: list[Window], pad_id: int, token_types: bool, width: int = 
     """The model's inputs for `windows`, padded to the longest of them or to `width` if longer."""
     ids, mask = pad_batch(windows, pad_id)
     if width > ids.shape[1]:
-        extra = ((0, 0), (0, width - ids.shape[1]))
-        ids, mask = np.pad(ids, extra, constant_values=pad_id), np.pad(mask, extra)
+        ids, mask = _fit(ids, width, pad_id), _fit(mask, width, 0)
     feed = {"input_ids": ids, "attention_mask": mask}
     if token_types:
         feed["token_type_ids"] = np.zeros_like(ids)
