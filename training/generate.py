@@ -38,6 +38,7 @@ from training.data.pools import WRAPPERS_EN, WRAPPERS_KO
 from training.data.render import Filler, Rendered, join, render, typing_noise
 from training.paths import DATA
 from training.realtext.train_rows import real_rows
+from training.written import training_rows as written_rows
 
 logger = logging.getLogger(__name__)
 
@@ -306,7 +307,7 @@ def normalizer() -> Callable[[dict[str, object]], dict[str, object]]:
 
 def generate(
     out: Path, sizes: dict[str, int], seed: int = 13, use_benign: bool = True, noise: float = 0.25,
-    real: bool = False,
+    real: bool = False, written: bool = False,
 ) -> dict[str, Path]:
     """Write one jsonl per split; returns their paths."""
     catalog = Catalog.build()
@@ -319,6 +320,8 @@ def generate(
         counts: Counter[str] = Counter()
         path = out / f"{split}.jsonl"
         rows = [norm(row) for row in gen.rows(n)]
+        if split == "train" and written:  # before the real rows: they also become carriers' inner rows
+            rows += [norm(row) for row in written_rows()]
         if split == "train" and real:
             # real text joins training only: the dev/test splits stay comparable with earlier models
             rows += [norm(row) for row in real_rows(rows, seed)]
@@ -351,6 +354,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--noise", type=float, default=0.25, help="share of rows given real users' typing")
     parser.add_argument("--real", action="store_true",
                         help="add real-text rows from ../shared/corpora to train (training.realtext.train_rows)")
+    parser.add_argument("--written", action="store_true",
+                        help="add the team's hand-written rows to train (training.written)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     if not args.no_benign:
@@ -362,6 +367,7 @@ def main(argv: list[str] | None = None) -> None:
         not args.no_benign,
         args.noise,
         args.real,
+        args.written,
     )
 
 

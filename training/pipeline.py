@@ -40,7 +40,8 @@ def main(argv: list[str] | None = None) -> None:
     data = generate.WORK
     if not (data / "test.jsonl").exists():
         generate.fetch_corpora()
-        generate.generate(data, {"train": 30000, "dev": 3000, "test": 4000}, seed=args.seed, real=True)
+        generate.generate(data, {"train": 30000, "dev": 3000, "test": 4000}, seed=args.seed, real=True,
+                          written=True)
     base = base_model.build(args.source, sorted(Path(data).glob("*.jsonl")))
     cfg = train.TrainConfig(base=str(base), data=str(data), layers=args.layers, steps=args.steps,
                             seed=args.seed, log_every=25, max_minutes=args.max_minutes)
