@@ -45,6 +45,7 @@ LAYOUTS = (
     ("pool 2 x 1 thread + solo 2 threads, 1 caller (default)", 1, 2, 2, 1),
     ("pool 2 x 1 thread, no solo, 1 caller", 1, 2, 1, 1),
     ("pool 2 x 1 thread + solo 2 threads, 2 callers", 1, 2, 2, 2),
+    ("pool 2 x 1 thread, no solo, 2 callers", 1, 2, 1, 2),
 )
 WORKLOADS = {"check_batch(64)": 64, "check(one message)": 1}
 #: AsyncGuard settings: (name, max_concurrent_batches, sessions); intra_op_num_threads 0 (all cores), so

@@ -137,6 +137,10 @@ class OnnxEngine:
     def predict(self, inputs: Sequence[EngineInput], *, pacer: Pacer | None = None) -> list[EngineOutput]:
         """Scores and spans for each input, in order; see the module docstring for the steps. A `pacer`
         caps the padded tokens per session.run and is called before each one (it may wait or stop)."""
+        with self._pool.calling():
+            return self._predict(inputs, pacer)
+
+    def _predict(self, inputs: Sequence[EngineInput], pacer: Pacer | None) -> list[EngineOutput]:
         plans = [self.encoder.windows(item) for item in inputs]
         flat = [w for windows in plans for w in windows]
         cat_rows, tag_rows = self._run_sorted(flat, pacer)

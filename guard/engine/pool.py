@@ -6,7 +6,9 @@ With a pool (sessions > 1) a call's chunks run in parallel, one per session, eac
 of the cores: on a few cores an encoder run on a bucket of short texts is too small to split well across
 threads, so two chunks at once on one thread each beat each chunk on two threads (bench/threads.py).
 A call that is a single chunk (one message) takes the `solo` session, which runs on all cores, when no
-pool session is busy: one message alone is fastest on all cores.
+pool session is busy and no other call is in the engine: one message alone is fastest on all cores, but
+two callers of one message each are faster on a pool session each than taking turns on the solo one
+(bench/threads.py: 1.49x).
 
 The free pool sessions are the core budget. A chunk holds one session while it runs; the solo run holds
 them all, takes them only when all are free and never waits while holding some, so nothing deadlocks,
@@ -43,6 +45,7 @@ class SessionPool:
         self.sessions = tuple(sessions)
         self.solo = solo
         self._free = list(self.sessions)
+        self._calls = 0  # engine calls in progress, from tokenizing to merging (see `calling`)
         self._changed = threading.Condition()
         self._executor = (ThreadPoolExecutor(max_workers=len(self.sessions), thread_name_prefix="guard-session")
                           if len(self.sessions) > 1 else None)
@@ -74,12 +77,25 @@ class SessionPool:
                 self._changed.notify()
 
     @contextmanager
+    def calling(self) -> Iterator[None]:
+        """Marks one engine call in progress: while another is, a lone run does not take the solo session
+        (the other call's next run would wait for all of its cores)."""
+        with self._changed:
+            self._calls += 1
+        try:
+            yield
+        finally:
+            with self._changed:
+                self._calls -= 1
+
+    @contextmanager
     def fastest(self) -> Iterator[ort.InferenceSession]:
-        """The solo session when every pool session is free (all cores idle), else a pool session."""
+        """The solo session when every pool session is free and no other call is in progress (all cores
+        idle), else a pool session."""
         held: list[ort.InferenceSession] = []
         if self.solo is not None:
             with self._changed:
-                if len(self._free) == len(self.sessions):
+                if len(self._free) == len(self.sessions) and self._calls <= 1:
                     held, self._free = self._free, []
         if not held:
             with self.one() as session:

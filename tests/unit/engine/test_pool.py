@@ -98,6 +98,19 @@ def test_a_pool_session_serves_a_lone_text_while_another_runs(tiny_model_dir: Pa
     assert out == engine.predict([EngineInput("kim minsu 우울증")])[0]
 
 
+def test_a_lone_text_takes_a_pool_session_while_another_call_is_in_the_engine(
+        tiny_model_dir: Path, recorded: list[_Recorder]) -> None:
+    engine = OnnxEngine(EngineConfig(model_dir=tiny_model_dir, sessions=2, intra_op_num_threads=2))
+    pool, solo = recorded[:2], recorded[2]
+    with engine._pool.calling():  # another caller between its runs: every session free, yet not alone
+        _reset(recorded)
+        (out,) = engine.predict([EngineInput("kim minsu 우울증")])
+    assert not solo.rows and sum(len(s.rows) for s in pool) == 1
+    _reset(recorded)
+    assert out == engine.predict([EngineInput("kim minsu 우울증")])[0]
+    assert solo.rows == [1]  # alone again: the solo session
+
+
 def test_without_solo_threads_a_pool_has_no_solo_session(tiny_model_dir: Path, recorded: list[_Recorder]) -> None:
     engine = OnnxEngine(EngineConfig(model_dir=tiny_model_dir, sessions=3, intra_op_num_threads=1))
     assert engine.sessions == 3 and len(recorded) == 3 and engine._pool.solo is None
