@@ -83,6 +83,13 @@ labelled by a person, 900 of them, and used with those labels), 5,000 generated 
 sentences (carriers), and real passages cut into window-sized pieces, some with one disclosure planted.
 None of the hand-labelled dev set's rows, nor a passage containing one, is used in training.
 
+Since 0.6.0, 1,980 rows written by hand by the team join the training split, each twice
+(`training/data/written/`): requests to find or expose a private person, profiles, third-party and
+everyday first-person disclosures for every category, English and mixed Korean-English text,
+identifiers written out in words, assistant answers judged with their prompt, and 734 hard negatives
+on the same words. Each label was read against ../shared/LABELLING.md, and no row is close to a dev-set
+row (tests/training/test_written.py).
+
 ## Headline figures, real text (heldout part of the hand-labelled dev set, whole guard; EVALUATION.md)
 {_real(res)}
 
@@ -104,8 +111,8 @@ independent (multi-label); thresholds in labels.json can be overridden per deplo
 - Korean first; English is secondary (a fifth of the data, fewer templates, a trimmed vocabulary that
   splits rarer English words into more pieces). Other languages are not supported.
 - The distinction between a public figure in a public role and a private person, between fiction and
-  reality, and between a general question and a disclosure, is learned from templates and will fail on
-  subtle cases. Names alone are tagged as spans but do not make a text unsafe.
+  reality, and between a general question and a disclosure, is learned from templates and a few
+  thousand real and hand-written rows, and will fail on subtle cases. Names alone are tagged as spans but do not make a text unsafe.
 - Identifiers are better caught by kguard's checksum detectors; the model adds context (an unnamed
   diagnosis, a request to find someone) and obfuscated forms the normalizer cannot undo.
 - Windows are {labels['max_length']} tokens; texts longer than {labels.get('sentence_window', 0)} tokens are judged in
