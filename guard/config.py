@@ -45,7 +45,7 @@ class EngineConfig:
     # Sessions that compute a call's length buckets in parallel, the cores split between them (1: one
     # session computes them in turn on intra_op_num_threads). 0: one per core, at most 4 (50-85 MB each).
     # With a pool, a call of one bucket (one message) runs on one more session, on intra_op_num_threads,
-    # when no pool session is busy; no more runs compute at once than the pool has sessions, whatever
+    # when no other call is in the engine; no more runs compute at once than the pool has sessions, whatever
     # the callers (BatcherConfig.max_concurrent_batches, the long-text lane). bench/RESULTS.md, threads.
     sessions: int = 0
     inter_op_num_threads: int = 1
