@@ -2,7 +2,8 @@
 
 The pattern of infinity's batch handler and ray serve's `@serve.batch`: the batcher owns only a bounded
 queue and one future per item. A collector task waits for a free batch slot (`max_concurrent_batches`),
-then for the first item, then gathers more until `max_batch_size` or `max_wait_s`; it drops items whose
+then for the first item, then gathers more until `max_batch_size` or `max_wait_s` (no wait when no batch
+is computing: idle cores gain nothing from waiting); it drops items whose
 caller gave up (cancelled) or whose deadline passed, sorts the rest by `sort_key` (token count: similar
 lengths pad less), and runs the batch function on a dedicated executor thread while it gathers the next
 batch. Waiting for the slot before gathering keeps items accumulating into one bigger batch while every
@@ -67,7 +68,8 @@ class MicroBatcher(Generic[In, Out]):
         fn: takes a batch, returns one result per item in the same order; runs on an executor thread,
             on up to `max_concurrent_batches` threads at once (it must be thread-safe when that is > 1).
         max_batch_size: most items per call of `fn`.
-        max_wait_s: how long to wait for more items after the first one of a batch.
+        max_wait_s: how long to wait for more items after the first one of a batch, while another batch
+            is computing (with none, a batch goes at once with what is queued).
         max_queue: most items waiting; `submit` raises OverloadedError beyond it.
         sort_key: items of a batch are sorted by it before `fn` (e.g. token count); results are
             still returned to each caller.
@@ -185,7 +187,10 @@ class MicroBatcher(Generic[In, Out]):
                     break
                 item = self._take(first)
                 batch = [item] if item is not None else []
-                stop_seen = await self._gather(batch, loop.time() + self._max_wait_s)
+                # Nothing computing: the cores are idle, so waiting for company only adds latency;
+                # while a batch computes, arrivals are worth `max_wait_s` to share the next one.
+                wait = self._max_wait_s if self._running else 0.0
+                stop_seen = await self._gather(batch, loop.time() + wait)
                 task = loop.create_task(self._run_in_slot(batch, self._slots), name="guard-batch")
                 self._running.add(task)
                 task.add_done_callback(self._running.discard)

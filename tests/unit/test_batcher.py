@@ -75,6 +75,20 @@ async def test_concurrent_submits_are_batched_and_answered_each() -> None:
     assert len(observer.depths) == 64
 
 
+async def test_an_idle_batcher_sends_a_lone_item_at_once_and_a_busy_one_gathers() -> None:
+    engine = FakeEngine()
+    gate = Gate(engine.predict)
+    async with MicroBatcher(gate, max_batch_size=3, max_wait_s=3600) as batcher:
+        # nothing computing: no hour of waiting for company (the wait_for only turns a hang into a failure)
+        first = asyncio.create_task(batcher.submit(_item(0)))
+        await asyncio.wait_for(gate.wait_entered(), 30)
+        later = [asyncio.create_task(batcher.submit(_item(i))) for i in (1, 2, 3)]
+        await until_depth(batcher, 3)
+        gate.released.set()  # a batch was computing: the three queued behind it go together
+        await asyncio.wait_for(asyncio.gather(first, *later), 30)
+    assert engine.batch_sizes == [1, 3]
+
+
 async def test_results_go_to_their_callers() -> None:
     async with MicroBatcher(lambda xs: [x * 10 for x in xs], max_batch_size=8,
                             sort_key=lambda x: -x) as batcher:
