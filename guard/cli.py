@@ -261,7 +261,7 @@ def _add_serve_arguments(parser: argparse.ArgumentParser) -> None:
     add("--sessions", type=int,
         help="onnxruntime sessions computing a batch's length buckets in parallel, the cores split between "
              "them (default 0: one per core, at most 4; 1: one session)")
-    add("--max-wait-ms", type=float, help="how long the batcher gathers a batch")
+    add("--max-wait-ms", type=float, help="how long the batcher gathers a batch while another computes")
     add("--max-queue", type=int, help="queued texts before RESOURCE_EXHAUSTED")
 
 
