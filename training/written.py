@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from guard.taxonomy import CATEGORY_CODES, SpanType
+from training.realtext.devset import check_labels
 
 WRITTEN = Path(__file__).resolve().parent / "data" / "written"
 #: Each row is seen this many times per epoch: a few thousand natural rows beside ~50,000 generated ones.
@@ -30,11 +30,7 @@ def _checked(raw: dict[str, object], where: str) -> Row:
     spans = [[int(s), int(e), str(t)] for s, e, t in raw.get("spans") or []]  # type: ignore[attr-defined]
     if role not in ("user", "assistant") or (role == "user" and context):
         raise ValueError(f"{where}: bad role or context")
-    if any(code not in CATEGORY_CODES for code in labels):
-        raise ValueError(f"{where}: unknown category in {labels}")
-    for s, e, t in spans:
-        if not 0 <= s < e <= len(text) or t not in SpanType.__members__:
-            raise ValueError(f"{where}: bad span {[s, e, t]}")
+    check_labels(where, text, labels, spans)  # type: ignore[arg-type]
     return {"text": text, "role": role, "context": context, "lang": str(raw.get("lang") or "ko"),
             "labels": labels, "spans": spans, "register": str(raw.get("register") or "")}
 

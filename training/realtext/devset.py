@@ -43,7 +43,8 @@ def split_of(row_id: str) -> str:
     return "heldout" if bucket < HELDOUT_SHARE else "tune"
 
 
-def _check(row_id: str, text: str, labels: Iterable[str], spans: Iterable[list[object]]) -> None:
+def check_labels(row_id: str, text: str, labels: Iterable[str], spans: Iterable[list[object]]) -> None:
+    """Raise ValueError naming `row_id` for an unknown category or a span outside the text or of no type."""
     for code in labels:
         if code not in CATEGORY_CODES:
             raise ValueError(f"{row_id}: unknown category {code!r}")
@@ -60,10 +61,10 @@ def _row(raw: dict[str, object]) -> DevRow:
         corpus = resolve(ref)
         if text_digest(corpus.text) != raw["sha"]:
             raise ValueError(f"{ref}: the corpus row changed since it was labelled")
-        _check(ref, corpus.text, labels, spans)
+        check_labels(ref, corpus.text, labels, spans)
         return DevRow(ref, corpus.text, "user", "", labels, spans, "corpus", corpus.register, split_of(ref))
     row_id, text = str(raw["id"]), str(raw["text"])
-    _check(row_id, text, labels, spans)
+    check_labels(row_id, text, labels, spans)
     return DevRow(row_id, text, str(raw.get("role") or "user"), str(raw.get("context") or ""), labels, spans,
                   "handwritten", str(raw.get("register") or ""), split_of(row_id))
 
