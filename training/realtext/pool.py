@@ -16,6 +16,13 @@ that real disclosures, in the words people really use, reach training with a per
 
 pool_flagged.txt is committed: it records what kguard-ko-small 0.2.0 flagged, so the training data can
 be rebuilt after the model that flagged it is replaced.
+
+    python -m training.realtext.pool --round 2          # a second 40,000 rows, none of the first draw's,
+                                                        # flagged by the model shipped then (0.6.0):
+                                                        # pool_flagged_2.txt and batches round2_*
+    python -m training.realtext.pool --topics 900 --topic health   # a draw of one topic only
+
+Each round's own flagged rows go to a person; its unflagged rows join the benign negatives.
 """
 
 from __future__ import annotations
@@ -30,25 +37,35 @@ from training.realtext.devset import LABELS, excluded_refs
 
 SEED = 20261207
 WORK = Path(__file__).resolve().parents[1] / "work" / "realtext"
-FLAGGED = Path(__file__).resolve().parent / "pool_flagged.txt"
 SAMPLE = 40000
+ROUNDS = (1, 2)
 TRAINPOOL_LABELS = "trainpool_*.jsonl"
 _SPOKEN = ("chat", "comment", "sns", "review", "translated", "mixed", "learner")
 
 
-def candidates(sample: int) -> list[CorpusRow]:
-    """A seeded sample of sentence rows outside the dev set."""
+def candidates(sample: int, round_: int = 1) -> list[CorpusRow]:
+    """A seeded sample of sentence rows outside the dev set; round 2 draws from what round 1 left."""
     dev = excluded_refs()
     rows = [r for r in all_rows() if not r.passage and r.ref not in dev]
-    return random.Random(SEED).sample(rows, min(sample, len(rows)))
+    first = random.Random(SEED).sample(rows, min(sample, len(rows)))
+    if round_ == 1:
+        return first
+    taken = {r.ref for r in first}
+    rest = [r for r in rows if r.ref not in taken]
+    return random.Random(f"{SEED}:round{round_}").sample(rest, min(sample, len(rest)))
 
 
-def topic_draw(n: int) -> list[CorpusRow]:
+def flagged_file(round_: int) -> Path:
+    return Path(__file__).resolve().parent / ("pool_flagged.txt" if round_ == 1 else f"pool_flagged_{round_}.txt")
+
+
+def topic_draw(n: int, topic: str = "") -> list[CorpusRow]:
     """A seeded draw of topic-hinted sentence rows from spoken registers, outside the dev set and the
-    rows already labelled."""
+    rows already labelled; with `topic`, of that topic only."""
     skip = excluded_refs() | set(labelled_trainpool())
-    rows = [r for r in all_rows() if not r.passage and r.topics and r.register in _SPOKEN and r.ref not in skip]
-    return random.Random(f"{SEED}:topics").sample(rows, min(n, len(rows)))
+    rows = [r for r in all_rows() if not r.passage and r.topics and r.register in _SPOKEN and r.ref not in skip
+            and (not topic or topic in r.topics)]
+    return random.Random(f"{SEED}:topics{':' + topic if topic else ''}").sample(rows, min(n, len(rows)))
 
 
 def write_batches(rows: list[CorpusRow], out: Path, batch: int, prefix: str) -> None:
@@ -70,8 +87,14 @@ def flag(rows: list[CorpusRow]) -> list[bool]:
     return out
 
 
-def flagged_refs() -> set[str]:
-    return set(FLAGGED.read_text(encoding="utf-8").split())
+def flagged_refs(round_: int = 1) -> set[str]:
+    return set(flagged_file(round_).read_text(encoding="utf-8").split())
+
+
+def unflagged(round_: int) -> list[CorpusRow]:
+    """A round's rows its model did not flag and that carry no topic hint."""
+    flagged = flagged_refs(round_)
+    return [row for row in candidates(SAMPLE, round_) if row.ref not in flagged and not row.topics]
 
 
 def labelled_trainpool() -> dict[str, dict[str, object]]:
@@ -90,20 +113,23 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--sample", type=int, default=SAMPLE)
     ap.add_argument("--to-label", type=int, default=900)
     ap.add_argument("--batch", type=int, default=300)
+    ap.add_argument("--round", type=int, default=1, choices=ROUNDS, dest="round_")
     ap.add_argument("--topics", type=int, default=0, help="draw this many topic-hinted rows to label instead")
+    ap.add_argument("--topic", default="", help="with --topics: of this topic only")
     args = ap.parse_args(argv)
     if args.topics:
-        drawn = topic_draw(args.topics)
-        write_batches(drawn, WORK / "trainpool_to_label", args.batch, "topic_batch")
+        drawn = topic_draw(args.topics, args.topic)
+        write_batches(drawn, WORK / "trainpool_to_label", args.batch, f"topic_{args.topic or 'any'}")
         print(f"{len(drawn)} topic-hinted rows to label under {WORK / 'trainpool_to_label'}")
         return
-    rows = candidates(args.sample)
+    rows = candidates(args.sample, args.round_)
     flags = flag(rows)
     WORK.mkdir(parents=True, exist_ok=True)
-    FLAGGED.write_text("".join(r.ref + "\n" for r, f in zip(rows, flags, strict=True) if f), encoding="utf-8")
+    flagged_file(args.round_).write_text("".join(r.ref + "\n" for r, f in zip(rows, flags, strict=True) if f),
+                                         encoding="utf-8")
     hits = [r for r, f in zip(rows, flags, strict=True) if f]
-    chosen = random.Random(SEED).sample(hits, min(args.to_label, len(hits)))
-    write_batches(chosen, WORK / "trainpool_to_label", args.batch, "batch")
+    chosen = random.Random(SEED if args.round_ == 1 else f"{SEED}:{args.round_}").sample(hits, min(args.to_label, len(hits)))
+    write_batches(chosen, WORK / "trainpool_to_label", args.batch, f"round{args.round_}")
     print(f"{len(rows)} rows, {len(hits)} flagged, {len(chosen)} to label under {WORK / 'trainpool_to_label'}")
 
 

@@ -18,7 +18,7 @@ from collections.abc import Iterator
 
 from training.realtext.corpora import CorpusRow, all_rows, resolve
 from training.realtext.devset import excluded_refs
-from training.realtext.pool import SAMPLE, candidates, flagged_refs, labelled_trainpool
+from training.realtext.pool import ROUNDS, labelled_trainpool, unflagged
 
 Row = dict[str, object]
 _SENTENCE_END = re.compile(r"(?<=[.!?。])\s+|\n+")
@@ -34,14 +34,13 @@ def _row(text: str, kind: str, family: str, labels: list[str] | None = None,
 
 def benign_pool() -> tuple[list[CorpusRow], list[Row]]:
     """(unflagged rows without topic hints, person-labelled flagged rows as training rows)."""
-    flagged = flagged_refs()
-    unflagged = [row for row in candidates(SAMPLE) if row.ref not in flagged and not row.topics]
+    benign = [row for round_ in ROUNDS for row in unflagged(round_)]
     labelled = []
     for ref, raw in labelled_trainpool().items():
         row = resolve(ref)
         labelled.append(_row(row.text, "real_labelled", f"real:{ref.split(':')[0]}", list(raw["labels"]),
                              [list(s) for s in raw.get("spans") or []]))
-    return unflagged, labelled
+    return benign, labelled
 
 
 def carrier(inner: Row, around: list[str], rng: random.Random) -> Row:
@@ -76,15 +75,15 @@ def passage_pieces(dev_texts: set[str], rng: random.Random) -> Iterator[str]:
 def real_rows(generated: list[Row], seed: int, n_benign: int = 12000, n_carriers: int = 5000,
               n_pieces: int = 3000, plant_share: float = 0.3) -> list[Row]:
     rng = random.Random(f"{seed}:real")
-    unflagged, labelled = benign_pool()
+    benign, labelled = benign_pool()
     dev = excluded_refs()
     dev_texts = {resolve(ref).text for ref in dev if len(resolve(ref).text) >= 25}
     # a person-labelled real disclosure is rare and worth more than a template: each is seen three times
     out: list[Row] = [r for r in labelled for _ in range(UNSAFE_REPEAT if r["labels"] else 1)]
-    for row in rng.sample(unflagged, min(n_benign, len(unflagged))):
+    for row in rng.sample(benign, min(n_benign, len(benign))):
         role = "assistant" if rng.random() < 0.2 else "user"  # real prose also comes back as answers
         out.append(_row(row.text, "real_benign", f"real:{row.ref.split(':')[0]}", role=role))
-    short = [r.text for r in unflagged if len(r.text) <= 160]
+    short = [r.text for r in benign if len(r.text) <= 160]
     user_rows = [g for g in generated if g["role"] == "user"]
     for inner in rng.sample(user_rows, min(n_carriers, len(user_rows))):
         out.append(carrier(inner, rng.sample(short, rng.randint(1, 3)), rng))
