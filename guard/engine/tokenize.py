@@ -7,13 +7,15 @@ Texts longer than the window are cut into windows that overlap by `stride` token
 knows which of the text's tokens it holds so the engine can merge predictions back.
 
 With `sentence_window` set (labels.json), a text longer than that many tokens is instead cut at
-sentence ends into windows of whole sentences of at most that many tokens (a sentence longer than a
-window is cut with the stride). The category score is the maximum over windows, so a short window keeps
+sentence ends (punctuation, or a Korean sentence-final ending before a space) into windows of whole
+sentences of at most that many tokens (a sentence longer than a window is cut with the stride). The
+category score is the maximum over windows, so a short window keeps
 one disclosure from being averaged away by the unrelated sentences around it.
 """
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +28,9 @@ from guard.errors import ModelError
 
 _SPECIALS = (("<s>", "</s>", "<pad>"), ("[CLS]", "[SEP]", "[PAD]"))
 _SENTENCE_END = frozenset(".!?。？！…\n")
+#: Korean sentences in chat and comments often end without punctuation: a word that ends in one of these
+#: (다/요/죠 endings, laughter and crying marks, as NFKC leaves them) before a space also ends a sentence.
+_FINAL_CHARS = frozenset(unicodedata.normalize("NFKC", c) for c in "다요죠ㅋㅎㅠㅜ~")
 _MAX_TOKEN_CHARS = 64  # characters of the prompt read per context token kept (see segment_b)
 
 
@@ -107,8 +112,13 @@ def _sentence_cuts(text: str, offsets: list[tuple[int, int]]) -> list[int]:
     """Token indices where a sentence starts (after the first): the token follows a sentence end."""
     cuts = []
     for i in range(1, len(offsets)):
-        before = text[offsets[i - 1][1] - 1: offsets[i][0]] if offsets[i - 1][1] > 0 else ""
-        if any(ch in _SENTENCE_END for ch in before):
+        end, start = offsets[i - 1][1], offsets[i][0]
+        if end <= 0:
+            continue
+        before = text[end - 1: start]  # the last character before the token, and any gap
+        # the tokenizer puts a word's leading space inside its token's offsets
+        spaced = any(ch.isspace() for ch in text[end: start + 1])
+        if any(ch in _SENTENCE_END for ch in before) or (text[end - 1] in _FINAL_CHARS and spaced):
             cuts.append(i)
     return cuts
 

@@ -114,13 +114,14 @@ def test_max_length_too_small_is_a_model_error(tokenizer: Tokenizer) -> None:
 
 
 def _sentences(lengths: list[int]) -> tuple[str, list[int]]:
-    """Text of sentences of the given word counts (each ends with "."), and each sentence's first token."""
-    words, starts = [], []
+    """Text of sentences of the given word counts (each ends with "."), and each sentence's first token;
+    a word ending in 다 before a space ("좋다") ends a sentence too, as in Korean chat."""
+    words: list[str] = []
     for n in lengths:
-        starts.append(len(words))
         sentence = [PLAIN_WORDS[(len(words) + i) % len(PLAIN_WORDS)] for i in range(n)]
         sentence[-1] += "."
         words += sentence
+    starts = [0, *(i + 1 for i, w in enumerate(words[:-1]) if w.endswith((".", "다")))]
     return " ".join(words), starts
 
 
@@ -139,7 +140,8 @@ def test_sentence_windows_cover_every_token_and_cut_only_at_sentence_ends(tokeni
             assert len(w.offsets) <= window  # no window dilutes a sentence with more than `window` tokens
     assert covered == set(range(n))
     if n > window:
-        long_sentence_tokens = {starts[k] + i for k, m in enumerate(lengths) if m > window for i in range(m)}
+        bounds = [*starts, n]
+        long_sentence_tokens = {t for a, b in zip(bounds, bounds[1:]) if b - a > window for t in range(a, b)}
         for w in windows:
             assert w.token_start in starts or w.token_start in long_sentence_tokens
 
@@ -151,3 +153,10 @@ def test_a_text_within_the_sentence_window_is_one_window_as_before(tokenizer: To
     plain = TextEncoder(tokenizer, max_length=32, stride=8, context_tokens=8)
     by_sentence = TextEncoder(tokenizer, max_length=32, stride=8, context_tokens=8, sentence_window=20)
     assert by_sentence.windows(EngineInput(text)) == plain.windows(EngineInput(text))
+
+
+def test_a_korean_sentence_ending_without_punctuation_ends_a_window(tokenizer: Tokenizer) -> None:
+    # chat rarely has a full stop: "좋다" before a space ends a sentence, so no window straddles two
+    encoder = TextEncoder(tokenizer, max_length=32, stride=4, context_tokens=8, sentence_window=5)
+    windows = encoder.windows(EngineInput(" ".join(["오늘 날씨 좋다"] * 4)))
+    assert [(w.token_start, len(w.offsets)) for w in windows] == [(0, 3), (3, 3), (6, 3), (9, 3)]
