@@ -128,7 +128,8 @@ def main(argv: list[str] | None = None) -> None:
     flagged_file(args.round_).write_text("".join(r.ref + "\n" for r, f in zip(rows, flags, strict=True) if f),
                                          encoding="utf-8")
     hits = [r for r, f in zip(rows, flags, strict=True) if f]
-    chosen = random.Random(SEED if args.round_ == 1 else f"{SEED}:{args.round_}").sample(hits, min(args.to_label, len(hits)))
+    rng = random.Random(SEED if args.round_ == 1 else f"{SEED}:{args.round_}")
+    chosen = rng.sample(hits, min(args.to_label, len(hits)))
     write_batches(chosen, WORK / "trainpool_to_label", args.batch, f"round{args.round_}")
     print(f"{len(rows)} rows, {len(hits)} flagged, {len(chosen)} to label under {WORK / 'trainpool_to_label'}")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import numpy as np
@@ -141,7 +142,7 @@ def test_sentence_windows_cover_every_token_and_cut_only_at_sentence_ends(tokeni
     assert covered == set(range(n))
     if n > window:
         bounds = [*starts, n]
-        long_sentence_tokens = {t for a, b in zip(bounds, bounds[1:]) if b - a > window for t in range(a, b)}
+        long_sentence_tokens = {t for a, b in itertools.pairwise(bounds) if b - a > window for t in range(a, b)}
         for w in windows:
             assert w.token_start in starts or w.token_start in long_sentence_tokens
 
