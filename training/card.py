@@ -90,6 +90,13 @@ identifiers written out in words, assistant answers judged with their prompt, an
 on the same words. Each label was read against ../shared/LABELLING.md, and no row is close to a dev-set
 row (tests/training/test_written.py).
 
+0.7.0 is 0.6.0's checkpoint trained on for 2,000 more steps with more real and hand-written text, twice
+with different seeds, the two runs' weights averaged (training/README.md, run 19). The added text: a
+second draw of 40,000 corpus rows, of which the 301 that 0.6.0 flagged were read and labelled; 900
+health-hinted rows from chat, comments and reviews, read and labelled; and 492 hand-written rows on
+health (everyday first-person and family disclosures, leave requests, school notes, insurance claims,
+intake forms, LLM prompts; 40% hard negatives).
+
 ## Headline figures, real text (heldout part of the hand-labelled dev set, whole guard; EVALUATION.md)
 {_real(res)}
 
