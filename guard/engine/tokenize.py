@@ -9,8 +9,8 @@ knows which of the text's tokens it holds so the engine can merge predictions ba
 With `sentence_window` set (labels.json), a text longer than that many tokens is instead cut at
 sentence ends (punctuation, or a Korean sentence-final ending before a space) into windows of whole
 sentences of at most that many tokens (a sentence longer than a window is cut with the stride). The
-category score is the maximum over windows, so a short window keeps
-one disclosure from being averaged away by the unrelated sentences around it.
+category score is the maximum over windows, so a short window keeps one disclosure from being averaged
+away by the unrelated sentences around it.
 """
 
 from __future__ import annotations

@@ -82,6 +82,18 @@ def test_the_topic_draw_skips_dev_and_labelled_rows_and_is_seeded() -> None:
     assert all(r.topics and r.register in _SPOKEN and not r.passage for r in drawn)
 
 
+@pytest.mark.skipif(not CORPORA.is_dir(), reason="needs ../shared/corpora: not a pip extra; install the "
+                    "real-text corpora beside the repository (training/README.md)")
+def test_the_second_pool_round_shares_no_row_with_the_first_or_the_dev_set() -> None:
+    from training.realtext.pool import SAMPLE, candidates, flagged_refs, labelled_trainpool
+
+    first, second = ({r.ref for r in candidates(SAMPLE, k)} for k in (1, 2))
+    assert len(second) == SAMPLE and not first & second
+    assert not second & devset.excluded_refs()
+    # every row the round's model flagged was read by a person before training may use it
+    assert flagged_refs(2) <= second and flagged_refs(2) <= set(labelled_trainpool())
+
+
 @given(st.lists(st.text(alphabet="가나다라 .", min_size=1, max_size=20), min_size=1, max_size=3),
        st.integers(0, 1000))
 def test_a_carrier_keeps_its_spans_on_the_same_characters(around: list[str], seed: int) -> None:
