@@ -6,7 +6,7 @@ into training as a benign negative only when (a) it is not in the dev set, (b) i
 read and labelled by a person (labels/trainpool_*.jsonl, same format as the dev set's corpus rows) and
 then used with those labels; flagged rows nobody has read are left out.
 
-    python -m training.realtext.pool --sample 40000   # writes training/realtext/pool_flagged.txt
+    python -m training.realtext.pool --sample 40000   # writes training/realtext/pool_flagged_1.txt
                                                        # and batches of flagged rows to label
     python -m training.realtext.pool --topics 1600    # batches of topic-hinted conversational rows
 
@@ -14,7 +14,7 @@ Topic-hinted rows are never used unread either: the second draw picks rows with 
 registers where people speak of themselves and those close to them (chat, comments, SNS, reviews), so
 that real disclosures, in the words people really use, reach training with a person's label.
 
-pool_flagged.txt is committed: it records what kguard-ko-small 0.2.0 flagged, so the training data can
+pool_flagged_1.txt is committed: it records what kguard-ko-small 0.2.0 flagged, so the training data can
 be rebuilt after the model that flagged it is replaced.
 
     python -m training.realtext.pool --round 2          # a second 40,000 rows, none of the first draw's,
@@ -56,7 +56,7 @@ def candidates(sample: int, round_: int = 1) -> list[CorpusRow]:
 
 
 def flagged_file(round_: int) -> Path:
-    return Path(__file__).resolve().parent / ("pool_flagged.txt" if round_ == 1 else f"pool_flagged_{round_}.txt")
+    return Path(__file__).resolve().parent / f"pool_flagged_{round_}.txt"
 
 
 def topic_draw(n: int, topic: str = "") -> list[CorpusRow]:
@@ -128,7 +128,7 @@ def main(argv: list[str] | None = None) -> None:
     flagged_file(args.round_).write_text("".join(r.ref + "\n" for r, f in zip(rows, flags, strict=True) if f),
                                          encoding="utf-8")
     hits = [r for r, f in zip(rows, flags, strict=True) if f]
-    rng = random.Random(SEED if args.round_ == 1 else f"{SEED}:{args.round_}")
+    rng = random.Random(SEED if args.round_ == 1 else f"{SEED}:{args.round_}")  # round 1 as labelled
     chosen = rng.sample(hits, min(args.to_label, len(hits)))
     write_batches(chosen, WORK / "trainpool_to_label", args.batch, f"round{args.round_}")
     print(f"{len(rows)} rows, {len(hits)} flagged, {len(chosen)} to label under {WORK / 'trainpool_to_label'}")
