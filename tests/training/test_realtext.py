@@ -118,3 +118,22 @@ def test_long_documents_are_long_and_hold_the_planted_row_whole() -> None:
     assert all(len(d.text) >= 1500 and not d.labels for d in docs)
     (planted,) = longdocs.planted_docs(benign + unsafe, docs)
     assert unsafe[0].text in planted.text and planted.labels == ("S1",)
+
+
+@pytest.mark.skipif(not CORPORA.is_dir(), reason="needs ../shared/corpora: not a pip extra; install the "
+                    "real-text corpora beside the repository (training/README.md)")
+def test_real_disclosures_are_planted_in_passages_that_also_appear_without_them() -> None:
+    from training.realtext.train_rows import real_rows
+
+    generated = [{"text": f"제 번호는 010-2345-67{i:02d}예요", "spans": [[6, 19, "PHONE"]], "labels": ["P3"],
+                  "kind": "disclose", "family": "f", "role": "user", "context": "", "lang": "ko",
+                  "split": "train", "obfuscated": False} for i in range(20)]
+    rows = real_rows(generated, seed=13, n_benign=10, n_carriers=10)
+    passages = {" ".join(str(r["text"]).split()) for r in rows if r["kind"] == "real_passage"}
+    planted = [r for r in rows if str(r["kind"]).startswith("planted:")]
+    real = [r for r in planted if r["kind"] == "planted:real_labelled"]
+    assert real and len(real) < len(planted)  # real and generated disclosures both
+    for r in planted:
+        text, (fs, fe) = str(r["text"]), r["focus"]  # type: ignore[misc]
+        # the same piece, without the disclosure (up to the spaces around it)
+        assert r["labels"] and " ".join((text[:fs] + text[fe:]).split()) in passages

@@ -2,11 +2,12 @@
 
 - benign negatives: pool rows the shipped guard did not flag and that carry no topic hint, plus flagged
   rows a person read and labelled (training.realtext.pool);
-- carriers: a generated row (unsafe or safe) set among one to three real sentences, so the model learns
-  the disclosure, not the template around it;
-- passages: real multi-sentence passages cut into window-sized pieces, a quarter of them with one
-  generated unsafe row planted at a sentence boundary (long text must not dilute a disclosure, and
-  benign sentences must not add up to a flag).
+- carriers: a generated row (unsafe or safe), and each person-labelled real disclosure, set among one to
+  three real sentences, so the model learns the disclosure, not the template around it;
+- passages: real multi-sentence passages cut into window-sized pieces, each as it is and a share of them
+  again with one unsafe row planted at a sentence boundary, half the time a person-labelled real
+  disclosure rather than a generated one (long text must not dilute a disclosure, a first-person line
+  among news sentences is still a disclosure, and benign sentences must not add up to a flag).
 No row of the dev set, and no passage that contains one of its sentences, is used.
 """
 
@@ -24,6 +25,7 @@ Row = dict[str, object]
 _SENTENCE_END = re.compile(r"(?<=[.!?。])\s+|\n+")
 PIECE_CHARS = (150, 420)
 UNSAFE_REPEAT = 3
+REAL_PLANT_SHARE = 0.5  # of planted rows, the share drawn from person-labelled real disclosures
 
 
 def _row(text: str, kind: str, family: str, labels: list[str] | None = None,
@@ -85,20 +87,21 @@ def real_rows(generated: list[Row], seed: int, n_benign: int = 12000, n_carriers
         out.append(_row(row.text, "real_benign", f"real:{row.ref.split(':')[0]}", role=role))
     short = [r.text for r in benign if len(r.text) <= 160]
     user_rows = [g for g in generated if g["role"] == "user"]
-    for inner in rng.sample(user_rows, min(n_carriers, len(user_rows))):
+    real_unsafe = [r for r in labelled if r["labels"] and len(str(r["text"])) <= 200]
+    for inner in rng.sample(user_rows, min(n_carriers, len(user_rows))) + real_unsafe:
         out.append(carrier(inner, rng.sample(short, rng.randint(1, 3)), rng))
-    unsafe = [g for g in user_rows if g["labels"] and len(str(g["text"])) <= 200]
+    generated_unsafe = [g for g in user_rows if g["labels"] and len(str(g["text"])) <= 200]
     pieces = list(passage_pieces(dev_texts, rng))
     for text in rng.sample(pieces, min(n_pieces, len(pieces))):
-        if rng.random() < plant_share:
+        out.append(_row(text, "real_passage", "real:passage"))
+        if rng.random() < plant_share:  # the same piece again, with a disclosure: only the disclosure differs
+            unsafe = real_unsafe if real_unsafe and rng.random() < REAL_PLANT_SHARE else generated_unsafe
             sentences = text.split(". ")
             cut = rng.randint(0, len(sentences))
             before = ". ".join(sentences[:cut]) + (". " if cut else "")
             after = (" " if cut < len(sentences) else "") + ". ".join(sentences[cut:])
             out.append(carrier(rng.choice(unsafe), [before.strip()] if before.strip() else [], rng)
                        if not after.strip() else _plant(rng.choice(unsafe), before, after))
-        else:
-            out.append(_row(text, "real_passage", "real:passage"))
     rng.shuffle(out)
     return out
 
