@@ -104,10 +104,17 @@ def torch_rate(
 # Presidio -------------------------------------------------------------------------------------
 
 
+def offline_email_domains() -> None:
+    """Presidio's e-mail recognizer validates the domain with tldextract, which fetches the public suffix
+    list from the internet by default; this machine is offline: use the snapshot the package ships."""
+    import tldextract
+
+    tldextract.extract = tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None)
+
+
 def presidio_recognizers() -> list[Any]:
     """The Presidio recognizers both scenarios use: the Korean ones (RRN, FRN, passport, driver's licence,
     BRN), phone with region KR, e-mail and card; all but the phone one are regex PatternRecognizers."""
-    import tldextract
     from presidio_analyzer.predefined_recognizers import (
         CreditCardRecognizer,
         EmailRecognizer,
@@ -119,9 +126,7 @@ def presidio_recognizers() -> list[Any]:
         PhoneRecognizer,
     )
 
-    # The e-mail recognizer validates the domain with tldextract, which fetches the public suffix list
-    # from the internet by default; this machine is offline: use the snapshot the package ships.
-    tldextract.extract = tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None)
+    offline_email_domains()
     return [
         KrRrnRecognizer(),
         KrFrnRecognizer(),
