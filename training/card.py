@@ -97,6 +97,14 @@ health-hinted rows from chat, comments and reviews, read and labelled; and 492 h
 health (everyday first-person and family disclosures, leave requests, school notes, insurance claims,
 intake forms, LLM prompts; 40% hard negatives).
 
+0.8.0 is 0.7.0's checkpoint trained on for 2,000 more steps in the same way (two seeds, weights averaged;
+training/README.md, run 20). What changed in the data: the person-labelled real disclosures are now
+also planted in real passages and set among real sentences, and every passage that gets a plant is also
+seen without it, so what tells the two apart is the disclosure, not the passage around it; 1,470 more
+health- and politics-hinted rows from chat, comments and reviews were read and labelled (82 unsafe); and
+633 rows were written by hand on votes and party support, sex life and orientation, and genetic results
+(40% hard negatives).
+
 ## Headline figures, real text (heldout part of the hand-labelled dev set, whole guard; EVALUATION.md)
 {_real(res)}
 
