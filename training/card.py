@@ -134,7 +134,12 @@ independent (multi-label); thresholds in labels.json can be overridden per deplo
   windows of whole sentences; a category is scored per window and the maximum taken, so one disclosure
   in a long document is not averaged away; each window is one more chance of a false flag, so the best
   window's odds are divided by n_windows ** window_penalty ({labels.get('window_penalty', 0)}), which also lowers a
-  real disclosure's score in a long document.
+  real disclosure's score in a long document. The penalty trades the two long-document figures: on
+  the tune split 0.5 flags 15% of benign ~1,500-character documents and keeps 94% of disclosures, 0.75
+  13% and 91%, 1.0 7% and 85% (training/README.md, run 20); set `window_penalty` in labels.json to
+  choose.
+- Health (S1) is the weakest category on heldout real text: about half of its everyday health
+  disclosures are missed.
 - The base weights went through 4-bit quantization before fine-tuning (cosine 0.98-0.99 to the
   original); int8 export adds a small drift (parity figures in EVALUATION.md).
 
