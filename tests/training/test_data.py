@@ -6,12 +6,15 @@ from __future__ import annotations
 import json
 import random
 import re
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
+import time_machine
 
 pytest.importorskip("faker", reason="the train extra (faker) is not installed")
 
+from faker import Faker  # noqa: E402
 from stdnum import luhn  # noqa: E402
 
 from guard.taxonomy import CATEGORY_CODES, SpanType  # noqa: E402
@@ -103,6 +106,22 @@ def test_families_do_not_cross_splits(data_dir: Path) -> None:
 def test_generation_is_reproducible(tmp_path: Path, data_dir: Path) -> None:
     generate(tmp_path, {"dev": SIZES["dev"]}, seed=7, use_benign=False)
     assert (tmp_path / "dev.jsonl").read_text() == (data_dir / "dev.jsonl").read_text()
+
+
+def _dates() -> list[str]:
+    fake = Faker("ko_KR")
+    fake.seed_instance(5)
+    rng = random.Random(5)
+    return ["".join(text for text, _ in Filler(rng, fake, Faker("en_US")).value("date")) for _ in range(50)]
+
+
+def test_generated_dates_do_not_depend_on_the_day_the_generator_runs() -> None:
+    days = [datetime(2026, 12, 6, 23, 0, tzinfo=timezone.utc), datetime(2029, 3, 1, 12, 0, tzinfo=timezone.utc)]
+    seen = []
+    for day in days:
+        with time_machine.travel(day, tick=False):
+            seen.append(_dates())
+    assert seen[0] == seen[1]
 
 
 def test_obfuscations_keep_the_value_recognisable() -> None:

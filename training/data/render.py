@@ -9,6 +9,7 @@ from __future__ import annotations
 import random
 import re
 from dataclasses import dataclass, field
+from datetime import date
 
 from faker import Faker
 
@@ -16,6 +17,8 @@ from guard.taxonomy import SpanType
 from training.data import values as V
 from training.data.pools import POOLS
 
+# Fixed, not relative to today (Faker's "-2y"): the same seed must write the same rows on any day.
+DATE_RANGE = (date(2024, 12, 1), date(2027, 12, 1))
 SLOT = re.compile(r"\{([a-z_0-9]+)(?:\|([^}]+))?\}")
 
 # particle written in the template -> (after a final consonant, after a vowel)
@@ -152,7 +155,7 @@ class Filler:
             "price": (lambda: V.price(rng), None),
             "bizline": (lambda: V.business_line(rng), None),
             "date": (
-                lambda: fake.date_between("-2y", "+1y").strftime(
+                lambda: fake.date_between(*DATE_RANGE).strftime(
                     rng.choice(["%Y-%m-%d", "%m월 %d일", "%Y.%m.%d"])
                 ),
                 None,
