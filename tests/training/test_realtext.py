@@ -16,8 +16,8 @@ from hypothesis import strategies as st
 
 from guard.taxonomy import CATEGORY_CODES, SpanType
 from training.realtext import devset, longdocs
-from training.realtext.corpora import CORPORA, CorpusRow
-from training.realtext.train_rows import carrier, medley
+from training.realtext.corpora import CORPORA
+from training.realtext.train_rows import carrier
 
 CORPUS_KEYS = {"ref", "sha", "labels", "spans", "note"}
 
@@ -104,16 +104,6 @@ def test_a_carrier_keeps_its_spans_on_the_same_characters(around: list[str], see
     assert row["text"][s:e] == "010-2345-6789"  # type: ignore[index]
     fs, fe = row["focus"]  # type: ignore[misc]
     assert row["text"][fs:fe] == inner["text"]  # type: ignore[index]
-
-
-@given(st.integers(0, 10_000))
-def test_a_medley_joins_two_to_four_whole_benign_rows_and_is_safe(seed: int) -> None:
-    rows = [CorpusRow(f"c:{i}", f"{register} 문장 {i}번입니다.", register, "CC0", False, ())
-            for i, register in enumerate(["news", "chat", "review", "translated", "report"] * 4)]
-    row = medley(rows, random.Random(seed))
-    parts = [r.text for r in rows if r.text in str(row["text"])]
-    assert 2 <= len(parts) <= 4 and len(str(row["text"])) == sum(map(len, parts)) + len(parts) - 1
-    assert row["labels"] == [] and row["spans"] == [] and row["kind"] == "real_medley"
 
 
 def _row(i: int, text: str, labels: tuple[str, ...] = (), register: str = "news") -> devset.DevRow:

@@ -4,9 +4,6 @@
   rows a person read and labelled (training.realtext.pool);
 - carriers: a generated row (unsafe or safe), and each person-labelled real disclosure, set among one to
   three real sentences, so the model learns the disclosure, not the template around it;
-- medleys: two to four unrelated benign real rows joined, from any registers, as a document joins
-  them (a chat line next to a report sentence must not add up to a flag: carriers alone taught that a
-  mixed-register window usually holds a disclosure);
 - passages: real multi-sentence passages cut into window-sized pieces, each as it is and a share of them
   again with one unsafe row planted at a sentence boundary, half the time a person-labelled real
   disclosure rather than a generated one (long text must not dilute a disclosure, a first-person line
@@ -77,13 +74,8 @@ def passage_pieces(dev_texts: set[str], rng: random.Random) -> Iterator[str]:
             yield " ".join(piece)
 
 
-def medley(rows: list[CorpusRow], rng: random.Random) -> Row:
-    """Two to four unrelated benign rows, as a long document or a pasted context puts them side by side."""
-    return _row(" ".join(r.text for r in rng.sample(rows, rng.randint(2, 4))), "real_medley", "real:medley")
-
-
 def real_rows(generated: list[Row], seed: int, n_benign: int = 12000, n_carriers: int = 5000,
-              n_pieces: int = 3000, plant_share: float = 0.3, n_medleys: int = 3000) -> list[Row]:
+              n_pieces: int = 3000, plant_share: float = 0.3) -> list[Row]:
     rng = random.Random(f"{seed}:real")
     benign, labelled = benign_pool()
     dev = excluded_refs()
@@ -98,8 +90,6 @@ def real_rows(generated: list[Row], seed: int, n_benign: int = 12000, n_carriers
     real_unsafe = [r for r in labelled if r["labels"] and len(str(r["text"])) <= 200]
     for inner in rng.sample(user_rows, min(n_carriers, len(user_rows))) + real_unsafe:
         out.append(carrier(inner, rng.sample(short, rng.randint(1, 3)), rng))
-    medley_rows = [r for r in benign if len(r.text) <= 300]
-    out.extend(medley(medley_rows, rng) for _ in range(n_medleys))
     generated_unsafe = [g for g in user_rows if g["labels"] and len(str(g["text"])) <= 200]
     pieces = list(passage_pieces(dev_texts, rng))
     for text in rng.sample(pieces, min(n_pieces, len(pieces))):
