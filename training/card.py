@@ -105,6 +105,14 @@ health- and politics-hinted rows from chat, comments and reviews were read and l
 633 rows were written by hand on votes and party support, sex life and orientation, and genetic results
 (40% hard negatives).
 
+0.9.0 is 0.8.0's checkpoint trained on for 2,000 more steps in the same way (training/README.md, run 21).
+What changed in the data: 1,977 more crime-, religion-, sexuality-, ethnicity-, union- and
+genetics-hinted rows from chat, comments and reviews were read and labelled (79 unsafe, most of them
+church attendance, faith and criminal records); and 751 rows were written by hand on hereditary
+conditions, health shown only through a purchase or a wish, a relative's or coworker's illness said in
+passing, and criminal records in everyday registers (40% hard negatives). The window penalty rose from
+0.5 to 0.75, chosen on tune.
+
 ## Headline figures, real text (heldout part of the hand-labelled dev set, whole guard; EVALUATION.md)
 {_real(res)}
 
@@ -135,11 +143,12 @@ independent (multi-label); thresholds in labels.json can be overridden per deplo
   in a long document is not averaged away; each window is one more chance of a false flag, so the best
   window's odds are divided by n_windows ** window_penalty ({labels.get('window_penalty', 0)}), which also lowers a
   real disclosure's score in a long document. The penalty trades the two long-document figures: on
-  the tune split 0.5 flags 15% of benign ~1,500-character documents and keeps 94% of disclosures, 0.75
-  13% and 91%, 1.0 7% and 85% (training/README.md, run 20); set `window_penalty` in labels.json to
-  choose.
-- Health (S1) is the weakest category on heldout real text: about half of its everyday health
-  disclosures are missed.
+  the tune split 0.5 flags 12% of benign ~1,500-character documents and keeps 93% of disclosures, 0.75
+  9% and 92% (the shipped setting), 1.0 8% and 87% (training/README.md, run 21); set `window_penalty`
+  in labels.json to choose. On heldout, 0.75 flags 14% of benign documents: a benign document of about 25 windows is
+  flagged when any one window is, and two unrelated sentences side by side can read as one disclosure.
+- Health (S1) is the weakest category on heldout real text: about two in five of its everyday health
+  disclosures are missed, most of them indirect (a purchase, a wish, a hereditary condition).
 - The base weights went through 4-bit quantization before fine-tuning (cosine 0.98-0.99 to the
   original); int8 export adds a small drift (parity figures in EVALUATION.md).
 

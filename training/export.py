@@ -44,10 +44,10 @@ from training.train import GuardModel, load_checkpoint, load_rows, tokenizer_pat
 logger = logging.getLogger(__name__)
 
 NAME = MODEL_NAME
-VERSION = "0.8.0"
+VERSION = "0.9.0"
 #: Texts longer than this many tokens are judged in windows of whole sentences (guard/engine/tokenize.py).
 SENTENCE_WINDOW = 64
-WINDOW_PENALTY = 0.5  # the engine divides a long text's best window odds by n_windows ** this (tune split)
+WINDOW_PENALTY = 0.75  # the engine divides a long text's best window odds by n_windows ** this (tune split)
 CALIBRATION_TEXTS = 400
 #: `--quant` -> labels.json "quant" (what GetModelInfo and guard_model_info report).
 QUANT_LABELS = {"pertoken": "int8-pertoken", "static": "int8-static", "dynamic": "int8"}
