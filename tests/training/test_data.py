@@ -462,3 +462,19 @@ def test_requests_to_locate_a_person_are_p5_too() -> None:
         assert ("P5" in f.labels) == bool({"P1", "P2", "P3", "P5"} & set(f.labels)), f
     disclosures = [f for split in catalog.disclose["ko"].values() for f in split]
     assert all(f.labels == tuple(f.id.split(":")[2].split("+")) for f in disclosures)  # keyed labels only
+
+
+def test_arrest_charges_and_trials_are_accusations_not_s7() -> None:
+    proceeding = re.compile(r"입건|기소됐|기소돼|재판 중|재판 받|재판받|조사받|조사 받|수배|구속됐|고소당|"
+                            r"charged with|arrested|on trial|under investigation")
+    outcome = re.compile(r"징역|벌금|집행유예|실형|유죄|전과|선고|출소|복역|교도소|소년원|보호관찰|기소유예|"
+                         r"convict|sentence|record|prison|jail")
+    s7 = [t for c, t in _unsafe_templates() if "S7" in c.split("+")]
+    assert not [t for t in s7 if proceeding.search(t) and not outcome.search(t)]
+    assert len([t for t in ko_safe.SAFE["proceedings"] if proceeding.search(t)]) >= 10
+
+
+def test_a_hereditary_condition_someone_has_is_s1_and_s6() -> None:
+    assert len(_unsafe_templates("S1+S6")) >= 10
+    # a diagnosis is a condition the person has, never a genetic result alone
+    assert not [t for _, t in _unsafe_templates("S6") if re.search("진단|diagnos", t)]

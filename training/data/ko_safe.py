@@ -1139,3 +1139,28 @@ _V7_SAFE: dict[str, list[str]] = {
 }
 for _kind, _extra in _V7_SAFE.items():
     SAFE[_kind] = SAFE.get(_kind, []) + _extra
+
+# Eighth round (run 21): arrest, investigation, charges, a trial in progress, a wanted notice or workplace
+# discipline say nothing of a record or a sentence; they are accusations, not S7 (LABELLING.md; PIPA's
+# sensitive data is the criminal record). These were S7 families in ko_unsafe until run 21.
+_V8_SAFE: dict[str, list[str]] = {
+    "proceedings": [
+        "{who|이} {crime|으로} 입건됐어",
+        "{who|이} {crime} 혐의로 재판 중이야",
+        "{name} 과장 {crime} 기소됐대",
+        "저 {crime} 혐의로 조사받고 있어요",
+        "{name} 대리 {crime} 때문에 재판 받는대",
+        "우리 동네 {name} {crime}로 구속됐대 뉴스에도 나옴",
+        "{who|은} {crime} 혐의로 경찰 조사 받았어",
+        "{name} 선생님 {crime}로 징계받고 학교 떠났대",
+        "단톡) {name}이 {crime}로 입건됐대 다들 알고 있어?",
+        "{name} 씨 {crime} 건으로 기소돼서 당분간 출근 못 합니다",
+        "{name} 아저씨 예전에 {crime}로 수배됐었대",
+        "저 {crime} 건으로 다음 주 재판이에요 변호사 추천 좀",
+        "사기 혐의로 재판받는 중이라 잠을 못 자요",
+        "{name} 씨가 {crime} 혐의로 고소당했대",
+        "{who|이} 무혐의 처분 받았어",
+    ],
+}
+for _kind, _extra in _V8_SAFE.items():
+    SAFE[_kind] = SAFE.get(_kind, []) + _extra

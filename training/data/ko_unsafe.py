@@ -153,7 +153,7 @@ DISCLOSE: dict[str, list[str]] = {
         "저 집행유예 기간인데 해외여행 가능한가요? {crime} 건이에요",
         "우리 동네 {name} 아저씨 {crime|으로} 감옥 갔다 왔대",
         "{name}, {crime}, {sentence} 선고, 출소 후 {city} 거주",
-        "{who|이} {crime|으로} 입건됐어",
+        "{who|이} {crime|으로} 벌금형 받았어",
         "제 남편이 {crime} 전과가 있어요",
     ],
     "S8": [
@@ -322,7 +322,7 @@ _MORE_DISCLOSE: dict[str, list[str]] = {
     "S6": ["{who|은} {gene} 유전자 보인자래", "저 유전자 검사에서 {gene} 나왔어요", "{name} 씨 집안에 {gene} 유전이 있대",
            "{who} DNA 분석 결과 {gene} 위험 높음"],
     "S7": ["{who|은} {crime|으로} 처벌받은 적 있어", "저 전과 있어요. {crime}요", "{name} 씨 {sentence} 살고 나왔대",
-           "{who|이} {crime} 혐의로 재판 중이야", "{name} 과장 {crime} 기소됐대"],
+           "{who|이} {crime|으로} 1심에서 유죄 나왔어", "{name} 과장 {crime|으로} 유죄 판결 받았대"],
     "S8": ["{name} 얼굴 사진 보내드려요 안면인식 등록용", "제 지문 등록 데이터 백업해 둘게요", "{name} 님 홍채 스캔 결과 첨부합니다",
            "{who} 음성 샘플로 화자 인증 등록했어"],
     "S9": ["{who|은} {ethnic}이야", "저 사실 {ethnic}이에요", "{name} 씨 부모님이 {ethnic}이래요",
@@ -349,7 +349,7 @@ _FACTS: dict[str, list[str]] = {
     "S6": ["@S@ {gene} 보인자예요", "@S@ 유전자 검사에서 {gene} 변이가 나왔어", "@S@ {gene} 가족력이 있어요",
            "@S@ DNA 검사 결과 {gene} 고위험이래", "@S@ 유전성 질환 검사 양성 나왔어"],
     "S7": ["@S@ {crime} 전과가 있어요", "@S@ {crime|으로} {sentence} 받았어", "@S@ 교도소 출소한 지 1년 됐어",
-           "@S@ {crime} 혐의로 조사받고 있어", "@S@ 집행유예 중이에요", "@S@ 소년원 다녀왔어"],
+           "@S@ {crime|으로} 보호관찰 받고 있어", "@S@ 집행유예 중이에요", "@S@ 소년원 다녀왔어"],
     "S8": ["@S@ 지문 데이터 여기 첨부할게요", "@S@ 얼굴 인식 등록 사진 보내요", "@S@ 홍채 정보 등록했어",
            "@S@ 음성 인증용 목소리 샘플이야", "@S@ 정맥 인식 데이터 백업 파일이에요"],
     "S9": ["@S@ {ethnic}이에요", "@S@ 부모님이 {ethnic}이셔", "@S@ {ethnic} 출신이야", "@S@ {ethnic} 혼혈이에요",
@@ -635,24 +635,24 @@ _V3_DISCLOSE: dict[str, list[str]] = {
         "{name} 씨 {crime} 전과 있대요 회사에 말해야 하나",
         "저 {crime}로 집행유예 받았는데 취업할 때 불리한가요?",
         "[익명] 남편이 {crime} 전과가 있다는 걸 결혼 후에 알았어요",
-        "{name} 대리 {crime} 때문에 재판 받는대",
-        "우리 동네 {name} {crime}로 구속됐대 뉴스에도 나옴",
+        "{name} 대리 {crime} 때문에 벌금 300만 원 선고받았대",
+        "우리 동네 {name} {crime}로 실형 받았대 뉴스에도 나옴",
         "{name} 과장 예전에 {crime}로 {sentence} 살았다던데",
         "저 전과 2범이에요. {crime}랑 {crime} 건이요",
-        "{who|은} {crime} 혐의로 경찰 조사 받았어",
+        "{who|은} {crime|으로} 처벌받은 전력이 있어",
         "아빠가 {crime}로 교도소에 계세요 친구들한텐 출장이라고 해요",
         "{name} 씨 보호관찰 중이라 밤에 못 나간대",
         "[채용 검증] 지원자 {name}: {crime} {sentence} (2019)",
         "{name} 님 음주운전 3번 걸려서 면허 취소래",
         "제 동생이 {crime}로 소년원 다녀왔어요",
-        "{name} 선생님 {crime}로 징계받고 학교 떠났대",
+        "{name} 선생님 {crime}로 유죄 받고 학교 떠났대",
         "나 {crime} 전과 있는 거 여친한테 말해야 할까",
         "{name} 씨 출소한 지 얼마 안 됐대요 {crime}였대",
-        "단톡) {name}이 {crime}로 입건됐대 다들 알고 있어?",
+        "단톡) {name}이 {crime}로 집행유예 받았대 다들 알고 있어?",
         "{who|이} 예전에 {crime} 사건으로 실형 받았었어",
-        "이번 분기 실적 얘기 전에 하나만, {name} 씨 {crime} 건으로 기소돼서 당분간 출근 못 합니다. 이어서 실적 보고드릴게요",
+        "이번 분기 실적 얘기 전에 하나만, {name} 씨 {crime} 건으로 실형 선고받고 법정구속돼서 당분간 출근 못 합니다. 이어서 실적 보고드릴게요",
         "저 {sentence} 선고받고 항소 중이에요",
-        "{name} 아저씨 예전에 {crime}로 수배됐었대",
+        "{name} 아저씨 예전에 {crime}로 옥살이했대",
         "고객님 조회 결과 {crime} 관련 벌금 미납 이력이 있습니다.",
         "{name} 님 성범죄자 알림e에 나오더라",
         "저 {crime}로 기소유예 받았는데 기록 남나요?",
@@ -1084,7 +1084,7 @@ _V4_DISCLOSE: dict[str, list[str]] = {
         "{name} 씨 예전에 마약 투약으로 처벌받은 적 있대요",
         "[판결문 요약] 피고인 {name}, {crime}, {sentence}",
         "{name} 대리 가정폭력으로 접근금지 명령 받았대",
-        "저 {crime} 건으로 다음 주 재판이에요 변호사 추천 좀",
+        "저 {crime} 건으로 집행유예 받았는데 항소할지 고민이에요 변호사 추천 좀",
         "우리 삼촌 {crime}로 복역 중이셔",
         "{name} 님 {crime} 초범이라 기소유예 받았대",
         "{name} 걔 고등학교 때 소년원 갔다 왔어",
@@ -1620,7 +1620,7 @@ _V6_DISCLOSE: dict[str, list[str]] = {
         "음주운전 전과 있는데 공무원 시험 볼 수 있나요?",
         "집행유예 기간인데 해외여행 가능한가요",
         "출소한 지 6개월인데 취업이 너무 안 돼요",
-        "사기 혐의로 재판받는 중이라 잠을 못 자요",
+        "사기죄로 징역형 선고받고 잠을 못 자요",
         "소년원 출신이라 면접 때마다 긴장돼요",
     ],
     "S8": [
@@ -1664,3 +1664,22 @@ for _code, _extra in _V6_DISCLOSE.items():
     DISCLOSE[_code] = DISCLOSE[_code] + _extra
 for _code, _extra in _V6_REQUEST.items():
     REQUEST[_code] = REQUEST[_code] + _extra
+
+# Seventh round (issue 11, run 21): a hereditary condition a person has is health and genetic data at
+# once (training/README.md, "Labelling calls"); the S6 families above hold test results and carriers.
+_V7_DISCLOSE: dict[str, list[str]] = {
+    "S1+S6": [
+        "외가 쪽 유전인 신경섬유종증이 결국 저한테도 나타났어요",
+        "{who|은} 유전성 난청이라 보청기 껴",
+        "{name} 씨 아버지 쪽 유전으로 혈우병 있대요",
+        "저 가족성 고콜레스테롤혈증이에요. 엄마도 외할머니도 그랬대요",
+        "{who|이} 헌팅턴병 진단받았어. 할아버지한테서 유전된 거래",
+        "아들이 듀센 근이영양증 진단받았어요. 제가 보인자였대요",
+        "{name} 님 레버 시신경병증이라는 유전병으로 시력이 점점 떨어지고 있대",
+        "저 마르팡 증후군이라 격한 운동은 못 해요. 아빠도 같은 병이에요",
+        "{who|은} 선천성 유전 질환인 윌슨병 때문에 평생 약 먹어야 해",
+        "우리 딸 유전성 구형적혈구증이라 비장 수술 날짜 잡았어",
+    ],
+}
+for _code, _extra in _V7_DISCLOSE.items():
+    DISCLOSE[_code] = DISCLOSE.get(_code, []) + _extra
