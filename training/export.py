@@ -44,10 +44,13 @@ from training.train import GuardModel, load_checkpoint, load_rows, tokenizer_pat
 logger = logging.getLogger(__name__)
 
 NAME = MODEL_NAME
-VERSION = "0.9.0"
+VERSION = "0.9.1"
 #: Texts longer than this many tokens are judged in windows of whole sentences (guard/engine/tokenize.py).
 SENTENCE_WINDOW = 64
-WINDOW_PENALTY = 0.75  # the engine divides a long text's best window odds by n_windows ** this (tune split)
+WINDOW_PENALTY = 0.5  # the engine divides a long text's best window odds by n_windows ** this (tune split)
+#: In a text of several windows each window is checked sentence by sentence, sentences joined until at
+#: least this many tokens (guard/engine/labels.py; chosen on tune with WINDOW_PENALTY, training/README.md run 22).
+SENTENCE_CHECK = 12
 CALIBRATION_TEXTS = 400
 #: `--quant` -> labels.json "quant" (what GetModelInfo and guard_model_info report).
 QUANT_LABELS = {"pertoken": "int8-pertoken", "static": "int8-static", "dynamic": "int8"}
@@ -271,6 +274,7 @@ def labels_json(
         "context_tokens": context_tokens,
         "sentence_window": SENTENCE_WINDOW,
         "window_penalty": WINDOW_PENALTY,
+        "sentence_check": SENTENCE_CHECK,
         "quant": quant,
     }
 

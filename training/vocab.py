@@ -116,12 +116,20 @@ def trim_tokenizer(tj: dict[str, object], keep: list[int]) -> dict[str, object]:
 
 def trim_folder(src: Path, dst: Path, corpus: list[Path], *, target_pieces: int = 64000) -> list[int]:
     """Write a trimmed copy of a BertModel folder; returns the kept old ids."""
-    from safetensors.numpy import load_file, save_file
-
     tj = json.loads((src / "tokenizer.json").read_text(encoding="utf-8"))
     specials = {t["content"] for t in tj["added_tokens"]}
     corpus_ids = corpus_piece_ids(src / "tokenizer.json", corpus) if corpus else set()
     keep = select_pieces([tuple(p) for p in tj["model"]["vocab"]], specials, corpus_ids, target_pieces)
+    write_trimmed(src, dst, keep)
+    logger.info("trimmed vocabulary: kept %d of %d pieces", len(keep), len(tj["model"]["vocab"]))
+    return keep
+
+
+def write_trimmed(src: Path, dst: Path, keep: list[int]) -> None:
+    """A copy of the BertModel folder `src` holding only the pieces `keep` (old ids, in their new order)."""
+    from safetensors.numpy import load_file, save_file
+
+    tj = json.loads((src / "tokenizer.json").read_text(encoding="utf-8"))
     tmp = dst.with_name(dst.name + ".tmp")
     tmp.mkdir(parents=True, exist_ok=True)
     (tmp / "tokenizer.json").write_text(json.dumps(trim_tokenizer(tj, keep), ensure_ascii=False),
@@ -138,5 +146,3 @@ def trim_folder(src: Path, dst: Path, corpus: list[Path], *, target_pieces: int 
     if dst.exists():
         shutil.rmtree(dst)
     tmp.rename(dst)
-    logger.info("trimmed vocabulary: kept %d of %d pieces", len(keep), len(tj["model"]["vocab"]))
-    return keep

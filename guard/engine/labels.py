@@ -40,6 +40,10 @@ class Labels:
     # A text cut into n windows has n chances of a false alarm: its best window's odds are divided by
     # n ** window_penalty (0 = off), so benign sentences do not add up to a flag in a long document.
     window_penalty: float = 0.0
+    # Two unrelated sentences side by side can read as one disclosure (a DNA fact beside a father): in a
+    # text of several windows, a window's category logits are capped by the best of its sentence units
+    # (sentences joined until at least sentence_check tokens) scored alone. 0 = off.
+    sentence_check: int = 0
 
 
 def load_labels(path: Path) -> Labels:
@@ -76,6 +80,7 @@ def load_labels(path: Path) -> Labels:
         context_tokens=field("context_tokens", int, 48),
         sentence_window=field("sentence_window", int, 0),
         window_penalty=float(field("window_penalty", float, 0.0)),
+        sentence_check=field("sentence_check", int, 0),
     )
     # The encoder needs room for text tokens beyond the context segment and the stride.
     room = labels.max_length - 4 - labels.context_tokens
@@ -83,6 +88,8 @@ def load_labels(path: Path) -> Labels:
         raise ModelError(f"{path.name}: max_length/stride/context_tokens leave no room for text tokens")
     if not 0.0 <= labels.window_penalty <= 2.0:
         raise ModelError(f"{path.name}: window_penalty must be in [0, 2]")
+    if not 0 <= labels.sentence_check <= labels.max_length:
+        raise ModelError(f"{path.name}: sentence_check must be in [0, max_length]")
     if labels.sentence_window and not labels.stride < labels.sentence_window:
         raise ModelError(f"{path.name}: sentence_window must be 0 (off) or more than the stride")
     return labels

@@ -6,6 +6,9 @@ Split as infinity splits a model (pre / core / post):
           their longest window, capped by `max_batch_tokens`, one session.run each; with a session pool
           (EngineConfig.sessions > 1) also capped by the pool's fair share of the call's tokens, and run
           in parallel on the pool (guard.engine.pool); a call of one bucket runs on the solo session
+    check in a text of several windows (labels.json sentence_check), each window that could pass a
+          threshold is scored again sentence by sentence, and its category logits are capped by its best
+          sentence's: unrelated sentences side by side do not add up to a disclosure
     post  per input: category score = max over windows; token tags from the window where the token sits
           farthest from a cut; BIO tags -> ModelSpan in character offsets of the input text
 
@@ -35,6 +38,12 @@ from guard.errors import ConfigError, ModelError
 from guard.taxonomy import CATEGORY_CODES, SpanType
 
 logger = logging.getLogger(__name__)
+
+#: The sentence check skips windows whose every category is below this probability before the window
+#: penalty: capping cannot lift a score, so only a threshold under it would see the difference. 0.2 is the
+#: lowest threshold training chooses (training/export.py choose_thresholds).
+CHECK_FLOOR = 0.2
+CHECK_FLOOR_LOGIT = float(np.log(CHECK_FLOOR / (1 - CHECK_FLOOR)))
 
 MODEL_FILE = "model.onnx"
 TOKENIZER_FILE = "tokenizer.json"
@@ -144,6 +153,8 @@ class OnnxEngine:
         plans = [self.encoder.windows(item) for item in inputs]
         flat = [w for windows in plans for w in windows]
         cat_rows, tag_rows = self._run_sorted(flat, pacer)
+        if self.labels.sentence_check:
+            cat_rows = self._check_sentences(inputs, plans, cat_rows, pacer)
         outputs: list[EngineOutput] = []
         k = 0
         for item, windows in zip(inputs, plans, strict=True):
@@ -225,6 +236,31 @@ class OnnxEngine:
             raise ModelError(f"{MODEL_FILE}: output shapes {cat.shape} and {tag.shape} do not match "
                              f"{LABELS_FILE} for a batch of shape {ids.shape}")
         return cat, tag
+
+    # check
+
+    def _check_sentences(self, inputs: Sequence[EngineInput], plans: list[list[Window]],
+                         cat_rows: list[np.ndarray], pacer: Pacer | None) -> list[np.ndarray]:
+        """Category logits per window, each capped by the best of its sentence units scored alone."""
+        units: list[Window] = []
+        owner: list[int] = []
+        k = 0
+        for item, windows in zip(inputs, plans, strict=True):
+            if len(windows) > 1:
+                for j, window in enumerate(windows):
+                    # under the floor a cap cannot change a flag (CHECK_FLOOR): skip the work
+                    if cat_rows[k + j].max() >= CHECK_FLOOR_LOGIT:
+                        found = self.encoder.sentence_units(item.text, window, self.labels.sentence_check)
+                        units += found
+                        owner += [k + j] * len(found)
+            k += len(windows)
+        if not units:
+            return cat_rows
+        unit_rows, _ = self._run_sorted(units, pacer)
+        best: dict[int, np.ndarray] = {}
+        for i, row in zip(owner, unit_rows, strict=True):
+            best[i] = np.maximum(best[i], row) if i in best else row
+        return [np.minimum(row, best[i]) if i in best else row for i, row in enumerate(cat_rows)]
 
     # post
 

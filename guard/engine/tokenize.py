@@ -15,6 +15,7 @@ away by the unrelated sentences around it.
 
 from __future__ import annotations
 
+import itertools
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -106,6 +107,22 @@ class TextEncoder:
         for start, end in _pieces(len(ids), room, self.stride, cuts):
             out.append(Window([self.cls_id, *ids[start:end], *tail], 1, start, offsets[start:end]))
         return out
+
+
+    def sentence_units(self, text: str, window: Window, min_tokens: int) -> list[Window]:
+        """The window's sentences as windows of their own (same segment B), each joined with the next
+        until it has at least `min_tokens` tokens; empty when that leaves one unit (the window itself)."""
+        n = len(window.offsets)
+        bounds = [0]
+        for cut in _sentence_cuts(text, window.offsets):
+            if cut - bounds[-1] >= min_tokens and n - cut >= min_tokens:
+                bounds.append(cut)
+        if len(bounds) == 1:
+            return []
+        bounds.append(n)
+        head, tail = window.input_ids[:window.first], window.input_ids[window.first + n:]
+        return [Window([*head, *window.input_ids[window.first + s:window.first + e], *tail], window.first,
+                       window.token_start + s, window.offsets[s:e]) for s, e in itertools.pairwise(bounds)]
 
 
 def _sentence_cuts(text: str, offsets: list[tuple[int, int]]) -> list[int]:

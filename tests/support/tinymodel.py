@@ -4,12 +4,16 @@ It has the exact signature of a real model folder (docs/ARCHITECTURE.md): model.
 input_ids / attention_mask int64 [batch, seq] and outputs category_logits [batch, 14] and
 tag_logits [batch, seq, len(TAGS)], a `tokenizers` tokenizer.json and labels.json.
 
-The graph is two lookup tables, so scores are known exactly:
+The graph is three lookup tables, so scores are known exactly:
     category_logits = max over unmasked positions of CAT_TABLE[input_ids]   (Gather + masked ReduceMax)
+                      + sum over unmasked positions of PAIR_TABLE[input_ids] (Gather + masked ReduceSum)
     tag_logits      = TAG_TABLE[input_ids]                                   (Gather)
 Every token has category logit BASE_LOGIT for every code, except the words in TRIGGERS, which have
 TRIGGER_LOGIT for their code. Because the score is a max, it does not depend on the text's length, so a
 trigger anywhere in a long text gives the same score (`trigger_score()`), in any window.
+The words in PAIR_WORDS add PAIR_LOGIT to their code each: one alone stays under 0.5 (`pair_alone_score()`),
+both in one window give `trigger_score()`, as two unrelated sentences side by side can read as a
+disclosure to a real model (the engine's sentence check).
 `<pad>` has TRIGGER_LOGIT for PAD_TRAP: a runtime that forgets the attention mask would score P5.
 Token tags: every word is "O" except the words in TAG_WORDS (e.g. "kim" B-PERSON, "minsu" I-PERSON).
 
@@ -46,6 +50,8 @@ TRIGGERS: dict[str, str] = {
     "우울증": "S1",
     "전과": "S7",
 }
+#: word -> category code it pushes towards: one alone is not enough, both in one window are.
+PAIR_WORDS: dict[str, str] = {"유전자": "S6", "아버지": "S6"}
 #: word -> token tag.
 TAG_WORDS: dict[str, str] = {
     "kim": "B-PERSON",
@@ -65,11 +71,17 @@ PAD_TRAP = "P5"
 BASE_LOGIT = -6.0
 TRIGGER_LOGIT = 3.0
 TAG_LOGIT = 6.0  # the chosen tag's logit; all others 0
+PAIR_LOGIT = (TRIGGER_LOGIT - BASE_LOGIT) / 2
 
 
 def trigger_score() -> float:
     """The probability a trigger word gives its category."""
     return 1.0 / (1.0 + math.exp(-TRIGGER_LOGIT))
+
+
+def pair_alone_score() -> float:
+    """The probability one pair word alone gives its category."""
+    return 1.0 / (1.0 + math.exp(-(BASE_LOGIT + PAIR_LOGIT)))
 
 
 def base_score() -> float:
@@ -84,7 +96,7 @@ def tag_prob() -> float:
 
 def vocab() -> dict[str, int]:
     """Token -> id of the tiny tokenizer."""
-    words = [*SPECIALS, *PLAIN_WORDS, *TRIGGERS, *TAG_WORDS]
+    words = [*SPECIALS, *PLAIN_WORDS, *TRIGGERS, *TAG_WORDS, *PAIR_WORDS]
     return {w: i for i, w in enumerate(dict.fromkeys(words))}
 
 
@@ -125,8 +137,11 @@ def _tokenizer(ids: dict[str, int]) -> Tokenizer:
     return tok
 
 
-def _tables(ids: dict[str, int]) -> tuple[np.ndarray, np.ndarray]:
+def _tables(ids: dict[str, int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     cat = np.full((len(ids), len(CATEGORY_CODES)), BASE_LOGIT, dtype=np.float32)
+    pair = np.zeros((len(ids), len(CATEGORY_CODES)), dtype=np.float32)
+    for word, code in PAIR_WORDS.items():
+        pair[ids[word], CATEGORY_CODES.index(code)] = PAIR_LOGIT
     for word, code in TRIGGERS.items():
         cat[ids[word], CATEGORY_CODES.index(code)] = TRIGGER_LOGIT
     cat[ids["<pad>"], CATEGORY_CODES.index(PAD_TRAP)] = TRIGGER_LOGIT
@@ -135,11 +150,11 @@ def _tables(ids: dict[str, int]) -> tuple[np.ndarray, np.ndarray]:
     for word, name in TAG_WORDS.items():
         tag[ids[word], TAGS.index("O")] = 0.0
         tag[ids[word], TAGS.index(name)] = TAG_LOGIT
-    return cat, tag
+    return cat, pair, tag
 
 
 def _graph(ids: dict[str, int], token_type_ids: bool) -> onnx.ModelProto:
-    cat, tag = _tables(ids)
+    cat, pair, tag = _tables(ids)
     dims = ["batch", "seq"]
     inputs = [helper.make_tensor_value_info("input_ids", TensorProto.INT64, dims),
               helper.make_tensor_value_info("attention_mask", TensorProto.INT64, dims)]
@@ -150,7 +165,11 @@ def _graph(ids: dict[str, int], token_type_ids: bool) -> onnx.ModelProto:
         helper.make_node("Sub", ["mask3", "one"], ["mask_off"]),       # 0 kept, -1 padded
         helper.make_node("Mul", ["mask_off", "big"], ["penalty"]),
         helper.make_node("Add", ["cat_tok", "penalty"], ["cat_masked"]),
-        helper.make_node("ReduceMax", ["cat_masked"], ["category_logits"], axes=[1], keepdims=0),
+        helper.make_node("ReduceMax", ["cat_masked"], ["cat_max"], axes=[1], keepdims=0),
+        helper.make_node("Gather", ["pair_table", "input_ids"], ["pair_tok"], axis=0),
+        helper.make_node("Mul", ["pair_tok", "mask3"], ["pair_kept"]),
+        helper.make_node("ReduceSum", ["pair_kept", "axis1"], ["pair_sum"], keepdims=0),
+        helper.make_node("Add", ["cat_max", "pair_sum"], ["category_logits"]),
         helper.make_node("Gather", ["tag_table", "input_ids"], ["tag_tok"], axis=0),
     ]
     if token_type_ids:
@@ -166,7 +185,9 @@ def _graph(ids: dict[str, int], token_type_ids: bool) -> onnx.ModelProto:
         nodes.append(helper.make_node("Identity", ["tag_tok"], ["tag_logits"]))
     inits = [
         numpy_helper.from_array(cat, "cat_table"),
+        numpy_helper.from_array(pair, "pair_table"),
         numpy_helper.from_array(tag, "tag_table"),
+        numpy_helper.from_array(np.array([1], dtype=np.int64), "axis1"),
         numpy_helper.from_array(np.array([2], dtype=np.int64), "axis2"),
         numpy_helper.from_array(np.array(1.0, dtype=np.float32), "one"),
         numpy_helper.from_array(np.array(1e4, dtype=np.float32), "big"),

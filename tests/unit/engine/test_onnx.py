@@ -19,7 +19,14 @@ from guard.engine.pool import SessionPool
 from guard.engine.tags import TaggedToken, decode_spans
 from guard.errors import ConfigError, ModelError
 from guard.taxonomy import CATEGORY_CODES, TAGS, Role, SpanType
-from tests.support.tinymodel import PLAIN_WORDS, base_score, build_tiny_model, tag_prob, trigger_score
+from tests.support.tinymodel import (
+    PLAIN_WORDS,
+    base_score,
+    build_tiny_model,
+    pair_alone_score,
+    tag_prob,
+    trigger_score,
+)
 
 
 @pytest.fixture(scope="module")
@@ -266,6 +273,8 @@ _CASES = {
     "max_length text": ("labels.json", lambda d: _edit_labels(d, max_length="32")),
     "window_penalty range": ("labels.json", lambda d: _edit_labels(d, window_penalty=3)),
     "window_penalty text": ("labels.json", lambda d: _edit_labels(d, window_penalty="1")),
+    "sentence_check range": ("labels.json", lambda d: _edit_labels(d, sentence_check=-1)),
+    "sentence_check text": ("labels.json", lambda d: _edit_labels(d, sentence_check="12")),
     "tags fewer than outputs": ("model.onnx", lambda d: _edit_labels(d, tags=list(TAGS[:-2]))),
     "output missing": ("model.onnx", lambda d: _rename_output(d / "model.onnx")),
     "symbolic dims mismatch": ("model.onnx", lambda d: (_symbolic_label_dims(d / "model.onnx"),
@@ -294,3 +303,56 @@ def test_symbolic_label_dims_that_match_load(tiny_model_dir: Path, tmp_path: Pat
     _symbolic_label_dims(folder / "model.onnx")
     (out,) = OnnxEngine(EngineConfig(model_dir=folder)).predict([EngineInput("우울증")])
     assert out.scores["S1"] == pytest.approx(trigger_score())
+
+
+@pytest.fixture(scope="module")
+def checked(tiny_model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> OnnxEngine:
+    folder = tmp_path_factory.mktemp("checked") / "model"
+    shutil.copytree(tiny_model_dir, folder)
+    _edit_labels(folder, sentence_check=1)
+    return OnnxEngine(EngineConfig(model_dir=folder, intra_op_num_threads=1))
+
+
+def test_sentence_check_two_unrelated_sentences_do_not_add_up_in_a_long_text(
+        engine: OnnxEngine, checked: OnnxEngine) -> None:
+    text = f"{_filler(40)} 유전자 . 아버지 {_filler(40)}"
+    assert len(engine.encoder.windows(EngineInput(text))) > 1
+    (off,), (on,) = engine.predict([EngineInput(text)]), checked.predict([EngineInput(text)])
+    assert off.scores["S6"] == pytest.approx(trigger_score())  # the window holding both fires unchecked
+    assert on.scores["S6"] == pytest.approx(pair_alone_score())  # each sentence alone does not
+    assert on.scores["S6"] < 0.5 < off.scores["S6"]
+    assert on.spans == off.spans and on.scores["S1"] == off.scores["S1"]
+
+
+def test_sentence_check_keeps_what_one_sentence_says(engine: OnnxEngine, checked: OnnxEngine) -> None:
+    one_sentence = f"{_filler(40)} 유전자 아버지 . {_filler(40)}"
+    trigger = f"{_filler(40)} hello . 우울증 {_filler(40)}"
+    for text in (one_sentence, trigger):
+        (off,), (on,) = engine.predict([EngineInput(text)]), checked.predict([EngineInput(text)])
+        assert on.scores == pytest.approx(off.scores)
+    assert checked.predict([EngineInput(trigger)])[0].scores["S1"] == pytest.approx(trigger_score())
+
+
+def test_sentence_check_leaves_a_one_window_text_as_it_is(engine: OnnxEngine, checked: OnnxEngine) -> None:
+    text = "hello 유전자 . 아버지 world"
+    assert len(engine.encoder.windows(EngineInput(text))) == 1
+    assert checked.predict([EngineInput(text)])[0].scores["S6"] == pytest.approx(trigger_score())
+
+
+def test_sentence_check_joins_sentences_shorter_than_its_unit(tiny_model_dir: Path, tmp_path: Path,
+                                                              checked: OnnxEngine) -> None:
+    folder = tmp_path / "model"
+    shutil.copytree(tiny_model_dir, folder)
+    _edit_labels(folder, sentence_check=8)  # "유전자 ." is two tokens: joined with what follows
+    joined = OnnxEngine(EngineConfig(model_dir=folder, intra_op_num_threads=1))
+    text = f"{_filler(40)} . 유전자 . 아버지 {_filler(40)}"
+    assert joined.predict([EngineInput(text)])[0].scores["S6"] == pytest.approx(trigger_score())
+    assert checked.predict([EngineInput(text)])[0].scores["S6"] == pytest.approx(pair_alone_score())
+
+
+def test_sentence_check_is_batch_invariant(checked: OnnxEngine) -> None:
+    texts = [f"{_filler(40)} 유전자 . 아버지 {_filler(40)}", "우울증", f"{_filler(70)} 전과 . password",
+             f"{_filler(30)} 유전자 아버지 {_filler(30)}"]
+    together = checked.predict([EngineInput(t) for t in texts])
+    alone = [checked.predict([EngineInput(t)])[0] for t in texts]
+    assert together == alone

@@ -161,3 +161,26 @@ def test_a_korean_sentence_ending_without_punctuation_ends_a_window(tokenizer: T
     encoder = TextEncoder(tokenizer, max_length=32, stride=4, context_tokens=8, sentence_window=5)
     windows = encoder.windows(EngineInput(" ".join(["오늘 날씨 좋다"] * 4)))
     assert [(w.token_start, len(w.offsets)) for w in windows] == [(0, 3), (3, 3), (6, 3), (9, 3)]
+
+
+@given(st.lists(st.integers(min_value=1, max_value=8), min_size=1, max_size=6), st.integers(1, 12),
+       st.sampled_from([Role.USER, Role.ASSISTANT]))
+def test_sentence_units_split_a_window_at_sentence_ends_into_units_of_at_least_min_tokens(
+        tokenizer: Tokenizer, lengths: list[int], min_tokens: int, role: Role) -> None:
+    encoder = TextEncoder(tokenizer, max_length=64, stride=4, context_tokens=8)
+    text, starts = _sentences(lengths)
+    (window,) = encoder.windows(EngineInput(text, role, "hello world" if role is Role.ASSISTANT else None))
+    units = encoder.sentence_units(text, window, min_tokens)
+    n = len(window.offsets)
+    if not units:  # one unit: the window itself
+        assert not [s for s in starts if min_tokens <= s <= n - min_tokens]
+        return
+    assert [o for u in units for o in u.offsets] == window.offsets  # every token once, in order
+    tail = window.input_ids[window.first + n:]
+    for u in units:
+        assert len(u.offsets) >= min_tokens and u.token_start in starts
+        assert u.input_ids[:u.first] == window.input_ids[:window.first]
+        assert u.input_ids[u.first + len(u.offsets):] == tail  # the same role and context segment
+        ids = u.input_ids[u.first:u.first + len(u.offsets)]
+        start = u.token_start - window.token_start + window.first
+        assert ids == window.input_ids[start:start + len(ids)]
