@@ -28,8 +28,8 @@ import torch
 from onnx import numpy_helper
 
 from guard.engine.base import EngineInput
-from guard.errors import ModelError
 from guard.engine.tokenize import TextEncoder
+from guard.errors import ModelError
 from training.paths import BASE, MODEL_DIR, WORK
 from training.train import GuardModel, TrainConfig, build_model, save
 from training.vocab import write_trimmed
@@ -38,9 +38,10 @@ logger = logging.getLogger(__name__)
 
 _LAYER = re.compile(r"/encoder/encoder/layer\.(\d+)/(.+)/MatMul_output_0_w8$|"
                     r"/encoder/encoder/layer\.(\d+)/attention/self/Reshape_3_output_0_qkv_w8$")
+_QKV = {"q": "query", "k": "key", "v": "value"}  # the fused projection's thirds, in order
 
 
-def _weights(model: onnx.ModelProto) -> dict[str, np.ndarray]:
+def graph_weights(model: onnx.ModelProto) -> dict[str, np.ndarray]:
     """torch state-dict name -> fp32 array, for every trained weight the graph holds."""
     inits = {i.name: numpy_helper.to_array(i) for i in model.graph.initializer}
     out: dict[str, np.ndarray] = {}
@@ -56,9 +57,6 @@ def _weights(model: onnx.ModelProto) -> dict[str, np.ndarray]:
         if name.startswith(("encoder.encoder.layer.", "category.", "tags.")) and value.dtype == np.float32:
             out[name] = value
     return out
-
-
-_QKV = {"q": "query", "k": "key", "v": "value"}
 
 
 def _linear(init_name: str, weight: np.ndarray) -> dict[str, np.ndarray]:
@@ -82,7 +80,7 @@ def rebuild(folder: Path, cfg: TrainConfig) -> GuardModel:
     encoder = TextEncoder.from_file(Path(cfg.base) / "tokenizer.json")
     model = build_model(cfg.base, cfg.layers, encoder.sep_id)
     state = model.state_dict()
-    found = _weights(onnx.load(str(folder / "model.onnx")))
+    found = graph_weights(onnx.load(str(folder / "model.onnx")))
     trained = [k for k in state if not k.startswith("encoder.embeddings.")]
     missing = sorted(set(trained) - set(found))
     if missing:

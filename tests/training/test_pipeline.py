@@ -274,3 +274,19 @@ def test_init_continues_from_a_checkpoint(pipeline: dict[str, Path]) -> None:
     saved = torch.load(root / "ckpt" / "model.pt")
     assert again.keys() == saved.keys()
     assert all(torch.equal(again[k], saved[k]) for k in saved)
+
+
+def test_recover_finds_every_trained_weight_in_the_int8_graph(pipeline: dict[str, Path]) -> None:
+    import onnx
+
+    from training.recover import graph_weights
+
+    saved = torch.load(pipeline["root"] / "ckpt" / "model.pt")
+    found = graph_weights(onnx.load(str(pipeline["model"] / "model.onnx")))
+    trained = [k for k in saved if not k.startswith("encoder.embeddings.")]
+    assert trained and set(trained) <= set(found)
+    for name in trained:
+        want = saved[name].numpy()
+        step = np.abs(want).max(axis=-1, keepdims=True) / 127 if want.ndim == 2 else 0.0  # int8 per column
+        assert found[name].shape == want.shape
+        assert np.all(np.abs(found[name] - want) <= step / 2 + 1e-6), name

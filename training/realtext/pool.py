@@ -20,6 +20,8 @@ be rebuilt after the model that flagged it is replaced.
     python -m training.realtext.pool --round 2          # a second 40,000 rows, none of the first draw's,
                                                         # flagged by the model shipped then (0.6.0):
                                                         # pool_flagged_2.txt and batches round2_*
+    python -m training.realtext.pool --round 3          # a third, none of the first two's, flagged by
+                                                        # 0.9.1: pool_flagged_3.txt, batches round3_*
     python -m training.realtext.pool --topics 900 --topic health   # a draw of one topic only
 
 Each round's own flagged rows go to a person; its unflagged rows join the benign negatives.
@@ -38,21 +40,23 @@ from training.realtext.devset import LABELS, excluded_refs
 SEED = 20261207
 WORK = Path(__file__).resolve().parents[1] / "work" / "realtext"
 SAMPLE = 40000
-ROUNDS = (1, 2)
+ROUNDS = (1, 2, 3)
 TRAINPOOL_LABELS = "trainpool_*.jsonl"
 _SPOKEN = ("chat", "comment", "sns", "review", "translated", "mixed", "learner")
 
 
 def candidates(sample: int, round_: int = 1) -> list[CorpusRow]:
-    """A seeded sample of sentence rows outside the dev set; round 2 draws from what round 1 left."""
+    """A seeded sample of sentence rows outside the dev set; each round draws from what the earlier
+    rounds left."""
     dev = excluded_refs()
     rows = [r for r in all_rows() if not r.passage and r.ref not in dev]
-    first = random.Random(SEED).sample(rows, min(sample, len(rows)))
-    if round_ == 1:
-        return first
-    taken = {r.ref for r in first}
-    rest = [r for r in rows if r.ref not in taken]
-    return random.Random(f"{SEED}:round{round_}").sample(rest, min(sample, len(rest)))
+    taken: set[str] = set()
+    drawn: list[CorpusRow] = []
+    for k in range(1, round_ + 1):
+        rest = [r for r in rows if r.ref not in taken]
+        drawn = random.Random(SEED if k == 1 else f"{SEED}:round{k}").sample(rest, min(sample, len(rest)))
+        taken |= {r.ref for r in drawn}
+    return drawn
 
 
 def flagged_file(round_: int) -> Path:
