@@ -108,7 +108,6 @@ class TextEncoder:
             out.append(Window([self.cls_id, *ids[start:end], *tail], 1, start, offsets[start:end]))
         return out
 
-
     def sentence_units(self, text: str, window: Window, min_tokens: int) -> list[Window]:
         """The window's sentences as windows of their own (same segment B), each joined with the next
         until it has at least `min_tokens` tokens; empty when that leaves one unit (the window itself)."""
