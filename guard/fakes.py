@@ -70,9 +70,15 @@ def make_fake(span_type: SpanType, value: str, rng: random.Random, taken: Contai
         fake = maker(value, rng)
         if fake is None:
             return None
-        if fake != value and not _collides(fake, taken):
+        if fake != value and not _reveals(fake, value) and not _collides(fake, taken):
             return fake
     return None
+
+
+def _reveals(fake: str, value: str) -> bool:
+    """Whether the fake carries the original's digits (a fake "1990년 11월 2일" holds "1990년 1월 1일"'s 199011)."""
+    digits = digits_of(value)
+    return len(digits) >= 6 and digits in digits_of(fake)
 
 
 def _collides(fake: str, taken: Container[str] | str) -> bool:

@@ -70,6 +70,13 @@ def test_a_fake_never_occurs_in_the_text() -> None:
     assert fake is None or digits_of(fake) not in digits_of(digits)
 
 
+def test_a_fake_never_carries_the_original_digits() -> None:
+    # about one seed in 500 draws the original's year with a month and day that hold its digits
+    for seed in range(5000):
+        fake = make_fake(SpanType.BIRTH_DATE, "1990년 1월 1일", random.Random(seed), "")
+        assert fake is not None and "199011" not in digits_of(fake)
+
+
 def test_a_short_fake_number_never_repeats_one_that_stands_alone_in_the_text() -> None:
     # every three-digit house number the address maker draws already stands alone in the text (a CVC,
     # the original address): the fake's number must be one that does not
