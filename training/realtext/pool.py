@@ -23,6 +23,7 @@ be rebuilt after the model that flagged it is replaced.
     python -m training.realtext.pool --round 3          # a third, none of the first two's, flagged by
                                                         # 0.9.1: pool_flagged_3.txt, batches round3_*
     python -m training.realtext.pool --round 4 --to-label 400 --batch 100   # a fourth, flagged by 0.9.1
+    python -m training.realtext.pool --round 5 --to-label 500 --batch 100   # a fifth, flagged by 0.10.0
     python -m training.realtext.pool --topics 900 --topic health   # a draw of one topic only
 
 Each round's own flagged rows go to a person; its unflagged rows join the benign negatives.
@@ -41,7 +42,7 @@ from training.realtext.devset import LABELS, excluded_refs
 SEED = 20261207
 WORK = Path(__file__).resolve().parents[1] / "work" / "realtext"
 SAMPLE = 40000
-ROUNDS = (1, 2, 3, 4)
+ROUNDS = (1, 2, 3, 4, 5)
 TRAINPOOL_LABELS = "trainpool_*.jsonl"
 _SPOKEN = ("chat", "comment", "sns", "review", "translated", "mixed", "learner")
 
