@@ -35,7 +35,7 @@ def soup(ckpts: list[Path], out: Path, weights: list[float] | None = None) -> Pa
     for c, s in zip(ckpts[1:], states[1:], strict=True):
         if set(s) != keys or any(s[k].shape != states[0][k].shape for k in keys):
             raise ValueError(f"{c} does not have the architecture of {ckpts[0]}")
-    mean = {k: (torch.einsum("i,i...->...", share, torch.stack([s[k].float() for s in states])).to(v.dtype)
+    mean = {k: (torch.tensordot(share, torch.stack([s[k].float() for s in states]), dims=1).to(v.dtype)
                 if v.is_floating_point() else v) for k, v in states[0].items()}
     out.mkdir(parents=True, exist_ok=True)
     torch.save(mean, out / "model.pt")
