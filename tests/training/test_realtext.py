@@ -6,6 +6,7 @@ that was labelled."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import random
 from pathlib import Path
@@ -137,3 +138,48 @@ def test_real_disclosures_are_planted_in_passages_that_also_appear_without_them(
         text, (fs, fe) = str(r["text"]), r["focus"]  # type: ignore[misc]
         # the same piece, without the disclosure (up to the spaces around it)
         assert r["labels"] and " ".join((text[:fs] + text[fe:]).split()) in passages
+
+
+_PASSAGE_TEXT = st.text(alphabet="가나다 .!?\n", min_size=1, max_size=120)
+
+
+@given(_PASSAGE_TEXT, st.integers(1, 30))
+def test_a_passage_cuts_into_sentences_that_keep_every_character_in_order(text: str, min_chars: int) -> None:
+    from training.realtext.corpora import CorpusRow, sentences
+
+    row = CorpusRow("p.jsonl:0", text, "news", "CC0-1.0", True, ("health",))
+    parts = sentences(row, min_chars)
+    ranges = [tuple(int(x) for x in p.ref.rpartition("#")[2].split("-")) for p in parts]
+    for part, (s, e) in zip(parts, ranges, strict=True):
+        assert part.text == text[s:e] and part.text.strip() and not part.passage
+    assert all(e1 <= s2 for (_, e1), (s2, _) in itertools.pairwise(ranges))
+    # only the gaps between sentences (spaces and line breaks) are left out
+    covered = {i for s, e in ranges for i in range(s, e)}
+    assert all(text[i].isspace() for i in range(len(text)) if i not in covered)
+
+
+def test_a_ranged_reference_names_part_of_a_row_and_a_bad_range_is_refused(tmp_path: Path) -> None:
+    from training.realtext.corpora import read_file, resolve
+
+    (tmp_path / "p.jsonl").write_text(json.dumps({"text": "첫 문장이다. 둘째 문장이다.", "register": "news",
+                                                  "license": "CC0-1.0", "kind": "passage"}) + "\n")
+    read_file.cache_clear()
+    part = resolve("p.jsonl:0#8-16", tmp_path)
+    assert (part.text, part.ref, part.passage) == ("둘째 문장이다.", "p.jsonl:0#8-16", False)
+    assert resolve("p.jsonl:0", tmp_path).passage
+    for bad in ("p.jsonl:0#8-99", "p.jsonl:0#5-5", "p.jsonl:1#0-2"):
+        with pytest.raises(KeyError):
+            resolve(bad, tmp_path)
+
+
+@pytest.mark.skipif(not CORPORA.is_dir(), reason="needs ../shared/corpora: not a pip extra; install the "
+                    "real-text corpora beside the repository (training/README.md)")
+def test_passage_sentences_hold_no_dev_row_and_every_flagged_one_was_read() -> None:
+    from training.realtext.corpora import resolve
+    from training.realtext.pool import flagged_refs, labelled_trainpool, passage_sentences
+
+    drawn = passage_sentences()
+    dev_texts = {resolve(ref).text for ref in devset.excluded_refs()}
+    assert drawn and not {r.text for r in drawn} & dev_texts
+    assert flagged_refs("passages") <= {r.ref for r in drawn}
+    assert flagged_refs("passages") <= set(labelled_trainpool())

@@ -1,11 +1,13 @@
-"""Read ../shared/corpora by reference: a row is named `file.jsonl:LINE` (0-based line number)."""
+"""Read ../shared/corpora by reference: a row is named `file.jsonl:LINE` (0-based line number), a part of
+one (a passage's sentence) `file.jsonl:LINE#START-END` (character offsets in the row's text)."""
 
 from __future__ import annotations
 
 import hashlib
 import json
 import os
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
 
@@ -43,7 +45,18 @@ def all_rows(root: Path = CORPORA) -> list[CorpusRow]:
 
 
 def resolve(ref: str, root: Path = CORPORA) -> CorpusRow:
-    """The row a reference names; KeyError when the file or line does not exist."""
+    """The row or part of a row a reference names; KeyError when the file, line or range does not exist."""
+    whole, _, part = ref.partition("#")
+    row = _resolve_row(whole, root)
+    if not part:
+        return row
+    start, end = (int(x) for x in part.split("-"))
+    if not 0 <= start < end <= len(row.text):
+        raise KeyError(f"no characters {part} in {whole}")
+    return replace(row, ref=ref, text=row.text[start:end], passage=False)
+
+
+def _resolve_row(ref: str, root: Path) -> CorpusRow:
     name, _, line = ref.rpartition(":")
     path = root / name
     if not path.is_file():
@@ -58,3 +71,21 @@ def resolve(ref: str, root: Path = CORPORA) -> CorpusRow:
 def text_digest(text: str) -> str:
     """A short digest stored beside a reference, so a changed corpus row is noticed, not mislabelled."""
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:12]
+
+
+_SENTENCE_GAP = re.compile(r"(?<=[.!?。])\s+|\n+")
+
+
+def sentences(row: CorpusRow, min_chars: int = 20) -> list[CorpusRow]:
+    """The row's sentences as parts of it (`ref#START-END`); a sentence shorter than `min_chars` is joined
+    with the next, because a fragment alone often says nothing."""
+    out: list[CorpusRow] = []
+    start = 0
+    gaps = [m.span() for m in _SENTENCE_GAP.finditer(row.text)] + [(len(row.text), len(row.text))]
+    for gap_start, gap_end in gaps:
+        if gap_start - start >= min_chars or gap_start == len(row.text):
+            if row.text[start:gap_start].strip():
+                out.append(replace(row, ref=f"{row.ref}#{start}-{gap_start}", text=row.text[start:gap_start],
+                                   passage=False))
+            start = gap_end
+    return out

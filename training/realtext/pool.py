@@ -25,6 +25,9 @@ be rebuilt after the model that flagged it is replaced.
     python -m training.realtext.pool --round 4 --to-label 400 --batch 100   # a fourth, flagged by 0.9.1
     python -m training.realtext.pool --round 5 --to-label 500 --batch 100   # a fifth, flagged by 0.10.0
     python -m training.realtext.pool --topics 900 --topic health   # a draw of one topic only
+    python -m training.realtext.pool --passages --to-label 600     # the sentences of topic-hinted
+                                                        # passages (news, reviews, reports), flagged by
+                                                        # 0.10.0: pool_flagged_passages.txt
 
 Each round's own flagged rows go to a person; its unflagged rows join the benign negatives.
 """
@@ -36,7 +39,7 @@ import json
 import random
 from pathlib import Path
 
-from training.realtext.corpora import CorpusRow, all_rows
+from training.realtext.corpora import CorpusRow, all_rows, resolve, sentences
 from training.realtext.devset import LABELS, excluded_refs
 
 SEED = 20261207
@@ -61,7 +64,16 @@ def candidates(sample: int, round_: int = 1) -> list[CorpusRow]:
     return drawn
 
 
-def flagged_file(round_: int) -> Path:
+def passage_sentences() -> list[CorpusRow]:
+    """The sentences of topic-hinted passages that hold no dev sentence. Training uses no such passage
+    unread (train_rows.passage_pieces skips them), so their sentences reach it only with a label."""
+    dev = {resolve(ref).text for ref in excluded_refs()}
+    long_dev = {t for t in dev if len(t) >= 25}  # a short dev row may be a common phrase: matched whole only
+    return [s for row in all_rows() if row.passage and row.topics and not any(t in row.text for t in long_dev)
+            for s in sentences(row) if s.text not in dev]
+
+
+def flagged_file(round_: int | str) -> Path:
     return Path(__file__).resolve().parent / f"pool_flagged_{round_}.txt"
 
 
@@ -93,7 +105,7 @@ def flag(rows: list[CorpusRow]) -> list[bool]:
     return out
 
 
-def flagged_refs(round_: int = 1) -> set[str]:
+def flagged_refs(round_: int | str = 1) -> set[str]:
     return set(flagged_file(round_).read_text(encoding="utf-8").split())
 
 
@@ -122,21 +134,23 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--round", type=int, default=1, choices=ROUNDS, dest="round_")
     ap.add_argument("--topics", type=int, default=0, help="draw this many topic-hinted rows to label instead")
     ap.add_argument("--topic", default="", help="with --topics: of this topic only")
+    ap.add_argument("--passages", action="store_true", help="draw the sentences of topic-hinted passages")
     args = ap.parse_args(argv)
     if args.topics:
         drawn = topic_draw(args.topics, args.topic)
         write_batches(drawn, WORK / "trainpool_to_label", args.batch, f"topic_{args.topic or 'any'}")
         print(f"{len(drawn)} topic-hinted rows to label under {WORK / 'trainpool_to_label'}")
         return
-    rows = candidates(args.sample, args.round_)
+    name = "passages" if args.passages else args.round_
+    rows = passage_sentences() if args.passages else candidates(args.sample, args.round_)
     flags = flag(rows)
     WORK.mkdir(parents=True, exist_ok=True)
-    flagged_file(args.round_).write_text("".join(r.ref + "\n" for r, f in zip(rows, flags, strict=True) if f),
+    flagged_file(name).write_text("".join(r.ref + "\n" for r, f in zip(rows, flags, strict=True) if f),
                                          encoding="utf-8")
     hits = [r for r, f in zip(rows, flags, strict=True) if f]
-    rng = random.Random(SEED if args.round_ == 1 else f"{SEED}:{args.round_}")  # round 1 as labelled
+    rng = random.Random(SEED if name == 1 else f"{SEED}:{name}")  # round 1 as labelled
     chosen = rng.sample(hits, min(args.to_label, len(hits)))
-    write_batches(chosen, WORK / "trainpool_to_label", args.batch, f"round{args.round_}")
+    write_batches(chosen, WORK / "trainpool_to_label", args.batch, f"round{name}")
     print(f"{len(rows)} rows, {len(hits)} flagged, {len(chosen)} to label under {WORK / 'trainpool_to_label'}")
 
 
