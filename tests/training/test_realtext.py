@@ -183,3 +183,19 @@ def test_passage_sentences_hold_no_dev_row_and_every_flagged_one_was_read() -> N
     assert drawn and not {r.text for r in drawn} & dev_texts
     assert flagged_refs("passages") <= {r.ref for r in drawn}
     assert flagged_refs("passages") <= set(labelled_trainpool())
+
+
+@pytest.mark.skipif(not CORPORA.is_dir(), reason="needs ../shared/corpora: not a pip extra; install the "
+                    "real-text corpora beside the repository (training/README.md)")
+def test_a_text_labelled_twice_for_training_carries_the_same_labels() -> None:
+    # the same sentence can come back under another reference (boddari cuts one document into sentence
+    # rows and passages); two labels for one text would teach the model both
+    from collections import defaultdict
+
+    from training.realtext.corpora import resolve
+    from training.realtext.pool import labelled_trainpool
+
+    labels: dict[str, set[tuple[str, ...]]] = defaultdict(set)
+    for ref, raw in labelled_trainpool().items():
+        labels[resolve(ref).text.strip()].add(tuple(sorted(raw["labels"])))  # type: ignore[call-overload]
+    assert not {text[:40]: found for text, found in labels.items() if len(found) > 1}
