@@ -199,3 +199,33 @@ def test_a_text_labelled_twice_for_training_carries_the_same_labels() -> None:
     for ref, raw in labelled_trainpool().items():
         labels[resolve(ref).text.strip()].add(tuple(sorted(raw["labels"])))  # type: ignore[call-overload]
     assert not {text[:40]: found for text, found in labels.items() if len(found) > 1}
+
+
+def test_long_document_figures_and_explanation_agree_on_what_was_lost_and_flagged() -> None:
+    import numpy as np
+
+    from training.realtext.report import LongScores, Scored, explain_long_documents, long_document_figures
+
+    s1, p5 = CATEGORY_CODES.index("S1"), CATEGORY_CODES.index("P5")
+
+    def scored(probs: list[dict[int, float]], truth: list[int | None]) -> Scored:
+        p, t = np.zeros((len(probs), len(CATEGORY_CODES))), np.zeros((len(probs), len(CATEGORY_CODES)))
+        for k, (row, true) in enumerate(zip(probs, truth, strict=True)):
+            for i, v in row.items():
+                p[k, i] = v
+            if true is not None:
+                t[k, true] = 1
+        return Scored(p, t)
+
+    # three disclosures: kept, lost in its document, never caught alone
+    ls = LongScores(1600, ["kept", "lost", "missed"], scored([{s1: 0.9}, {s1: 0.95}, {s1: 0.1}], [s1, s1, s1]),
+                    scored([{s1: 0.8}, {s1: 0.3}, {s1: 0.9}], [s1, s1, s1]),
+                    scored([{}, {p5: 0.7}, {s1: 0.69}, {}], [None] * 4))
+    thresholds = {"S1": 0.7, "P5": 0.6}
+    figures = long_document_figures(ls, thresholds)
+    assert figures["benign_docs_flagged"] == 0.25 and figures["planted_caught_alone"] == 2
+    assert figures["still_caught_in_doc"] == 0.5
+    lines = explain_long_documents(ls, thresholds)
+    assert len(lines) == 2
+    assert lines[0].startswith("benign document 1 flagged: P5 0.70")
+    assert lines[1].startswith("lost in its document: lost S1 alone 0.95, in the document 0.30")

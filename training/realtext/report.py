@@ -3,10 +3,13 @@
     python -m training.realtext.report --model models/kguard-ko-small --split tune
     python -m training.realtext.report --model DIR --split tune --retune   # thresholds chosen on tune
     python -m training.realtext.report --model DIR --split heldout --json out.json
+    python -m training.realtext.report --model DIR --split tune --explain  # what fails in long documents
 
 Figures: per-category precision/recall/F1 and macro F1 (categories with a positive row), unsafe recall
 (unsafe rows flagged at all), benign real rows flagged (corpus rows labelled safe), all safe rows
-flagged, and the long-document test (training.realtext.longdocs).
+flagged, and the long-document test (training.realtext.longdocs). `--explain` (tune only: heldout gives
+aggregates, never rows) lists the benign long documents flagged and the disclosures lost in a document,
+by row id and score, without their text.
 """
 
 from __future__ import annotations
@@ -78,36 +81,75 @@ def metrics(s: Scored, thresholds: dict[str, float], benign: np.ndarray) -> dict
     }
 
 
-def long_document_figures(guard: Guard, rows: list[devset.DevRow], thresholds: dict[str, float],
-                          n_benign: int = 100) -> dict[str, object]:
-    t = np.array([thresholds.get(c, 0.5) for c in CATEGORY_CODES])
+@dataclass
+class LongScores:
+    mean_chars: int  # of the benign documents
+    unsafe_ids: list[str]  # the planted rows, in the order of `alone` and `planted`
+    alone: Scored  # each planted row scored alone
+    planted: Scored  # each benign document with that row planted
+    benign: Scored  # the benign documents
+
+
+def score_long_documents(guard: Guard, rows: list[devset.DevRow], n_benign: int = 100) -> LongScores:
     carriers = longdocs.benign_docs(rows, n_benign)
     planted = longdocs.planted_docs(rows, carriers)
     unsafe = [r for r in rows if r.labels and r.role == "user"]
-    alone = score(guard, [r.text for r in unsafe], ["user"] * len(unsafe), [""] * len(unsafe),
-                  [r.labels for r in unsafe])
-    caught_alone = ((alone.probs >= t) & (alone.truth == 1)).any(axis=1)
-    docs = score(guard, [d.text for d in planted], ["user"] * len(planted), [""] * len(planted),
-                 [d.labels for d in planted])
-    caught_doc = ((docs.probs >= t) & (docs.truth == 1)).any(axis=1)
-    benign = score(guard, [d.text for d in carriers], ["user"] * len(carriers), [""] * len(carriers),
-                   [() for _ in carriers])
+
+    def as_user(texts: list[str], labels: list[tuple[str, ...]]) -> Scored:
+        return score(guard, texts, ["user"] * len(texts), [""] * len(texts), labels)
+
+    return LongScores(mean_chars=int(np.mean([len(d.text) for d in carriers])),
+                      unsafe_ids=[r.id for r in unsafe],
+                      alone=as_user([r.text for r in unsafe], [r.labels for r in unsafe]),
+                      planted=as_user([d.text for d in planted], [d.labels for d in planted]),
+                      benign=as_user([d.text for d in carriers], [() for _ in carriers]))
+
+
+def _caught(s: Scored, t: np.ndarray) -> np.ndarray:
+    return ((s.probs >= t) & (s.truth == 1)).any(axis=1)
+
+
+def long_document_figures(ls: LongScores, thresholds: dict[str, float]) -> dict[str, object]:
+    t = np.array([thresholds.get(c, 0.5) for c in CATEGORY_CODES])
+    caught_alone = _caught(ls.alone, t)
     return {
-        "benign_docs": len(carriers), "mean_chars": int(np.mean([len(d.text) for d in carriers])),
-        "benign_docs_flagged": round(float((benign.probs >= t).any(axis=1).mean()), 4),
+        "benign_docs": len(ls.benign.probs), "mean_chars": ls.mean_chars,
+        "benign_docs_flagged": round(float((ls.benign.probs >= t).any(axis=1).mean()), 4),
         "planted_caught_alone": int(caught_alone.sum()),
-        "still_caught_in_doc": round(float(caught_doc[caught_alone].mean()), 4) if caught_alone.any() else 0.0,
+        "still_caught_in_doc": round(float(_caught(ls.planted, t)[caught_alone].mean()), 4)
+        if caught_alone.any() else 0.0,
     }
 
 
+def explain_long_documents(ls: LongScores, thresholds: dict[str, float]) -> list[str]:
+    """One line per benign document flagged (its flagged categories and scores) and per disclosure caught
+    alone but not in its document (its categories, scores alone and in the document)."""
+    t = np.array([thresholds.get(c, 0.5) for c in CATEGORY_CODES])
+    lines = []
+    for k, row in enumerate(ls.benign.probs):
+        hits = [f"{c} {row[i]:.2f} (threshold {t[i]:.2f})" for i, c in enumerate(CATEGORY_CODES) if row[i] >= t[i]]
+        if hits:
+            lines.append(f"benign document {k} flagged: " + ", ".join(hits))
+    lost = _caught(ls.alone, t) & ~_caught(ls.planted, t)
+    for k in np.flatnonzero(lost):
+        cats = [i for i in range(len(CATEGORY_CODES)) if ls.alone.truth[k, i]]
+        lines.append(f"lost in its document: {ls.unsafe_ids[k]} " + ", ".join(
+            f"{CATEGORY_CODES[i]} alone {ls.alone.probs[k, i]:.2f}, in the document {ls.planted.probs[k, i]:.2f} "
+            f"(threshold {t[i]:.2f})" for i in cats))
+    return lines
+
+
 def split_figures(guard: Guard, split: str, thresholds: dict[str, float], long_docs: bool = True,
-                  ) -> dict[str, object]:
+                  explain: bool = False) -> dict[str, object]:
     rows = devset.load(split)
     s = score_rows(guard, rows)
     benign = np.array([r.origin == "corpus" and not r.labels for r in rows])
-    out = {"split": split, **metrics(s, thresholds, benign)}
-    if long_docs:
-        out["long_documents"] = long_document_figures(guard, rows, thresholds)
+    out: dict[str, object] = {"split": split, **metrics(s, thresholds, benign)}
+    if long_docs or explain:
+        ls = score_long_documents(guard, rows)
+        out["long_documents"] = long_document_figures(ls, thresholds)
+        if explain:
+            out["explain_long_documents"] = explain_long_documents(ls, thresholds)
     return out
 
 
@@ -143,8 +185,11 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--retune", action="store_true", help="choose thresholds on this split, write labels.json")
     ap.add_argument("--max-safe-fp", type=float, default=MAX_SAFE_FP)
     ap.add_argument("--no-long", action="store_true")
+    ap.add_argument("--explain", action="store_true", help="tune only: what fails in long documents, by row id")
     ap.add_argument("--json", type=Path, default=None)
     args = ap.parse_args(argv)
+    if args.explain and args.split != "tune":
+        raise SystemExit("--explain lists rows: tune only; heldout gives aggregate figures")
     guard = Guard(args.model)
     thresholds = dict(guard.info.thresholds)
     if args.retune:
@@ -156,7 +201,7 @@ def main(argv: list[str] | None = None) -> None:
         labels["thresholds"] = thresholds
         labels_path.write_text(json.dumps(labels, indent=2, ensure_ascii=False) + "\n")
         guard = Guard(args.model)
-    out = {"thresholds": thresholds, **split_figures(guard, args.split, thresholds, not args.no_long)}
+    out = {"thresholds": thresholds, **split_figures(guard, args.split, thresholds, not args.no_long, args.explain)}
     text = json.dumps(out, indent=1, ensure_ascii=False)
     if args.json:
         args.json.write_text(text + "\n")
