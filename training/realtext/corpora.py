@@ -73,7 +73,8 @@ def text_digest(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:12]
 
 
-_SENTENCE_GAP = re.compile(r"(?<=[.!?。])\s+|\n+")
+#: where one sentence of a corpus row ends and the next begins
+SENTENCE_GAP = re.compile(r"(?<=[.!?。])\s+|\n+")
 
 
 def sentences(row: CorpusRow, min_chars: int = 20) -> list[CorpusRow]:
@@ -81,7 +82,7 @@ def sentences(row: CorpusRow, min_chars: int = 20) -> list[CorpusRow]:
     with the next, because a fragment alone often says nothing."""
     out: list[CorpusRow] = []
     start = 0
-    gaps = [m.span() for m in _SENTENCE_GAP.finditer(row.text)] + [(len(row.text), len(row.text))]
+    gaps = [m.span() for m in SENTENCE_GAP.finditer(row.text)] + [(len(row.text), len(row.text))]
     for gap_start, gap_end in gaps:
         if gap_start - start >= min_chars or gap_start == len(row.text):
             if row.text[start:gap_start].strip():

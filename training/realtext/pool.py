@@ -146,7 +146,7 @@ def main(argv: list[str] | None = None) -> None:
     flags = flag(rows)
     WORK.mkdir(parents=True, exist_ok=True)
     flagged_file(name).write_text("".join(r.ref + "\n" for r, f in zip(rows, flags, strict=True) if f),
-                                         encoding="utf-8")
+                                  encoding="utf-8")
     hits = [r for r, f in zip(rows, flags, strict=True) if f]
     rng = random.Random(SEED if name == 1 else f"{SEED}:{name}")  # round 1 as labelled
     chosen = rng.sample(hits, min(args.to_label, len(hits)))

@@ -14,15 +14,13 @@ No row of the dev set, and no passage that contains one of its sentences, is use
 from __future__ import annotations
 
 import random
-import re
 from collections.abc import Iterator
 
-from training.realtext.corpora import CorpusRow, all_rows, resolve
+from training.realtext.corpora import SENTENCE_GAP, CorpusRow, all_rows, resolve
 from training.realtext.devset import excluded_refs
 from training.realtext.pool import ROUNDS, labelled_trainpool, unflagged
 
 Row = dict[str, object]
-_SENTENCE_END = re.compile(r"(?<=[.!?。])\s+|\n+")
 PIECE_CHARS = (150, 420)
 UNSAFE_REPEAT = 3
 REAL_PLANT_SHARE = 0.5  # of planted rows, the share drawn from person-labelled real disclosures
@@ -62,7 +60,7 @@ def passage_pieces(dev_texts: set[str], rng: random.Random) -> Iterator[str]:
     for row in all_rows():
         if not row.passage or row.topics or any(t in row.text for t in dev_texts):
             continue
-        sentences = [s.strip() for s in _SENTENCE_END.split(row.text) if s.strip()]
+        sentences = [s.strip() for s in SENTENCE_GAP.split(row.text) if s.strip()]
         piece: list[str] = []
         target = rng.randint(*PIECE_CHARS)
         for s in sentences:
