@@ -121,6 +121,23 @@ def test_long_documents_are_long_and_hold_the_planted_row_whole() -> None:
     assert unsafe[0].text in planted.text and planted.labels == ("S1",)
 
 
+
+def test_scaled_long_documents_plant_every_disclosure_once_per_share_and_scale_one_is_the_recorded_set() -> None:
+    benign = [_row(i, f"정부는 {i}번째 정책을 오늘 발표했다.") for i in range(200)]
+    unsafe = [_row(1000, "저 작년에 공황장애 진단받았어요", ("S1",)), _row(1001, "나 사실 무교야", ("S5",))]
+    rows = benign + unsafe
+    carriers, planted, planted_rows = longdocs.long_documents(rows, scale=3, n_benign=4)
+    assert len(carriers) == 12 and len(planted) == len(planted_rows) == 6
+    for k, (doc, row) in enumerate(zip(planted, planted_rows, strict=True)):
+        assert row.text in doc.text and doc.labels == row.labels and doc.planted_id == row.id
+        share = carriers[(k // 2) * 4:(k // 2 + 1) * 4]  # each planting uses its own four carriers
+        assert " ".join(doc.text.replace(row.text, " ").split()) in {" ".join(c.text.split()) for c in share}
+    one = longdocs.long_documents(rows, scale=1, n_benign=4)
+    recorded = longdocs.benign_docs(rows, 4)
+    assert one == (recorded, longdocs.planted_docs(rows, recorded), unsafe)
+    with pytest.raises(ValueError):
+        longdocs.long_documents(rows, scale=0)
+
 @pytest.mark.skipif(not CORPORA.is_dir(), reason="needs ../shared/corpora: not a pip extra; install the "
                     "real-text corpora beside the repository (training/README.md)")
 def test_real_disclosures_are_planted_in_passages_that_also_appear_without_them() -> None:

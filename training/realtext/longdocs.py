@@ -3,6 +3,9 @@
 Benign documents join real sentences that the labellers marked safe until at least `min_chars`;
 planted documents are benign documents with one labelled unsafe user message put in at a sentence
 boundary. A planted disclosure counts as caught when one of its own categories is flagged.
+
+The recorded figures use 100 benign documents and one planting per disclosure; `scale` multiplies
+both for steadier figures on tune (one benign document is 1% of 100).
 """
 
 from __future__ import annotations
@@ -51,3 +54,18 @@ def planted_docs(rows: list[DevRow], carriers: list[LongDoc], seed: int = 11) ->
         text = " ".join([*sentences[:at], row.text, *sentences[at:]])
         docs.append(LongDoc(text, row.labels, row.id))
     return docs
+
+
+def long_documents(rows: list[DevRow], scale: int = 1, n_benign: int = 100,
+                   ) -> tuple[list[LongDoc], list[LongDoc], list[DevRow]]:
+    """(benign documents, planted documents, the planted rows in the same order). Each of the `scale`
+    plantings puts every unsafe row into its own share of the benign documents, with its own seed;
+    scale 1 gives the recorded set."""
+    if scale < 1:
+        raise ValueError("scale: 1 or more")
+    carriers = benign_docs(rows, n_benign * scale)
+    unsafe = [r for r in rows if r.labels and r.role == "user"]
+    planted: list[LongDoc] = []
+    for k in range(scale):
+        planted += planted_docs(rows, carriers[k * n_benign:(k + 1) * n_benign], seed=11 + k)
+    return carriers, planted, unsafe * scale

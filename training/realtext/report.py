@@ -90,10 +90,8 @@ class LongScores:
     benign: Scored  # the benign documents
 
 
-def score_long_documents(guard: Guard, rows: list[devset.DevRow], n_benign: int = 100) -> LongScores:
-    carriers = longdocs.benign_docs(rows, n_benign)
-    planted = longdocs.planted_docs(rows, carriers)
-    unsafe = [r for r in rows if r.labels and r.role == "user"]
+def score_long_documents(guard: Guard, rows: list[devset.DevRow], scale: int = 1) -> LongScores:
+    carriers, planted, unsafe = longdocs.long_documents(rows, scale)
 
     def as_user(texts: list[str], labels: list[tuple[str, ...]]) -> Scored:
         return score(guard, texts, ["user"] * len(texts), [""] * len(texts), labels)
@@ -140,13 +138,13 @@ def explain_long_documents(ls: LongScores, thresholds: dict[str, float]) -> list
 
 
 def split_figures(guard: Guard, split: str, thresholds: dict[str, float], long_docs: bool = True,
-                  explain: bool = False) -> dict[str, object]:
+                  explain: bool = False, long_scale: int = 1) -> dict[str, object]:
     rows = devset.load(split)
     s = score_rows(guard, rows)
     benign = np.array([r.origin == "corpus" and not r.labels for r in rows])
     out: dict[str, object] = {"split": split, **metrics(s, thresholds, benign)}
     if long_docs or explain:
-        ls = score_long_documents(guard, rows)
+        ls = score_long_documents(guard, rows, long_scale)
         out["long_documents"] = long_document_figures(ls, thresholds)
         if explain:
             out["explain_long_documents"] = explain_long_documents(ls, thresholds)
@@ -186,10 +184,16 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--max-safe-fp", type=float, default=MAX_SAFE_FP)
     ap.add_argument("--no-long", action="store_true")
     ap.add_argument("--explain", action="store_true", help="tune only: what fails in long documents, by row id")
+    ap.add_argument("--long-scale", type=int, default=1, metavar="K",
+                    help="tune only: K x 100 benign long documents and K plantings of each disclosure")
     ap.add_argument("--json", type=Path, default=None)
     args = ap.parse_args(argv)
     if args.explain and args.split != "tune":
         raise SystemExit("--explain lists rows: tune only; heldout gives aggregate figures")
+    if args.long_scale != 1 and args.split != "tune":
+        raise SystemExit("--long-scale is for choosing on tune; heldout's figures use the recorded set")
+    if args.long_scale < 1:
+        raise SystemExit("--long-scale: 1 or more")
     guard = Guard(args.model)
     thresholds = dict(guard.info.thresholds)
     if args.retune:
@@ -201,7 +205,8 @@ def main(argv: list[str] | None = None) -> None:
         labels["thresholds"] = thresholds
         labels_path.write_text(json.dumps(labels, indent=2, ensure_ascii=False) + "\n")
         guard = Guard(args.model)
-    out = {"thresholds": thresholds, **split_figures(guard, args.split, thresholds, not args.no_long, args.explain)}
+    figures = split_figures(guard, args.split, thresholds, not args.no_long, args.explain, args.long_scale)
+    out = {"thresholds": thresholds, **figures}
     text = json.dumps(out, indent=1, ensure_ascii=False)
     if args.json:
         args.json.write_text(text + "\n")
