@@ -32,6 +32,9 @@ _SENTENCE_END = frozenset(".!?。？！…\n")
 #: Korean sentences in chat and comments often end without punctuation: a word that ends in one of these
 #: (다/요/죠 endings, laughter and crying marks, as NFKC leaves them) before a space also ends a sentence.
 _FINAL_CHARS = frozenset(unicodedata.normalize("NFKC", c) for c in "다요죠ㅋㅎㅠㅜ~")
+#: A closing bracket ends what came before it and never starts a sentence: no cut before one, so "1988년
+#: 8월 18일 ~ )은 …" stays one sentence instead of a name-and-birth-date fragment (ASCII quotes also open).
+_CLOSERS = frozenset(")]}」』》〉”’")
 _MAX_TOKEN_CHARS = 64  # characters of the prompt read per context token kept (see segment_b)
 
 
@@ -129,7 +132,7 @@ def _sentence_cuts(text: str, offsets: list[tuple[int, int]]) -> list[int]:
     cuts = []
     for i in range(1, len(offsets)):
         end, start = offsets[i - 1][1], offsets[i][0]
-        if end <= 0:
+        if end <= 0 or text[start:offsets[i][1]].lstrip()[:1] in _CLOSERS:
             continue
         before = text[end - 1: start]  # the last character before the token, and any gap
         # the tokenizer puts a word's leading space inside its token's offsets

@@ -184,3 +184,23 @@ def test_sentence_units_split_a_window_at_sentence_ends_into_units_of_at_least_m
         ids = u.input_ids[u.first:u.first + len(u.offsets)]
         start = u.token_start - window.token_start + window.first
         assert ids == window.input_ids[start:start + len(ids)]
+
+
+def test_a_closing_bracket_stays_with_the_sentence_before_it(tokenizer: Tokenizer) -> None:
+    # "18일 ~ )은" was cut before ")": a name and a birth date became a sentence of their own
+    encoder = TextEncoder(tokenizer, max_length=64, stride=4, context_tokens=8)
+    text = "권지용 1988년 8월 18일 ~ )은 가수이다 오늘 날씨 좋다"
+    (window,) = encoder.windows(EngineInput(text))
+    units = encoder.sentence_units(text, window, 1)
+    assert [text[u.offsets[0][0]:u.offsets[-1][1]].strip() for u in units] == [
+        "권지용 1988년 8월 18일 ~ )은 가수이다", "오늘 날씨 좋다"]
+
+
+@given(st.lists(st.sampled_from(["오늘", "좋다", "~", ")은", "」", "’", "”라고", "hello.", "world!", "ㅋㅋ"]),
+                min_size=2, max_size=14))
+def test_no_sentence_starts_with_a_closing_bracket(tokenizer: Tokenizer, words: list[str]) -> None:
+    encoder = TextEncoder(tokenizer, max_length=64, stride=4, context_tokens=8)
+    text = " ".join(words)
+    (window,) = encoder.windows(EngineInput(text))
+    for unit in encoder.sentence_units(text, window, 1)[1:]:
+        assert text[unit.offsets[0][0]:unit.offsets[0][1]].lstrip()[:1] not in ")」’”"
