@@ -121,7 +121,6 @@ def test_long_documents_are_long_and_hold_the_planted_row_whole() -> None:
     assert unsafe[0].text in planted.text and planted.labels == ("S1",)
 
 
-
 def test_scaled_long_documents_plant_every_disclosure_once_per_share_and_scale_one_is_the_recorded_set() -> None:
     benign = [_row(i, f"정부는 {i}번째 정책을 오늘 발표했다.") for i in range(200)]
     unsafe = [_row(1000, "저 작년에 공황장애 진단받았어요", ("S1",)), _row(1001, "나 사실 무교야", ("S5",))]
@@ -137,6 +136,7 @@ def test_scaled_long_documents_plant_every_disclosure_once_per_share_and_scale_o
     assert one == (recorded, longdocs.planted_docs(rows, recorded), unsafe)
     with pytest.raises(ValueError):
         longdocs.long_documents(rows, scale=0)
+
 
 @pytest.mark.skipif(not CORPORA.is_dir(), reason="needs ../shared/corpora: not a pip extra; install the "
                     "real-text corpora beside the repository (training/README.md)")

@@ -184,7 +184,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--max-safe-fp", type=float, default=MAX_SAFE_FP)
     ap.add_argument("--no-long", action="store_true")
     ap.add_argument("--explain", action="store_true", help="tune only: what fails in long documents, by row id")
-    ap.add_argument("--long-scale", type=int, default=1, metavar="K",
+    ap.add_argument("--long-scale", type=int, default=1, choices=range(1, 11), metavar="K",
                     help="tune only: K x 100 benign long documents and K plantings of each disclosure")
     ap.add_argument("--json", type=Path, default=None)
     args = ap.parse_args(argv)
@@ -192,8 +192,6 @@ def main(argv: list[str] | None = None) -> None:
         raise SystemExit("--explain lists rows: tune only; heldout gives aggregate figures")
     if args.long_scale != 1 and args.split != "tune":
         raise SystemExit("--long-scale is for choosing on tune; heldout's figures use the recorded set")
-    if args.long_scale < 1:
-        raise SystemExit("--long-scale: 1 or more")
     guard = Guard(args.model)
     thresholds = dict(guard.info.thresholds)
     if args.retune:
