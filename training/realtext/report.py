@@ -56,8 +56,12 @@ def score_rows(guard: Guard, rows: list[devset.DevRow]) -> Scored:
                  [r.labels for r in rows])
 
 
+def _threshold_vector(thresholds: dict[str, float]) -> np.ndarray:
+    return np.array([thresholds.get(c, 0.5) for c in CATEGORY_CODES])
+
+
 def metrics(s: Scored, thresholds: dict[str, float], benign: np.ndarray) -> dict[str, object]:
-    t = np.array([thresholds.get(c, 0.5) for c in CATEGORY_CODES])
+    t = _threshold_vector(thresholds)
     flags = s.probs >= t
     per: dict[str, dict[str, float]] = {}
     for c, code in enumerate(CATEGORY_CODES):
@@ -108,7 +112,7 @@ def _caught(s: Scored, t: np.ndarray) -> np.ndarray:
 
 
 def long_document_figures(ls: LongScores, thresholds: dict[str, float]) -> dict[str, object]:
-    t = np.array([thresholds.get(c, 0.5) for c in CATEGORY_CODES])
+    t = _threshold_vector(thresholds)
     caught_alone = _caught(ls.alone, t)
     return {
         "benign_docs": len(ls.benign.probs), "mean_chars": ls.mean_chars,
@@ -122,7 +126,7 @@ def long_document_figures(ls: LongScores, thresholds: dict[str, float]) -> dict[
 def explain_long_documents(ls: LongScores, thresholds: dict[str, float]) -> list[str]:
     """One line per benign document flagged (its flagged categories and scores) and per disclosure caught
     alone but not in its document (its categories, scores alone and in the document)."""
-    t = np.array([thresholds.get(c, 0.5) for c in CATEGORY_CODES])
+    t = _threshold_vector(thresholds)
     lines = []
     for k, row in enumerate(ls.benign.probs):
         hits = [f"{c} {row[i]:.2f} (threshold {t[i]:.2f})" for i, c in enumerate(CATEGORY_CODES) if row[i] >= t[i]]
