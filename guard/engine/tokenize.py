@@ -137,9 +137,16 @@ def _sentence_cuts(text: str, offsets: list[tuple[int, int]]) -> list[int]:
         before = text[end - 1: start]  # the last character before the token, and any gap
         # the tokenizer puts a word's leading space inside its token's offsets
         spaced = any(ch.isspace() for ch in text[end: start + 1])
-        if any(ch in _SENTENCE_END for ch in before) or (text[end - 1] in _FINAL_CHARS and spaced):
+        if any(ch in _SENTENCE_END for ch in before) or (_ends_word(text, end) and spaced):
             cuts.append(i)
     return cuts
+
+
+def _ends_word(text: str, end: int) -> bool:
+    """Whether the word before `end` ends in a sentence-final character. A "~" alone is a range
+    ("2019 ~ 2020년", "18일 ~ 20일"), not the end of a chat sentence ("했어~ 근데")."""
+    last = text[end - 1]
+    return last in _FINAL_CHARS and not (last == "~" and (end < 2 or text[end - 2].isspace()))
 
 
 def _pieces(n: int, room: int, stride: int, cuts: list[int]) -> list[tuple[int, int]]:
