@@ -204,6 +204,23 @@ def test_passage_sentences_hold_no_dev_row_and_every_flagged_one_was_read() -> N
 
 @pytest.mark.skipif(not CORPORA.is_dir(), reason="needs ../shared/corpora: not a pip extra; install the "
                     "real-text corpora beside the repository (training/README.md)")
+def test_what_the_recheck_flagged_is_no_benign_negative() -> None:
+    from training.realtext.corpora import SENTENCE_GAP, resolve
+    from training.realtext.pool import flagged_refs, recheck_rows
+    from training.realtext.train_rows import benign_pool, passage_pieces
+
+    flagged = flagged_refs("recheck")
+    assert flagged and flagged <= {r.ref.partition("#")[0] for r in recheck_rows()}
+    benign, _ = benign_pool()
+    assert not {r.ref for r in benign} & flagged
+    # a flagged passage gives no piece: its first sentence starts none of them
+    firsts = {SENTENCE_GAP.split(resolve(ref).text)[0].strip() for ref in flagged if resolve(ref).passage}
+    starts = {piece[:40] for piece in passage_pieces(set(), random.Random(0))}
+    assert firsts and not {f[:40] for f in firsts if len(f) >= 40} & starts
+
+
+@pytest.mark.skipif(not CORPORA.is_dir(), reason="needs ../shared/corpora: not a pip extra; install the "
+                    "real-text corpora beside the repository (training/README.md)")
 def test_a_text_labelled_twice_for_training_carries_the_same_labels() -> None:
     # the same sentence can come back under another reference (boddari cuts one document into sentence
     # rows and passages); two labels for one text would teach the model both

@@ -28,8 +28,15 @@ be rebuilt after the model that flagged it is replaced.
     python -m training.realtext.pool --passages --to-label 600     # the sentences of topic-hinted
                                                         # passages (news, reviews, reports), flagged by
                                                         # 0.10.0: pool_flagged_passages.txt
+    python -m training.realtext.pool --recheck --to-label 600 --batch 100   # every benign negative
+                                                        # again, with the shipped guard (0.10.0):
+                                                        # pool_flagged_recheck.txt
 
-Each round's own flagged rows go to a person; its unflagged rows join the benign negatives.
+Each round's own flagged rows go to a person; its unflagged rows join the benign negatives. A round's
+model was the one shipped then (round 1's is 0.2.0, which missed one real disclosure in five), so
+`--recheck` scores every benign negative again, the unflagged rows and the sentences of the passages
+training cuts into pieces, with the guard shipped now: what it flags leaves the negatives (a flagged
+passage sentence takes its whole passage out) and a seeded share goes to a person.
 """
 
 from __future__ import annotations
@@ -46,6 +53,7 @@ SEED = 20261207
 WORK = Path(__file__).resolve().parents[1] / "work" / "realtext"
 SAMPLE = 40000
 ROUNDS = (1, 2, 3, 4, 5)
+RECHECK = "recheck"
 TRAINPOOL_LABELS = "trainpool_*.jsonl"
 _SPOKEN = ("chat", "comment", "sns", "review", "translated", "mixed", "learner")
 
@@ -109,10 +117,23 @@ def flagged_refs(round_: int | str = 1) -> set[str]:
     return set(flagged_file(round_).read_text(encoding="utf-8").split())
 
 
-def unflagged(round_: int) -> list[CorpusRow]:
-    """A round's rows its model did not flag and that carry no topic hint."""
-    flagged = flagged_refs(round_)
+def unflagged(round_: int, recheck: bool = True) -> list[CorpusRow]:
+    """A round's rows its model did not flag and that carry no topic hint; with `recheck`, also not
+    flagged by the recheck (pool_flagged_recheck.txt, when it has been run)."""
+    flagged = flagged_refs(round_) | (rechecked() if recheck else set())
     return [row for row in candidates(SAMPLE, round_) if row.ref not in flagged and not row.topics]
+
+
+def rechecked() -> set[str]:
+    """Rows and passages the recheck flagged (a passage by its whole-row reference)."""
+    return flagged_refs(RECHECK) if flagged_file(RECHECK).is_file() else set()
+
+
+def recheck_rows() -> list[CorpusRow]:
+    """What `--recheck` scores: every round's unflagged rows, and the sentences of the passages that
+    train_rows.passage_pieces cuts (no topic hint; a passage holding a dev sentence is skipped there)."""
+    rows = [row for round_ in ROUNDS for row in unflagged(round_, recheck=False)]
+    return rows + [s for row in all_rows() if row.passage and not row.topics for s in sentences(row)]
 
 
 def labelled_trainpool() -> dict[str, dict[str, object]]:
@@ -135,19 +156,23 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--topics", type=int, default=0, help="draw this many topic-hinted rows to label instead")
     ap.add_argument("--topic", default="", help="with --topics: of this topic only")
     ap.add_argument("--passages", action="store_true", help="draw the sentences of topic-hinted passages")
+    ap.add_argument("--recheck", action="store_true", help="score every benign negative again")
     args = ap.parse_args(argv)
     if args.topics:
         drawn = topic_draw(args.topics, args.topic)
         write_batches(drawn, WORK / "trainpool_to_label", args.batch, f"topic_{args.topic or 'any'}")
         print(f"{len(drawn)} topic-hinted rows to label under {WORK / 'trainpool_to_label'}")
         return
-    name = "passages" if args.passages else args.round_
-    rows = passage_sentences() if args.passages else candidates(args.sample, args.round_)
+    name = "passages" if args.passages else RECHECK if args.recheck else args.round_
+    rows = (passage_sentences() if args.passages else recheck_rows() if args.recheck
+            else candidates(args.sample, args.round_))
     flags = flag(rows)
-    WORK.mkdir(parents=True, exist_ok=True)
-    flagged_file(name).write_text("".join(r.ref + "\n" for r, f in zip(rows, flags, strict=True) if f),
-                                  encoding="utf-8")
     hits = [r for r, f in zip(rows, flags, strict=True) if f]
+    # a passage sentence's reference is its passage's plus "#START-END": the passage leaves as a whole
+    refs = sorted({r.ref.partition("#")[0] if name == RECHECK else r.ref for r in hits})
+    flagged_file(name).write_text("".join(ref + "\n" for ref in refs), encoding="utf-8")
+    if name == RECHECK:
+        hits = [r for r in hits if "#" not in r.ref]  # rows to read; passages just leave
     rng = random.Random(SEED if name == 1 else f"{SEED}:{name}")  # round 1 as labelled
     chosen = rng.sample(hits, min(args.to_label, len(hits)))
     write_batches(chosen, WORK / "trainpool_to_label", args.batch, f"round{name}")

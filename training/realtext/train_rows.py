@@ -18,7 +18,7 @@ from collections.abc import Iterator
 
 from training.realtext.corpora import SENTENCE_GAP, CorpusRow, all_rows, resolve
 from training.realtext.devset import excluded_refs
-from training.realtext.pool import ROUNDS, labelled_trainpool, unflagged
+from training.realtext.pool import ROUNDS, labelled_trainpool, rechecked, unflagged
 
 Row = dict[str, object]
 PIECE_CHARS = (150, 420)
@@ -56,9 +56,11 @@ def carrier(inner: Row, around: list[str], rng: random.Random) -> Row:
 
 
 def passage_pieces(dev_texts: set[str], rng: random.Random) -> Iterator[str]:
-    """Sentence-aligned pieces of real passages without topic hints and without any dev sentence."""
+    """Sentence-aligned pieces of real passages without topic hints, without any dev sentence and
+    without a sentence the recheck flagged (training.realtext.pool)."""
+    skip = rechecked()
     for row in all_rows():
-        if not row.passage or row.topics or any(t in row.text for t in dev_texts):
+        if not row.passage or row.topics or row.ref in skip or any(t in row.text for t in dev_texts):
             continue
         sentences = [s.strip() for s in SENTENCE_GAP.split(row.text) if s.strip()]
         piece: list[str] = []
