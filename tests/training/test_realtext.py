@@ -9,6 +9,7 @@ from __future__ import annotations
 import itertools
 import json
 import random
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -263,3 +264,26 @@ def test_long_document_figures_and_explanation_agree_on_what_was_lost_and_flagge
     assert len(lines) == 2
     assert lines[0].startswith("benign document 1 flagged: P5 0.70")
     assert lines[1].startswith("lost in its document: lost S1 alone 0.95, in the document 0.30")
+
+
+@given(st.lists(st.text(alphabet="가나다 .", min_size=1, max_size=30), min_size=1, max_size=40),
+       st.integers(1, 200), st.integers(0, 100))
+def test_joined_documents_reach_their_length_with_each_text_at_most_once(texts: list[str], min_chars: int,
+                                                                          seed: int) -> None:
+    docs = longdocs.join_texts(texts, 3, min_chars, seed)
+    assert docs == longdocs.join_texts(texts, 3, min_chars, seed)
+    for parts in docs:
+        assert not Counter(parts) - Counter(texts)  # each text at most once
+        assert len(" ".join(parts)) >= min_chars or Counter(parts) == Counter(texts)
+        assert len(" ".join(parts[:-1])) < min_chars  # no text beyond the one that reached the length
+
+
+def test_pool_documents_tell_a_lone_false_alarm_from_sentences_adding_up() -> None:
+    from guard import Guard
+    from training.realtext.pooldocs import figures
+
+    news = ["오늘 서울은 맑고 낮 기온이 20도까지 오르겠습니다.", "시민들은 주말을 맞아 공원에서 산책을 즐겼다."] * 20
+    planted = [*news[:10], "저 작년에 우울증 진단받고 지금도 약 먹고 있어요.", *news[10:]]
+    out = figures(Guard(), [news, planted])
+    assert out["docs"] == 2 and out["flagged"] == 0.5
+    assert out["flagged_with_a_row_flagged_alone"] == 1 and out["flagged_with_no_row_flagged_alone"] == 0

@@ -25,20 +25,24 @@ class LongDoc:
     planted_id: str = ""
 
 
-def benign_docs(rows: list[DevRow], n: int, min_chars: int = 1500, seed: int = 7) -> list[LongDoc]:
-    pool = [r for r in rows if r.origin == "corpus" and not r.labels and r.register in CARRIER_REGISTERS
-            and len(r.text) >= 20]
+def join_texts(texts: list[str], n: int, min_chars: int = 1500, seed: int = 7) -> list[list[str]]:
+    """`n` documents, each the texts (seeded order) it joins with spaces to at least `min_chars`."""
     rng = random.Random(seed)
     docs = []
     for _ in range(n):
-        order = rng.sample(pool, len(pool))
         parts: list[str] = []
-        for row in order:
-            parts.append(row.text)
+        for text in rng.sample(texts, len(texts)):
+            parts.append(text)
             if len(" ".join(parts)) >= min_chars:
                 break
-        docs.append(LongDoc(" ".join(parts), ()))
+        docs.append(parts)
     return docs
+
+
+def benign_docs(rows: list[DevRow], n: int, min_chars: int = 1500, seed: int = 7) -> list[LongDoc]:
+    pool = [r.text for r in rows if r.origin == "corpus" and not r.labels and r.register in CARRIER_REGISTERS
+            and len(r.text) >= 20]
+    return [LongDoc(" ".join(parts), ()) for parts in join_texts(pool, n, min_chars, seed)]
 
 
 def planted_docs(rows: list[DevRow], carriers: list[LongDoc], seed: int = 11) -> list[LongDoc]:
