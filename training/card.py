@@ -126,6 +126,12 @@ fourth draw of 40,000 corpus rows, of which the 387 that 0.9.1 flagged were read
 unsafe, most of them everyday health, religion and criminal-record disclosures; the rest are 0.9.1's
 false alarms, now hard negatives); and 400 more politics-hinted comments (2 unsafe).
 
+0.11.0 is 0.10.0's checkpoint trained on in the same way (two seeds of 2,000 steps, mixed back half and
+half with 0.10.0; training/README.md, run 29). What changed in the data: every benign negative was scored
+again with 0.10.0 (each pool round had been filtered only by the model shipped then, round 1 by 0.2.0),
+and the 271 rows it flagged were read and labelled (55 unsafe, most of them first-person health, belief
+and ethnicity lines in translated chat that had been taught as safe) and no longer count as negatives.
+
 ## Headline figures, real text (heldout part of the hand-labelled dev set, whole guard; EVALUATION.md)
 {_real(res)}
 
