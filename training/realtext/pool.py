@@ -45,9 +45,13 @@ import argparse
 import json
 import random
 from pathlib import Path
+from typing import TYPE_CHECKING, cast
 
 from training.realtext.corpora import CorpusRow, all_rows, resolve, sentences
 from training.realtext.devset import LABELS, excluded_refs
+
+if TYPE_CHECKING:
+    from guard import Guard, Verdict
 
 SEED = 20261207
 WORK = Path(__file__).resolve().parents[1] / "work" / "realtext"
@@ -103,13 +107,15 @@ def write_batches(rows: list[CorpusRow], out: Path, batch: int, prefix: str) -> 
                                      "text": row.text}, ensure_ascii=False) + "\n")
 
 
-def flag(rows: list[CorpusRow]) -> list[bool]:
+def flag(texts: list[str], guard: Guard | None = None) -> list[bool]:
+    """Whether the guard (by default the shipped one) flags each text as a user message."""
     from guard import Guard
 
-    guard = Guard()
+    guard = guard or Guard()
     out: list[bool] = []
-    for k in range(0, len(rows), 128):
-        out += [not v.safe for v in guard.check_batch([r.text for r in rows[k:k + 128]], role="user")]
+    for k in range(0, len(texts), 128):
+        verdicts = cast("list[Verdict]", guard.check_batch(texts[k:k + 128], role="user"))  # errors raise
+        out += [not v.safe for v in verdicts]
     return out
 
 
@@ -166,7 +172,7 @@ def main(argv: list[str] | None = None) -> None:
     name = "passages" if args.passages else RECHECK if args.recheck else args.round_
     rows = (passage_sentences() if args.passages else recheck_rows() if args.recheck
             else candidates(args.sample, args.round_))
-    flags = flag(rows)
+    flags = flag([r.text for r in rows])
     hits = [r for r, f in zip(rows, flags, strict=True) if f]
     # a passage sentence's reference is its passage's plus "#START-END": the passage leaves as a whole
     refs = sorted({r.ref.partition("#")[0] if name == RECHECK else r.ref for r in hits})

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from guard import Guard
 from training.realtext.longdocs import CARRIER_REGISTERS, join_texts
-from training.realtext.pool import ROUNDS, unflagged
+from training.realtext.pool import ROUNDS, flag, unflagged
 
 SEED = 5
 
@@ -28,12 +28,10 @@ def pool_texts() -> list[str]:
     return [r.text for k in ROUNDS for r in unflagged(k) if r.register in CARRIER_REGISTERS and len(r.text) >= 20]
 
 
-def figures(guard: Guard, docs: list[list[str]], batch: int = 64) -> dict[str, object]:
-    flagged = []
-    for k in range(0, len(docs), batch):
-        verdicts = guard.check_batch([" ".join(parts) for parts in docs[k:k + batch]], role="user")
-        flagged += [parts for parts, v in zip(docs[k:k + batch], verdicts, strict=True) if not v.safe]
-    lone = sum(any(not v.safe for v in guard.check_batch(parts, role="user")) for parts in flagged)
+def figures(guard: Guard, docs: list[list[str]]) -> dict[str, object]:
+    flags = flag([" ".join(parts) for parts in docs], guard)
+    flagged = [parts for parts, f in zip(docs, flags, strict=True) if f]
+    lone = sum(any(flag(parts, guard)) for parts in flagged)
     return {"docs": len(docs), "mean_chars": round(sum(len(" ".join(p)) for p in docs) / max(1, len(docs))),
             "flagged": round(len(flagged) / max(1, len(docs)), 4),
             "flagged_with_a_row_flagged_alone": lone,
