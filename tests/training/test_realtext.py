@@ -255,15 +255,18 @@ def test_long_document_figures_and_explanation_agree_on_what_was_lost_and_flagge
     # three disclosures: kept, lost in its document, never caught alone
     ls = LongScores(1600, ["kept", "lost", "missed"], scored([{s1: 0.9}, {s1: 0.95}, {s1: 0.1}], [s1, s1, s1]),
                     scored([{s1: 0.8}, {s1: 0.3}, {s1: 0.9}], [s1, s1, s1]),
-                    scored([{}, {p5: 0.7}, {s1: 0.69}, {}], [None] * 4))
+                    scored([{}, {p5: 0.7}, {s1: 0.69}, {p5: 0.65}], [None] * 4),
+                    scored([{s1: 0.8}, {p5: 0.9}, {}, {}], [None] * 4).probs)  # document 3: rows add up
     thresholds = {"S1": 0.7, "P5": 0.6}
     figures = long_document_figures(ls, thresholds)
-    assert figures["benign_docs_flagged"] == 0.25 and figures["planted_caught_alone"] == 2
+    assert figures["benign_docs_flagged"] == 0.5 and figures["planted_caught_alone"] == 2
+    assert figures["benign_docs_flagged_with_a_row_flagged_alone"] == 0.25
     assert figures["still_caught_in_doc"] == 0.5
     lines = explain_long_documents(ls, thresholds)
-    assert len(lines) == 2
+    assert len(lines) == 3
     assert lines[0].startswith("benign document 1 flagged: P5 0.70")
-    assert lines[1].startswith("lost in its document: lost S1 alone 0.95, in the document 0.30")
+    assert lines[1].startswith("benign document 3 flagged: P5 0.65")
+    assert lines[2].startswith("lost in its document: lost S1 alone 0.95, in the document 0.30")
 
 
 @given(st.lists(st.text(alphabet="가나다 .", min_size=1, max_size=30), min_size=1, max_size=40),

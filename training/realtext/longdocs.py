@@ -23,6 +23,7 @@ class LongDoc:
     text: str
     labels: tuple[str, ...]  # the planted row's categories; empty for a benign document
     planted_id: str = ""
+    parts: tuple[str, ...] = ()  # a benign document's rows, in order
 
 
 def join_texts(texts: list[str], n: int, min_chars: int = 1500, seed: int = 7) -> list[list[str]]:
@@ -42,7 +43,7 @@ def join_texts(texts: list[str], n: int, min_chars: int = 1500, seed: int = 7) -
 def benign_docs(rows: list[DevRow], n: int, min_chars: int = 1500, seed: int = 7) -> list[LongDoc]:
     pool = [r.text for r in rows if r.origin == "corpus" and not r.labels and r.register in CARRIER_REGISTERS
             and len(r.text) >= 20]
-    return [LongDoc(" ".join(parts), ()) for parts in join_texts(pool, n, min_chars, seed)]
+    return [LongDoc(" ".join(parts), (), parts=tuple(parts)) for parts in join_texts(pool, n, min_chars, seed)]
 
 
 def planted_docs(rows: list[DevRow], carriers: list[LongDoc], seed: int = 11) -> list[LongDoc]:

@@ -7,7 +7,8 @@
 
 Figures: per-category precision/recall/F1 and macro F1 (categories with a positive row), unsafe recall
 (unsafe rows flagged at all), benign real rows flagged (corpus rows labelled safe), all safe rows
-flagged, and the long-document test (training.realtext.longdocs). `--explain` (tune only: heldout gives
+flagged, and the long-document test (training.realtext.longdocs; benign documents flagged, and how many
+of them hold a row the guard flags alone). `--explain` (tune only: heldout gives
 aggregates, never rows) lists the benign long documents flagged and the disclosures lost in a document,
 by row id and score, without their text.
 """
@@ -92,6 +93,7 @@ class LongScores:
     alone: Scored  # each planted row scored alone
     planted: Scored  # each benign document with that row planted
     benign: Scored  # the benign documents
+    benign_rows_alone: np.ndarray  # [n_benign, 14]: per benign document, the most any of its rows scores alone
 
 
 def score_long_documents(guard: Guard, rows: list[devset.DevRow], scale: int = 1) -> LongScores:
@@ -100,11 +102,16 @@ def score_long_documents(guard: Guard, rows: list[devset.DevRow], scale: int = 1
     def as_user(texts: list[str], labels: list[tuple[str, ...]]) -> Scored:
         return score(guard, texts, ["user"] * len(texts), [""] * len(texts), labels)
 
+    parts = sorted({p for d in carriers for p in d.parts})
+    parts_alone = as_user(parts, [()] * len(parts)).probs
+    at = {p: k for k, p in enumerate(parts)}
     return LongScores(mean_chars=int(np.mean([len(d.text) for d in carriers])),
                       unsafe_ids=[r.id for r in unsafe],
                       alone=as_user([r.text for r in unsafe], [r.labels for r in unsafe]),
                       planted=as_user([d.text for d in planted], [d.labels for d in planted]),
-                      benign=as_user([d.text for d in carriers], [() for _ in carriers]))
+                      benign=as_user([d.text for d in carriers], [() for _ in carriers]),
+                      benign_rows_alone=np.stack([parts_alone[[at[p] for p in d.parts]].max(axis=0)
+                                                  for d in carriers]))
 
 
 def _caught(s: Scored, t: np.ndarray) -> np.ndarray:
@@ -114,9 +121,13 @@ def _caught(s: Scored, t: np.ndarray) -> np.ndarray:
 def long_document_figures(ls: LongScores, thresholds: dict[str, float]) -> dict[str, object]:
     t = _threshold_vector(thresholds)
     caught_alone = _caught(ls.alone, t)
+    flagged = (ls.benign.probs >= t).any(axis=1)
     return {
         "benign_docs": len(ls.benign.probs), "mean_chars": ls.mean_chars,
-        "benign_docs_flagged": round(float((ls.benign.probs >= t).any(axis=1).mean()), 4),
+        "benign_docs_flagged": round(float(flagged.mean()), 4),
+        # a document holding a row the guard flags alone is a lone false alarm, not sentences adding up
+        "benign_docs_flagged_with_a_row_flagged_alone": round(
+            float((flagged & (ls.benign_rows_alone >= t).any(axis=1)).mean()), 4),
         "planted_caught_alone": int(caught_alone.sum()),
         "still_caught_in_doc": round(float(_caught(ls.planted, t)[caught_alone].mean()), 4)
         if caught_alone.any() else 0.0,
