@@ -143,10 +143,9 @@ def _sentence_cuts(text: str, offsets: list[tuple[int, int]]) -> list[int]:
 
 
 def _ends_word(text: str, end: int) -> bool:
-    """Whether the word before `end` ends in a sentence-final character. A "~" alone is a range
-    ("2019 ~ 2020년", "18일 ~ 20일"), not the end of a chat sentence ("했어~ 근데")."""
-    last = text[end - 1]
-    return last in _FINAL_CHARS and not (last == "~" and (end < 2 or text[end - 2].isspace()))
+    """Whether the word before `end` ends in a sentence-final character after at least one other: the
+    character alone is a word of its own, not an ending ("숙제 다 했어", "요 앞에", "2019 ~ 2020년")."""
+    return text[end - 1] in _FINAL_CHARS and end >= 2 and not text[end - 2].isspace()
 
 
 def _pieces(n: int, room: int, stride: int, cuts: list[int]) -> list[tuple[int, int]]:

@@ -96,21 +96,23 @@ class LongScores:
     benign_rows_alone: np.ndarray  # [n_benign, 14]: per benign document, the most any of its rows scores alone
 
 
-def score_long_documents(guard: Guard, rows: list[devset.DevRow], scale: int = 1) -> LongScores:
+def score_long_documents(guard: Guard, rows: list[devset.DevRow], row_scores: Scored, scale: int = 1,
+                         ) -> LongScores:
+    """The long documents scored; what a row scores alone is read from `row_scores` (`rows` scored by
+    score_rows: the planted rows and the benign documents' rows are user rows without a context)."""
     carriers, planted, unsafe = longdocs.long_documents(rows, scale)
+    at = {r.text: k for k, r in enumerate(rows)}
 
     def as_user(texts: list[str], labels: list[tuple[str, ...]]) -> Scored:
         return score(guard, texts, ["user"] * len(texts), [""] * len(texts), labels)
 
-    parts = sorted({p for d in carriers for p in d.parts})
-    parts_alone = as_user(parts, [()] * len(parts)).probs
-    at = {p: k for k, p in enumerate(parts)}
+    alone = [at[r.text] for r in unsafe]
     return LongScores(mean_chars=int(np.mean([len(d.text) for d in carriers])),
                       unsafe_ids=[r.id for r in unsafe],
-                      alone=as_user([r.text for r in unsafe], [r.labels for r in unsafe]),
+                      alone=Scored(row_scores.probs[alone], row_scores.truth[alone]),
                       planted=as_user([d.text for d in planted], [d.labels for d in planted]),
                       benign=as_user([d.text for d in carriers], [() for _ in carriers]),
-                      benign_rows_alone=np.stack([parts_alone[[at[p] for p in d.parts]].max(axis=0)
+                      benign_rows_alone=np.stack([row_scores.probs[[at[p] for p in d.parts]].max(axis=0)
                                                   for d in carriers]))
 
 
@@ -159,7 +161,7 @@ def split_figures(guard: Guard, split: str, thresholds: dict[str, float], long_d
     benign = np.array([r.origin == "corpus" and not r.labels for r in rows])
     out: dict[str, object] = {"split": split, **metrics(s, thresholds, benign)}
     if long_docs or explain:
-        ls = score_long_documents(guard, rows, long_scale)
+        ls = score_long_documents(guard, rows, s, long_scale)
         out["long_documents"] = long_document_figures(ls, thresholds)
         if explain:
             out["explain_long_documents"] = explain_long_documents(ls, thresholds)

@@ -206,11 +206,12 @@ def test_no_sentence_starts_with_a_closing_bracket(tokenizer: Tokenizer, words: 
         assert text[unit.offsets[0][0]:unit.offsets[0][1]].lstrip()[:1] not in ")」’”"
 
 
-def test_a_tilde_alone_is_a_range_and_a_tilde_ending_a_word_ends_a_sentence(tokenizer: Tokenizer) -> None:
-    # "1988년 ~ 2020년" is a range: a cut there left "… 1988년 ~" as a sentence of its own
+def test_a_final_character_ends_a_sentence_only_at_the_end_of_a_longer_word(tokenizer: Tokenizer) -> None:
+    # alone it is a word of its own: a range ("1988년 ~ 2020년"), the adverb "다", the demonstrative "요"
     encoder = TextEncoder(tokenizer, max_length=64, stride=4, context_tokens=8)
     for text, expect in (("김철수는 1988년 ~ 2020년 서울에 살았다 오늘 날씨 좋다",
                           ["김철수는 1988년 ~ 2020년 서울에 살았다", "오늘 날씨 좋다"]),
+                         ("숙제 다 했어요 요 앞에 편의점 가자", ["숙제 다 했어요", "요 앞에 편의점 가자"]),
                          ("나 오늘 너무 피곤했어~ 근데 내일은 쉬어", ["나 오늘 너무 피곤했어~", "근데 내일은 쉬어"])):
         (window,) = encoder.windows(EngineInput(text))
         units = encoder.sentence_units(text, window, 1)
