@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 @pytest.mark.parametrize("scenario", ["inprocess", "baselines", "roofline", "tuning", "service", "stream_hold",
                                       "fairness", "roundtrip", "threads", "realspeed",
-                                      "cascade", "longdocs"])
+                                      "cascade", "longdocs", "models"])
 def test_bench_scenario_runs(scenario: str) -> None:
     out = subprocess.run([sys.executable, "-m", f"bench.{scenario}", "--tiny"], cwd=ROOT, capture_output=True,
                          text=True, timeout=240)

@@ -31,7 +31,7 @@ from guard.engine.base import EngineInput
 from guard.engine.tokenize import TextEncoder
 from guard.errors import ModelError
 from training.paths import BASE, MODEL_DIR, WORK
-from training.train import GuardModel, TrainConfig, build_model, save
+from training.train import HEADS, GuardModel, TrainConfig, build_model, save
 from training.vocab import write_trimmed
 
 logger = logging.getLogger(__name__)
@@ -54,14 +54,16 @@ def graph_weights(model: onnx.ModelProto) -> dict[str, np.ndarray]:
             for part, b in zip("qkv", np.split(inits[node.input[3]], 3), strict=True):
                 out[f"encoder.encoder.layer.{layer}.attention.self.{_QKV[part]}.bias"] = b
     for name, value in inits.items():
-        if name.startswith(("encoder.encoder.layer.", "category.", "tags.")) and value.dtype == np.float32:
+        if name.startswith(("encoder.encoder.layer.", *(f"{head}." for head in HEADS))) and value.dtype == np.float32:
             out[name] = value
     return out
 
 
 def _linear(init_name: str, weight: np.ndarray) -> dict[str, np.ndarray]:
     """The state-dict entries of one quantized MatMul weight ([out, in], as nn.Linear keeps it)."""
-    for prefix, head in (("/tags/", "tags"), ("category_logits_", "category")):
+    # "category_logits_": the category layer of a mean-pooling graph (before 0.12.0), its last node
+    for prefix, head in (("/tags/", "tags"), ("/category/", "category"), ("category_logits_", "category"),
+                         ("/attend/", "attend")):
         if init_name.startswith(prefix):
             return {f"{head}.weight": weight}
     m = _LAYER.match(init_name)
@@ -82,10 +84,11 @@ def rebuild(folder: Path, cfg: TrainConfig) -> GuardModel:
     state = model.state_dict()
     found = graph_weights(onnx.load(str(folder / "model.onnx")))
     trained = [k for k in state if not k.startswith("encoder.embeddings.")]
-    missing = sorted(set(trained) - set(found))
+    # a graph from before attention pooling pools by the mean: attention weights at zero
+    missing = sorted(set(trained) - set(found) - {"attend.weight"})
     if missing:
         raise ModelError(f"model.onnx holds no weight for {missing[:3]} ({len(missing)} in all)")
-    for name in trained:
+    for name in (k for k in trained if k in found):
         if tuple(found[name].shape) != tuple(state[name].shape):
             raise ModelError(f"model.onnx: {name} has shape {found[name].shape}, expected {tuple(state[name].shape)}")
         state[name] = torch.from_numpy(np.ascontiguousarray(found[name]))

@@ -1,9 +1,12 @@
 """Fine-tuning: the encoder with two heads, trained on the generated rows.
 
 Heads (one graph, exported as-is by training.export):
-  * category_logits [batch, 14]: a linear layer over the mean of the judged text's token states
-    (segment A: from <s> up to the first </s>; the role/context segment is attended to but not pooled,
-    so a prompt full of personal data does not make a clean answer unsafe). Loss: BCE (multi-label).
+  * category_logits [batch, 14]: a linear layer over the judged text's token states, pooled per category
+    with attention (segment A: from <s> up to the first </s>; the role/context segment is attended to
+    but not pooled, so a prompt full of personal data does not make a clean answer unsafe). Each
+    category weighs the tokens by its own score for them, so a short disclosure among unrelated
+    sentences keeps its evidence instead of being averaged away; with the attention weights at zero
+    (a checkpoint or graph from before it) the pooling is the plain mean. Loss: BCE (multi-label).
   * tag_logits [batch, seq, n_tags]: BIO tags per token. Loss: cross-entropy on segment-A tokens.
 Inputs are built by guard.engine.tokenize.TextEncoder, the runtime's own encoder.
 
@@ -159,7 +162,7 @@ def collate(
 
 
 class GuardModel(nn.Module):
-    """Encoder + category head (pooled segment A) + tag head. forward(input_ids, attention_mask)."""
+    """Encoder + category head (attention-pooled segment A) + tag head. forward(input_ids, attention_mask)."""
 
     def __init__(self, encoder: nn.Module, hidden: int, sep_id: int, dropout: float = 0.1) -> None:
         super().__init__()
@@ -167,6 +170,9 @@ class GuardModel(nn.Module):
         self.sep_id = sep_id
         self.dropout = nn.Dropout(dropout)
         self.category = nn.Linear(hidden, len(CATEGORY_CODES))
+        # per token and category, how much the token counts; zero = the mean (a bias would cancel out)
+        self.attend = nn.Linear(hidden, len(CATEGORY_CODES), bias=False)
+        nn.init.zeros_(self.attend.weight)
         self.tags = nn.Linear(hidden, len(TAGS))
 
     def forward(
@@ -176,9 +182,14 @@ class GuardModel(nn.Module):
         states = self.dropout(states)
         # segment A = positions before the first </s>; computed in-graph so the runtime feeds only ids/mask
         seen_sep = torch.cumsum((input_ids == self.sep_id).to(torch.int64), dim=1)
-        pool = ((seen_sep == 0).to(torch.int64) * attention_mask).unsqueeze(-1).to(states.dtype)
-        pooled = (states * pool).sum(1) / pool.sum(1).clamp(min=1.0)
-        return self.category(pooled), self.tags(states)
+        pooled = ((seen_sep == 0).to(torch.int64) * attention_mask).unsqueeze(-1) > 0  # [batch, seq, 1]
+        weights = torch.softmax(self.attend(states).masked_fill(~pooled, -1e4), dim=1)  # [batch, seq, cat]
+        # the weights sum to one per category, so this is the category layer applied to the pooled states
+        return (weights * self.category(states)).sum(1), self.tags(states)
+
+
+#: Parameter name prefixes of the heads (trained at head_lr, copied from a teacher).
+HEADS = ("category", "attend", "tags")
 
 
 def build_model(base: str | Path, layers: int, sep_id: int) -> GuardModel:
@@ -215,8 +226,8 @@ def init_from_teacher(student: GuardModel, teacher: GuardModel) -> None:
     student.encoder.embeddings.load_state_dict(teacher.encoder.embeddings.state_dict())
     for mine, theirs in zip(student.encoder.encoder.layer, picked, strict=True):
         mine.load_state_dict(teacher.encoder.encoder.layer[theirs].state_dict())
-    student.category.load_state_dict(teacher.category.state_dict())
-    student.tags.load_state_dict(teacher.tags.state_dict())
+    for head in HEADS:
+        getattr(student, head).load_state_dict(getattr(teacher, head).state_dict())
 
 
 @dataclass(frozen=True)
@@ -296,14 +307,12 @@ def train(cfg: TrainConfig, encoder: TextEncoder | None = None) -> Path:
         logger.info("teacher outputs for %d examples in %.0f s", len(soft), time.perf_counter() - started)
         del teacher
     if cfg.init:
-        model.load_state_dict(torch.load(Path(cfg.init) / "model.pt", map_location="cpu"))
+        load_weights(model, Path(cfg.init))
     if cfg.freeze_embeddings:
         for p in model.encoder.embeddings.parameters():
             p.requires_grad_(False)
-    heads = [*model.category.parameters(), *model.tags.parameters()]
-    body = [
-        p for n, p in model.named_parameters() if p.requires_grad and not n.startswith(("category", "tags"))
-    ]
+    heads = [p for n, p in model.named_parameters() if n.startswith(HEADS)]
+    body = [p for n, p in model.named_parameters() if p.requires_grad and not n.startswith(HEADS)]
     opt = torch.optim.AdamW(
         [{"params": body, "lr": cfg.lr}, {"params": heads, "lr": cfg.head_lr}], weight_decay=0.01
     )
@@ -358,6 +367,16 @@ def save(model: GuardModel, cfg: TrainConfig, out: Path) -> Path:
     return path
 
 
+def load_weights(model: GuardModel, ckpt_dir: Path) -> None:
+    """A checkpoint's weights into `model`; one saved before attention pooling keeps it at zero (the mean
+    it was trained with)."""
+    missing, unexpected = model.load_state_dict(torch.load(ckpt_dir / "model.pt", map_location="cpu"),
+                                                strict=False)
+    if unexpected or set(missing) - {"attend.weight"}:
+        raise ValueError(f"{ckpt_dir}: weights do not fit the model (missing {missing[:3]}, "
+                         f"unexpected {unexpected[:3]})")
+
+
 def load_checkpoint(ckpt_dir: Path) -> tuple[GuardModel, TrainConfig, TextEncoder]:
     """The trained model (eval mode), its config and its TextEncoder."""
     cfg = TrainConfig(**json.loads((ckpt_dir / "train_config.json").read_text()))
@@ -365,7 +384,7 @@ def load_checkpoint(ckpt_dir: Path) -> tuple[GuardModel, TrainConfig, TextEncode
         tokenizer_path(cfg), max_length=cfg.max_length, stride=cfg.stride, context_tokens=cfg.context_tokens
     )
     model = build_model(cfg.base, cfg.layers, encoder.sep_id)
-    model.load_state_dict(torch.load(ckpt_dir / "model.pt", map_location="cpu"))
+    load_weights(model, ckpt_dir)
     model.eval()
     return model, cfg, encoder
 
