@@ -222,6 +222,26 @@ def test_what_the_recheck_flagged_is_no_benign_negative() -> None:
 
 @pytest.mark.skipif(not CORPORA.is_dir(), reason="needs ../shared/corpora: not a pip extra; install the "
                     "real-text corpora beside the repository (training/README.md)")
+def test_negatives_read_at_random_come_from_their_stratum_and_train_with_their_label() -> None:
+    from training.realtext.pool import ROUNDS, STRATA, labelled_trainpool, negatives_sample, unflagged
+    from training.realtext.train_rows import benign_pool
+
+    sample = negatives_sample(5)
+    assert sample == negatives_sample(5)  # seeded: the labelled files can be drawn again
+    unread = {r.ref for round_ in ROUNDS for r in unflagged(round_)}
+    for registers, drawn in zip(STRATA, sample, strict=True):
+        assert len(drawn) == 5 and len({r.ref for r in drawn}) == 5
+        assert all(r.register in registers and r.ref in unread for r in drawn)
+    # a row read by a person trains with that label, never also as an unread negative
+    benign, labelled = benign_pool()
+    read = labelled_trainpool()
+    assert read.keys() & unread  # the negatives read at random (trainpool_E*.jsonl)
+    assert not {r.ref for r in benign} & read.keys()
+    assert len(labelled) == len(read)
+
+
+@pytest.mark.skipif(not CORPORA.is_dir(), reason="needs ../shared/corpora: not a pip extra; install the "
+                    "real-text corpora beside the repository (training/README.md)")
 def test_a_text_labelled_twice_for_training_carries_the_same_labels() -> None:
     # the same sentence can come back under another reference (boddari cuts one document into sentence
     # rows and passages); two labels for one text would teach the model both

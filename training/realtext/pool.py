@@ -31,6 +31,9 @@ be rebuilt after the model that flagged it is replaced.
     python -m training.realtext.pool --recheck --to-label 600 --batch 100   # every benign negative
                                                         # again, with the shipped guard (0.10.0):
                                                         # pool_flagged_recheck.txt
+    python -m training.realtext.pool --read-negatives 100   # a random sample of the benign negatives
+                                                        # per register group (STRATA), for a person to
+                                                        # read: how many disclosures pass every check
 
 Each round's own flagged rows go to a person; its unflagged rows join the benign negatives. A round's
 model was the one shipped then (round 1's is 0.2.0, which missed one real disclosure in five), so
@@ -98,6 +101,21 @@ def topic_draw(n: int, topic: str = "") -> list[CorpusRow]:
     return random.Random(f"{SEED}:topics{':' + topic if topic else ''}").sample(rows, min(n, len(rows)))
 
 
+#: Register groups of the --read-negatives sample: where people speak of themselves first.
+STRATA = (("chat",), ("translated",), ("comment", "sns"),
+          ("mixed", "review", "news", "report", "learner", "government", "encyclopedia"))
+
+
+def negatives_sample(per_stratum: int) -> list[list[CorpusRow]]:
+    """A seeded random sample of the benign negatives (every round's, after the recheck), per stratum."""
+    rows = list({row.ref: row for round_ in ROUNDS for row in unflagged(round_)}.values())
+    rng = random.Random(SEED)
+    groups = [[row for row in rows if row.register in registers] for registers in STRATA]
+    if sum(map(len, groups)) != len(rows):
+        raise ValueError("a register outside STRATA: add it to one")
+    return [rng.sample(group, min(per_stratum, len(group))) for group in groups]
+
+
 def write_batches(rows: list[CorpusRow], out: Path, batch: int, prefix: str) -> None:
     out.mkdir(parents=True, exist_ok=True)
     for k in range(0, len(rows), batch):
@@ -163,7 +181,13 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--topic", default="", help="with --topics: of this topic only")
     ap.add_argument("--passages", action="store_true", help="draw the sentences of topic-hinted passages")
     ap.add_argument("--recheck", action="store_true", help="score every benign negative again")
+    ap.add_argument("--read-negatives", type=int, default=0, help="draw this many benign negatives per stratum")
     args = ap.parse_args(argv)
+    if args.read_negatives:
+        for k, drawn in enumerate(negatives_sample(args.read_negatives)):
+            write_batches(drawn, WORK / "trainpool_to_label", args.read_negatives, f"negatives_E{k}")
+        print(f"{len(STRATA)} x {args.read_negatives} benign negatives to read under {WORK / 'trainpool_to_label'}")
+        return
     if args.topics:
         drawn = topic_draw(args.topics, args.topic)
         write_batches(drawn, WORK / "trainpool_to_label", args.batch, f"topic_{args.topic or 'any'}")

@@ -33,10 +33,11 @@ def _row(text: str, kind: str, family: str, labels: list[str] | None = None,
 
 
 def benign_pool() -> tuple[list[CorpusRow], list[Row]]:
-    """(unflagged rows without topic hints, person-labelled flagged rows as training rows)."""
-    benign = [row for round_ in ROUNDS for row in unflagged(round_)]
+    """(unflagged rows without topic hints and unread, person-labelled rows as training rows)."""
+    read = labelled_trainpool()
+    benign = [row for round_ in ROUNDS for row in unflagged(round_) if row.ref not in read]
     labelled = []
-    for ref, raw in labelled_trainpool().items():
+    for ref, raw in read.items():
         row = resolve(ref)
         labelled.append(_row(row.text, "real_labelled", f"real:{ref.split(':')[0]}", list(raw["labels"]),
                              [list(s) for s in raw.get("spans") or []]))
