@@ -77,6 +77,7 @@ class TrainConfig:
     max_minutes: float = 0.0  # > 0: stop (and save) when training has run this long
     teacher: str = ""  # a checkpoint folder: distil it into this (shallower) model
     init: str = ""  # a checkpoint folder of the same depth to continue from (after the teacher's init)
+    only: str = ""  # comma-separated parameter name prefixes: train these alone (e.g. "attend")
     distill_weight: float = 0.7
     temperature: float = 2.0
 
@@ -311,7 +312,10 @@ def train(cfg: TrainConfig, encoder: TextEncoder | None = None) -> Path:
     if cfg.freeze_embeddings:
         for p in model.encoder.embeddings.parameters():
             p.requires_grad_(False)
-    heads = [p for n, p in model.named_parameters() if n.startswith(HEADS)]
+    if cfg.only:
+        for n, p in model.named_parameters():
+            p.requires_grad_(p.requires_grad and n.startswith(tuple(cfg.only.split(","))))
+    heads = [p for n, p in model.named_parameters() if p.requires_grad and n.startswith(HEADS)]
     body = [p for n, p in model.named_parameters() if p.requires_grad and not n.startswith(HEADS)]
     opt = torch.optim.AdamW(
         [{"params": body, "lr": cfg.lr}, {"params": heads, "lr": cfg.head_lr}], weight_decay=0.01

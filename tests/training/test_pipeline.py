@@ -276,6 +276,16 @@ def test_init_continues_from_a_checkpoint(pipeline: dict[str, Path]) -> None:
     assert all(torch.equal(again[k], saved[k]) for k in saved)
 
 
+def test_only_trains_the_named_parameters_alone(pipeline: dict[str, Path]) -> None:
+    root = pipeline["root"]
+    cfg = json.loads((root / "ckpt" / "train_config.json").read_text())
+    trained = torch.load(train(TrainConfig(**{**cfg, "steps": 4, "init": str(root / "ckpt"), "only": "attend",
+                                              "out": str(root / "attend_only")})))
+    saved = torch.load(root / "ckpt" / "model.pt")
+    changed = {k for k in saved if not torch.equal(trained[k], saved[k])}
+    assert changed == {"attend.weight"}
+
+
 def test_recover_finds_every_trained_weight_in_the_int8_graph(pipeline: dict[str, Path]) -> None:
     import onnx
 

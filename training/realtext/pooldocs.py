@@ -19,13 +19,14 @@ from pathlib import Path
 
 from guard import Guard
 from training.realtext.longdocs import CARRIER_REGISTERS, join_texts
-from training.realtext.pool import ROUNDS, flag, unflagged
+from training.realtext.pool import flag
+from training.realtext.train_rows import benign_pool
 
 SEED = 5
 
 
 def pool_texts() -> list[str]:
-    return [r.text for k in ROUNDS for r in unflagged(k) if r.register in CARRIER_REGISTERS and len(r.text) >= 20]
+    return [r.text for r in benign_pool()[0] if r.register in CARRIER_REGISTERS and len(r.text) >= 20]
 
 
 def figures(guard: Guard, docs: list[list[str]]) -> dict[str, object]:
