@@ -31,7 +31,7 @@ from guard.engine.base import EngineInput
 from guard.engine.tokenize import TextEncoder
 from guard.errors import ModelError
 from training.paths import BASE, MODEL_DIR, WORK
-from training.train import HEADS, GuardModel, TrainConfig, build_model, save
+from training.train import ADDED_LATER, HEADS, GuardModel, TrainConfig, build_model, save
 from training.vocab import write_trimmed
 
 logger = logging.getLogger(__name__)
@@ -61,7 +61,7 @@ def graph_weights(model: onnx.ModelProto) -> dict[str, np.ndarray]:
 
 def _linear(init_name: str, weight: np.ndarray) -> dict[str, np.ndarray]:
     """The state-dict entries of one quantized MatMul weight ([out, in], as nn.Linear keeps it)."""
-    # "category_logits_": the category layer of a mean-pooling graph (before 0.12.0), its last node
+    # "category_logits_": the category layer of a mean-pooling graph, where it is the last node
     for prefix, head in (("/tags/", "tags"), ("/category/", "category"), ("category_logits_", "category"),
                          ("/attend/", "attend")):
         if init_name.startswith(prefix):
@@ -84,8 +84,7 @@ def rebuild(folder: Path, cfg: TrainConfig) -> GuardModel:
     state = model.state_dict()
     found = graph_weights(onnx.load(str(folder / "model.onnx")))
     trained = [k for k in state if not k.startswith("encoder.embeddings.")]
-    # a graph from before attention pooling pools by the mean: attention weights at zero
-    missing = sorted(set(trained) - set(found) - {"attend.weight"})
+    missing = sorted(set(trained) - set(found) - ADDED_LATER)
     if missing:
         raise ModelError(f"model.onnx holds no weight for {missing[:3]} ({len(missing)} in all)")
     for name in (k for k in trained if k in found):

@@ -191,6 +191,9 @@ class GuardModel(nn.Module):
 
 #: Parameter name prefixes of the heads (trained at head_lr, copied from a teacher).
 HEADS = ("category", "attend", "tags")
+#: Weights that checkpoints and graphs from before attention pooling lack: left at zero, they pool by the
+#: mean those were trained with.
+ADDED_LATER = frozenset({"attend.weight"})
 
 
 def build_model(base: str | Path, layers: int, sep_id: int) -> GuardModel:
@@ -372,11 +375,10 @@ def save(model: GuardModel, cfg: TrainConfig, out: Path) -> Path:
 
 
 def load_weights(model: GuardModel, ckpt_dir: Path) -> None:
-    """A checkpoint's weights into `model`; one saved before attention pooling keeps it at zero (the mean
-    it was trained with)."""
+    """A checkpoint's weights into `model` (one without ADDED_LATER keeps those at zero)."""
     missing, unexpected = model.load_state_dict(torch.load(ckpt_dir / "model.pt", map_location="cpu"),
                                                 strict=False)
-    if unexpected or set(missing) - {"attend.weight"}:
+    if unexpected or set(missing) - ADDED_LATER:
         raise ValueError(f"{ckpt_dir}: weights do not fit the model (missing {missing[:3]}, "
                          f"unexpected {unexpected[:3]})")
 

@@ -4,6 +4,7 @@ padding and to the context segment. What it buys on real text is measured by tra
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -61,3 +62,20 @@ def test_a_checkpoint_from_before_attention_loads_as_the_mean(tmp_path: Path) ->
     torch.save({**old, "stray.weight": torch.zeros(1)}, tmp_path / "model.pt")
     with pytest.raises(ValueError, match="do not fit"):
         load_weights(model, tmp_path)
+
+
+def test_the_shipped_mean_pooling_graph_gives_every_weight_but_the_attention() -> None:
+    import onnx
+
+    from training.recover import graph_weights
+    from training.train import ADDED_LATER
+
+    shipped = Path(__file__).resolve().parents[2] / "models" / "kguard-ko-small" / "model.onnx"
+    found = graph_weights(onnx.load(str(shipped)))
+
+    def by_kind(names: set[str]) -> set[str]:  # the tiny model has 2 layers, the shipped one 6
+        return {re.sub(r"layer\.\d+\.", "layer.N.", k) for k in names}
+
+    trained = {k for k in tiny().state_dict() if not k.startswith("encoder.embeddings.")}
+    assert by_kind(trained) - by_kind(set(found)) == ADDED_LATER
+    assert found["category.weight"].shape == (14, 384)
