@@ -207,11 +207,13 @@ def test_passage_sentences_hold_no_dev_row_and_every_flagged_one_was_read() -> N
                     "real-text corpora beside the repository (training/README.md)")
 def test_what_the_recheck_flagged_is_no_benign_negative() -> None:
     from training.realtext.corpora import SENTENCE_GAP, resolve
-    from training.realtext.pool import flagged_refs, recheck_rows
+    from training.realtext.pool import RECHECKS, flagged_refs, recheck_rows, rechecked
     from training.realtext.train_rows import benign_pool, passage_pieces
 
-    flagged = flagged_refs("recheck")
-    assert flagged and flagged <= {r.ref.partition("#")[0] for r in recheck_rows()}
+    flagged = rechecked()
+    assert flagged_refs(RECHECKS[1]) and flagged <= {r.ref.partition("#")[0] for r in recheck_rows()}
+    # a later recheck scores only what the earlier ones left
+    assert not {r.ref.partition("#")[0] for r in recheck_rows(2)} & flagged_refs(RECHECKS[0])
     benign, _ = benign_pool()
     assert not {r.ref for r in benign} & flagged
     # a flagged passage gives no piece: its first sentence starts none of them

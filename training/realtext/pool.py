@@ -31,6 +31,9 @@ be rebuilt after the model that flagged it is replaced.
     python -m training.realtext.pool --recheck --to-label 600 --batch 100   # every benign negative
                                                         # again, with the shipped guard (0.10.0):
                                                         # pool_flagged_recheck.txt
+    python -m training.realtext.pool --recheck 2 --model DIR --to-label 600 --batch 100   # what the
+                                                        # first left, with a candidate (run 31):
+                                                        # pool_flagged_recheck2.txt
     python -m training.realtext.pool --read-negatives 100   # a random sample of the benign negatives
                                                         # per register group (STRATA), for a person to
                                                         # read: how many disclosures pass every check
@@ -60,7 +63,8 @@ SEED = 20261207
 WORK = Path(__file__).resolve().parents[1] / "work" / "realtext"
 SAMPLE = 40000
 ROUNDS = (1, 2, 3, 4, 5)
-RECHECK = "recheck"
+#: The rechecks in order: `--recheck N` writes pool_flagged_<RECHECKS[N-1]>.txt.
+RECHECKS = ("recheck", "recheck2")
 TRAINPOOL_LABELS = "trainpool_*.jsonl"
 _SPOKEN = ("chat", "comment", "sns", "review", "translated", "mixed", "learner")
 
@@ -148,16 +152,20 @@ def unflagged(round_: int, recheck: bool = True) -> list[CorpusRow]:
     return [row for row in candidates(SAMPLE, round_) if row.ref not in flagged and not row.topics]
 
 
-def rechecked() -> set[str]:
-    """Rows and passages the recheck flagged (a passage by its whole-row reference)."""
-    return flagged_refs(RECHECK) if flagged_file(RECHECK).is_file() else set()
+def rechecked(before: int = len(RECHECKS)) -> set[str]:
+    """Rows and passages the first `before` rechecks flagged (a passage by its whole-row reference)."""
+    done = [name for name in RECHECKS[:before] if flagged_file(name).is_file()]
+    return set().union(*(flagged_refs(name) for name in done))
 
 
-def recheck_rows() -> list[CorpusRow]:
-    """What `--recheck` scores: every round's unflagged rows, and the sentences of the passages that
-    train_rows.passage_pieces cuts (no topic hint; a passage holding a dev sentence is skipped there)."""
-    rows = [row for round_ in ROUNDS for row in unflagged(round_, recheck=False)]
-    return rows + [s for row in all_rows() if row.passage and not row.topics for s in sentences(row)]
+def recheck_rows(n: int = 1) -> list[CorpusRow]:
+    """What `--recheck n` scores: every round's unflagged rows, and the sentences of the passages that
+    train_rows.passage_pieces cuts (no topic hint; a passage holding a dev sentence is skipped there),
+    less what the rechecks before it flagged."""
+    earlier = rechecked(n - 1)
+    rows = [row for round_ in ROUNDS for row in unflagged(round_, recheck=False) if row.ref not in earlier]
+    return rows + [s for row in all_rows() if row.passage and not row.topics and row.ref not in earlier
+                   for s in sentences(row)]
 
 
 def labelled_trainpool() -> dict[str, dict[str, object]]:
@@ -171,6 +179,12 @@ def labelled_trainpool() -> dict[str, dict[str, object]]:
     return out
 
 
+def _guard(model: Path | None) -> Guard | None:
+    from guard import Guard
+
+    return Guard(model) if model else None
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--sample", type=int, default=SAMPLE)
@@ -180,7 +194,9 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--topics", type=int, default=0, help="draw this many topic-hinted rows to label instead")
     ap.add_argument("--topic", default="", help="with --topics: of this topic only")
     ap.add_argument("--passages", action="store_true", help="draw the sentences of topic-hinted passages")
-    ap.add_argument("--recheck", action="store_true", help="score every benign negative again")
+    ap.add_argument("--recheck", type=int, nargs="?", const=1, default=0,
+                    help="score every benign negative again (recheck N: after rechecks 1..N-1)")
+    ap.add_argument("--model", type=Path, default=None, help="the model that flags (default: the shipped one)")
     ap.add_argument("--read-negatives", type=int, default=0, help="draw this many benign negatives per stratum")
     args = ap.parse_args(argv)
     if args.read_negatives:
@@ -193,16 +209,17 @@ def main(argv: list[str] | None = None) -> None:
         write_batches(drawn, WORK / "trainpool_to_label", args.batch, f"topic_{args.topic or 'any'}")
         print(f"{len(drawn)} topic-hinted rows to label under {WORK / 'trainpool_to_label'}")
         return
-    name = "passages" if args.passages else RECHECK if args.recheck else args.round_
-    rows = (passage_sentences() if args.passages else recheck_rows() if args.recheck
+    name = "passages" if args.passages else RECHECKS[args.recheck - 1] if args.recheck else args.round_
+    rows = (passage_sentences() if args.passages else recheck_rows(args.recheck) if args.recheck
             else candidates(args.sample, args.round_))
-    flags = flag([r.text for r in rows])
+    flags = flag([r.text for r in rows], _guard(args.model))
     hits = [r for r, f in zip(rows, flags, strict=True) if f]
     # a passage sentence's reference is its passage's plus "#START-END": the passage leaves as a whole
-    refs = sorted({r.ref.partition("#")[0] if name == RECHECK else r.ref for r in hits})
+    refs = sorted({r.ref.partition("#")[0] if name in RECHECKS else r.ref for r in hits})
     flagged_file(name).write_text("".join(ref + "\n" for ref in refs), encoding="utf-8")
-    if name == RECHECK:
-        hits = [r for r in hits if "#" not in r.ref]  # rows to read; passages just leave
+    if name in RECHECKS:  # rows to read (not read already); passages just leave
+        read = labelled_trainpool()
+        hits = [r for r in hits if "#" not in r.ref and r.ref not in read]
     rng = random.Random(SEED if name == 1 else f"{SEED}:{name}")  # round 1 as labelled
     chosen = rng.sample(hits, min(args.to_label, len(hits)))
     write_batches(chosen, WORK / "trainpool_to_label", args.batch, f"round{name}")
