@@ -53,8 +53,9 @@ detectors (checksums) run beside it and the policy fuses both.
 - First {cfg.get('layers', 6)} of 12 layers kept, hidden 384; vocabulary trimmed from 250,002 to
   {_vocab(res)} pieces (all Hangul, digit, punctuation and single-character pieces, every piece of the
   training corpus, the most frequent ASCII pieces).
-- Heads in one graph: category logits from the mean of the judged text's token states (the role and
-  prompt segment is attended to but not pooled), and BIO token tags for the 12 span types.
+- Heads in one graph: category logits from the judged text's token states pooled with attention, each
+  category weighing the tokens by its own score for them (the role and prompt segment is attended to but
+  not pooled), and BIO token tags for the 12 span types.
 - Fine-tuned {cfg.get('steps', '?')} steps (batch {cfg.get('batch', '?')}, embeddings frozen, seed
   {cfg.get('seed', '?')}) on CPU; see training/README.md.
 
@@ -131,6 +132,14 @@ half with 0.10.0; training/README.md, run 29). What changed in the data: every b
 again with 0.10.0 (each pool round had been filtered only by the model shipped then, round 1 by 0.2.0),
 and the 271 rows it flagged were read and labelled (55 unsafe, most of them first-person health, belief
 and ethnicity lines in translated chat that had been taught as safe) and no longer count as negatives.
+
+0.12.0 changes the category head: it took the mean of the judged text's token states; each category now
+weighs the tokens by its own attention score, so a short disclosure among unrelated sentences keeps its
+evidence. The attention started at zero (exactly the mean, so 0.11.0 itself) and was trained with the
+rest as before: two seeds of 2,000 steps, mixed back half and half with 0.11.0 (training/README.md, run
+31). What changed in the data: every benign negative was scored again by an attention candidate and the
+202 rows it flagged were read and labelled (35 unsafe, most of them pregnancy, breastfeeding, injuries
+and phobias in reviews and chat); 400 benign negatives drawn at random were read too (one disclosure).
 
 ## Headline figures, real text (heldout part of the hand-labelled dev set, whole guard; EVALUATION.md)
 {_real(res)}

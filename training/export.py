@@ -44,7 +44,7 @@ from training.train import GuardModel, load_checkpoint, load_rows, tokenizer_pat
 logger = logging.getLogger(__name__)
 
 NAME = MODEL_NAME
-VERSION = "0.11.0"
+VERSION = "0.12.0"
 #: Texts longer than this many tokens are judged in windows of whole sentences (guard/engine/tokenize.py).
 SENTENCE_WINDOW = 64
 WINDOW_PENALTY = 0.5  # the engine divides a long text's best window odds by n_windows ** this (tune split)
