@@ -147,7 +147,7 @@ def flagged_refs(round_: int | str = 1) -> set[str]:
 
 def unflagged(round_: int, recheck: bool = True) -> list[CorpusRow]:
     """A round's rows its model did not flag and that carry no topic hint; with `recheck`, also not
-    flagged by the recheck (pool_flagged_recheck.txt, when it has been run)."""
+    flagged by any recheck (pool_flagged_recheck*.txt, those that have been run)."""
     flagged = flagged_refs(round_) | (rechecked() if recheck else set())
     return [row for row in candidates(SAMPLE, round_) if row.ref not in flagged and not row.topics]
 
