@@ -46,8 +46,9 @@ logger = logging.getLogger(__name__)
 NAME = MODEL_NAME
 VERSION = "0.12.0"
 #: Texts longer than this many tokens are judged in windows of whole sentences (guard/engine/tokenize.py).
+#: This and WINDOW_PENALTY are what an export starts from; training.realtext.windows chooses both on tune.
 SENTENCE_WINDOW = 64
-WINDOW_PENALTY = 0.5  # the engine divides a long text's best window odds by n_windows ** this (tune split)
+WINDOW_PENALTY = 0.5  # the engine divides a long text's best window odds by n_windows ** this
 #: In a text of several windows each window is checked sentence by sentence, sentences joined until at
 #: least this many tokens (guard/engine/labels.py; chosen on tune with WINDOW_PENALTY, training/README.md run 22).
 SENTENCE_CHECK = 12

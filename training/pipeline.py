@@ -19,6 +19,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from training import base_model, evaluate, export, generate, train  # noqa: E402
 from training.realtext import report as realtext_report  # noqa: E402
+from training.realtext import windows  # noqa: E402
 from training.realtext.corpora import CORPORA  # noqa: E402
 
 logger = logging.getLogger(__name__)
@@ -55,6 +56,7 @@ def main(argv: list[str] | None = None) -> None:
     export.export(ckpt, model_dir, train.WORK / "onnx", max_safe_fp=export.MAX_SAFE_FP)
     if CORPORA.is_dir():  # the hand-labelled real-text dev set chooses the thresholds the guard ships with
         realtext_report.main(["--model", str(model_dir), "--split", "tune", "--retune", "--no-long"])
+        windows.main(["--model", str(model_dir), "--write"])  # and the long-text settings
     evaluate.main(["--model", str(model_dir), "--data", str(data)])
 
 

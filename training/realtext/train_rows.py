@@ -4,8 +4,8 @@
   rows a person read and labelled (training.realtext.pool);
 - carriers: a generated row (unsafe or safe), and each person-labelled real disclosure, set among one to
   three real sentences, so the model learns the disclosure, not the template around it;
-- passages: real multi-sentence passages cut into window-sized pieces, each as it is and a share of them
-  again with one unsafe row planted at a sentence boundary, half the time a person-labelled real
+- passages: real multi-sentence passages cut into window-sized pieces, each as it is and again
+  (PLANTS_PER_PIECE times) with one unsafe row planted at a sentence boundary, half the time a person-labelled real
   disclosure rather than a generated one (long text must not dilute a disclosure, a first-person line
   among news sentences is still a disclosure, and benign sentences must not add up to a flag).
 No row of the dev set, and no passage that contains one of its sentences, is used.
@@ -24,6 +24,9 @@ Row = dict[str, object]
 PIECE_CHARS = (150, 420)
 UNSAFE_REPEAT = 3
 REAL_PLANT_SHARE = 0.5  # of planted rows, the share drawn from person-labelled real disclosures
+#: Each passage piece comes again this many times with a disclosure planted (0.3 pieces in 1 until run 32:
+#: disclosures lost among news sentences in long documents were the last target missed).
+PLANTS_PER_PIECE = 2
 
 
 def _row(text: str, kind: str, family: str, labels: list[str] | None = None,
@@ -76,7 +79,7 @@ def passage_pieces(dev_texts: set[str], rng: random.Random) -> Iterator[str]:
 
 
 def real_rows(generated: list[Row], seed: int, n_benign: int = 12000, n_carriers: int = 5000,
-              n_pieces: int = 3000, plant_share: float = 0.3) -> list[Row]:
+              n_pieces: int = 3000, plants_per_piece: int = PLANTS_PER_PIECE) -> list[Row]:
     rng = random.Random(f"{seed}:real")
     benign, labelled = benign_pool()
     dev = excluded_refs()
@@ -95,7 +98,7 @@ def real_rows(generated: list[Row], seed: int, n_benign: int = 12000, n_carriers
     pieces = list(passage_pieces(dev_texts, rng))
     for text in rng.sample(pieces, min(n_pieces, len(pieces))):
         out.append(_row(text, "real_passage", "real:passage"))
-        if rng.random() < plant_share:  # the same piece again, with a disclosure: only the disclosure differs
+        for _ in range(plants_per_piece):  # the same piece again, with a disclosure: only the disclosure differs
             unsafe = real_unsafe if real_unsafe and rng.random() < REAL_PLANT_SHARE else generated_unsafe
             sentences = text.split(". ")
             cut = rng.randint(0, len(sentences))
