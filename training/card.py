@@ -174,10 +174,11 @@ independent (multi-label); thresholds in labels.json can be overridden per deplo
   disclosure (a DNA fact beside a sentence about a father), so each window of a long text that could pass
   a threshold is scored again sentence by sentence (sentences joined until at least
   sentence_check ({labels.get('sentence_check', 0)}) tokens) and capped by its best sentence: a disclosure
-  that needs two sentences more than a short chat fragment apart can be missed in a long text. On the
-  tune split this took benign ~1,500-character documents flagged from 9% to 4% with 92% of disclosures
-  kept, on heldout from 14% to 12% with 89% kept (training/README.md, run 22). Set `sentence_check` 0
-  and `window_penalty` in labels.json to choose otherwise.
+  that needs two sentences more than a short chat fragment apart can be missed in a long text. The
+  sentence window and the penalty are chosen for each model on the tune split
+  (`python -m training.realtext.windows`: the most disclosures kept with at most 4% of benign
+  ~1,500-character documents flagged; training/README.md, run 32). Set `sentence_check` 0 and
+  `window_penalty` in labels.json to choose otherwise.
 - Health (S1) and criminal records (S7) are the weakest categories on heldout real text: about three in
   ten of their everyday disclosures are missed, most health ones indirect (a purchase, a wish, a
   hereditary condition). Politics (S3) has a high threshold (0.94, raised on tune to keep safe rows

@@ -152,6 +152,8 @@ def test_real_disclosures_are_planted_in_passages_that_also_appear_without_them(
     planted = [r for r in rows if str(r["kind"]).startswith("planted:")]
     real = [r for r in planted if r["kind"] == "planted:real_labelled"]
     assert real and len(real) < len(planted)  # real and generated disclosures both
+    # each piece comes again PLANTS_PER_PIECE (2) times, a plant after its last sentence as a carrier
+    assert len(planted) > len(passages)
     for r in planted:
         text, (fs, fe) = str(r["text"]), r["focus"]  # type: ignore[misc]
         # the same piece, without the disclosure (up to the spaces around it)

@@ -5,9 +5,10 @@
 - carriers: a generated row (unsafe or safe), and each person-labelled real disclosure, set among one to
   three real sentences, so the model learns the disclosure, not the template around it;
 - passages: real multi-sentence passages cut into window-sized pieces, each as it is and again
-  (PLANTS_PER_PIECE times) with one unsafe row planted at a sentence boundary, half the time a person-labelled real
-  disclosure rather than a generated one (long text must not dilute a disclosure, a first-person line
-  among news sentences is still a disclosure, and benign sentences must not add up to a flag).
+  (PLANTS_PER_PIECE times) with one unsafe row planted at a sentence boundary, half the time a
+  person-labelled real disclosure rather than a generated one (long text must not dilute a disclosure, a
+  first-person line among news sentences is still a disclosure, and benign sentences must not add up to
+  a flag).
 No row of the dev set, and no passage that contains one of its sentences, is used.
 """
 
