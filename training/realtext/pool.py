@@ -36,6 +36,9 @@ be rebuilt after the model that flagged it is replaced.
                                                         # pool_flagged_recheck2.txt
     python -m training.realtext.pool --recheck 3 --to-label 600 --batch 100   # what the first two
                                                         # left, with 0.12.0: pool_flagged_recheck3.txt
+    python -m training.realtext.pool --recheck 4 --model DIR --to-label 600 --batch 100   # what the
+                                                        # first three left, with run 32's candidate U
+                                                        # (run 33): pool_flagged_recheck4.txt
     python -m training.realtext.pool --read-negatives 100   # a random sample of the benign negatives
                                                         # per register group (STRATA), for a person to
                                                         # read: how many disclosures pass every check
@@ -66,7 +69,7 @@ WORK = Path(__file__).resolve().parents[1] / "work" / "realtext"
 SAMPLE = 40000
 ROUNDS = (1, 2, 3, 4, 5)
 #: The rechecks in order: `--recheck N` writes pool_flagged_<RECHECKS[N-1]>.txt.
-RECHECKS = ("recheck", "recheck2", "recheck3")
+RECHECKS = ("recheck", "recheck2", "recheck3", "recheck4")
 TRAINPOOL_LABELS = "trainpool_*.jsonl"
 _SPOKEN = ("chat", "comment", "sns", "review", "translated", "mixed", "learner")
 

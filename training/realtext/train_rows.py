@@ -28,6 +28,9 @@ REAL_PLANT_SHARE = 0.5  # of planted rows, the share drawn from person-labelled 
 #: Each passage piece comes again this many times with a disclosure planted (0.3 pieces in 1 until run 32:
 #: disclosures lost among news sentences in long documents were the last target missed).
 PLANTS_PER_PIECE = 2
+#: Real benign rows drawn from the negatives (12,000 until run 33: lone false alarms on ordinary news and
+#: review rows were what flagged heldout's long documents; the pool holds about 170,000).
+N_BENIGN = 24000
 
 
 def _row(text: str, kind: str, family: str, labels: list[str] | None = None,
@@ -79,7 +82,7 @@ def passage_pieces(dev_texts: set[str], rng: random.Random) -> Iterator[str]:
             yield " ".join(piece)
 
 
-def real_rows(generated: list[Row], seed: int, n_benign: int = 12000, n_carriers: int = 5000,
+def real_rows(generated: list[Row], seed: int, n_benign: int = N_BENIGN, n_carriers: int = 5000,
               n_pieces: int = 3000, plants_per_piece: int = PLANTS_PER_PIECE) -> list[Row]:
     rng = random.Random(f"{seed}:real")
     benign, labelled = benign_pool()
