@@ -91,10 +91,11 @@ async def test_graceful_drain_answers_everything_accepted(start_server: StartSer
     server = await start_server(engine=FakeEngine(fail_on=gate),
                                 batcher={"max_batch_size": 4, "max_wait_s": 0})
     async with AsyncGuardClient(server.target, timeout_s=30, retry=RetryPolicy(max_retries=0)) as client:
-        accepted = [asyncio.create_task(client.check(f"text {i}")) for i in range(10)]
-        await asyncio.to_thread(gate.entered.wait, 10)
-        while server.metrics.registry.get_sample_value("guard_queue_depth") < 6:
-            await asyncio.sleep(0.01)
+        accepted = [asyncio.create_task(client.check("text 0"))]
+        await asyncio.to_thread(gate.entered.wait, 10)  # the engine holds "text 0" alone
+        accepted += [asyncio.create_task(client.check(f"text {i}")) for i in range(1, 10)]
+        while server.metrics.registry.get_sample_value("guard_queue_depth") < 9:
+            await asyncio.sleep(0.01)  # all ten are accepted before the drain starts
         stopping = asyncio.create_task(server.stop(grace=20))
         await asyncio.sleep(0.2)  # let the server stop accepting before the late caller arrives
         with pytest.raises(GuardError):
